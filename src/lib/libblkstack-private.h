@@ -1,0 +1,54 @@
+/* Internals of libblkstack shared between its source files: the context and logging. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <syslog.h>
+
+#include "blkstack.h"
+#include "macro.h"
+
+struct bs_ctx {
+	unsigned n_ref;
+
+	/* O_PATH descriptor of the system root; every read of system state is relative to
+	 * it, see sysroot.h. */
+	int root_fd;
+	/* Canonical absolute path of the same directory, for libraries that want paths. */
+	char *sysroot;
+
+	bs_log_fn log_fn;
+	void *log_userdata;
+	int log_priority;
+};
+
+static inline bool bs_log_enabled(const struct bs_ctx *c, int priority)
+{
+	return c && c->log_fn && priority <= c->log_priority;
+}
+
+void bs_log(struct bs_ctx *c, int priority, const char *file, int line, const char *fn,
+	    const char *format, ...) _printf_(6, 7);
+
+/* Basename only, so messages do not depend on where the tree was built. */
+#ifdef __FILE_NAME__
+#define BS_LOG_FILE __FILE_NAME__
+#else
+#define BS_LOG_FILE __FILE__
+#endif
+
+/* The check comes first so that disabled messages cost neither formatting nor the
+ * evaluation of their arguments. */
+#define bs_log_cond(c, priority, ...)                                                              \
+	do {                                                                                       \
+		struct bs_ctx *_log_ctx_ = (c);                                                    \
+		if (bs_log_enabled(_log_ctx_, (priority)))                                         \
+			bs_log(_log_ctx_, (priority), BS_LOG_FILE, __LINE__, __func__,             \
+			       __VA_ARGS__);                                                       \
+	} while (0)
+
+#define bs_log_debug(c, ...) bs_log_cond(c, LOG_DEBUG, __VA_ARGS__)
+#define bs_log_info(c, ...) bs_log_cond(c, LOG_INFO, __VA_ARGS__)
+#define bs_log_notice(c, ...) bs_log_cond(c, LOG_NOTICE, __VA_ARGS__)
+#define bs_log_warn(c, ...) bs_log_cond(c, LOG_WARNING, __VA_ARGS__)
+#define bs_log_err(c, ...) bs_log_cond(c, LOG_ERR, __VA_ARGS__)

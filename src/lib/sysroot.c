@@ -1,0 +1,222 @@
+/* Reads of system state below the context's system root. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sysroot.h"
+#include "util.h"
+
+/* Reads from procfs and sysfs report a size of 0 or 4096, whatever the content. */
+#define READ_CHUNK_INITIAL ((size_t)4096)
+#define READLINK_INITIAL ((size_t)256)
+
+static const char *relative(const char *relpath)
+{
+	relpath += strspn(relpath, "/");
+	return relpath[0] == '\0' ? "." : relpath;
+}
+
+int bs_sysroot_open(struct bs_ctx *c, const char *relpath, int flags)
+{
+	int fd;
+
+	assert(c);
+	assert(relpath);
+
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+		return -EINVAL;
+
+	fd = openat(c->root_fd, relative(relpath), flags | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+
+	return fd;
+}
+
+static int read_full_fd(int fd, size_t max_size, char **ret_contents, size_t *ret_size)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, allocated;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+
+	/* Refuse what is known to be too big before allocating for it. */
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max_size)
+		return -EFBIG;
+
+	/* Room for the content, the NUL, and the byte that would show the file grew. */
+	allocated =
+		S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 2 : READ_CHUNK_INITIAL;
+	if (allocated > max_size + 2)
+		allocated = max_size + 2;
+
+	buf = malloc(allocated);
+	if (!buf)
+		return -ENOMEM;
+
+	for (;;) {
+		ssize_t k;
+
+		if (allocated - size < 2) {
+			size_t n = allocated > max_size / 2 ? max_size + 2 : allocated * 2;
+			char *p;
+
+			p = realloc(buf, n);
+			if (!p)
+				return -ENOMEM;
+			buf = p;
+			allocated = n;
+		}
+
+		k = read(fd, buf + size, allocated - size - 1);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+
+		size += (size_t)k;
+		if (size > max_size)
+			return -EFBIG;
+	}
+
+	buf[size] = '\0';
+	*ret_contents = TAKE_PTR(buf);
+	if (ret_size)
+		*ret_size = size;
+	return 0;
+}
+
+int bs_sysroot_read_file_max(struct bs_ctx *c, const char *relpath, size_t max_size,
+			     char **ret_contents, size_t *ret_size)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	assert(c);
+	assert(relpath);
+	assert(ret_contents);
+	/* max_size + 2 must not overflow in read_full_fd(). */
+	assert(max_size <= SIZE_MAX - 2);
+
+	fd = bs_sysroot_open(c, relpath, O_RDONLY | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+
+	r = read_full_fd(fd, max_size, ret_contents, ret_size);
+	if (r < 0)
+		bs_log_debug(c, "reading '%s' below '%s' failed: %s", relpath, c->sysroot,
+			     strerror(-r));
+	return r;
+}
+
+int bs_sysroot_read_file(struct bs_ctx *c, const char *relpath, char **ret_contents,
+			 size_t *ret_size)
+{
+	return bs_sysroot_read_file_max(c, relpath, BS_SYSROOT_READ_MAX, ret_contents, ret_size);
+}
+
+int bs_sysroot_read_attr(struct bs_ctx *c, const char *relpath, char **ret)
+{
+	char *s;
+	size_t n;
+	int r;
+
+	assert(ret);
+
+	r = bs_sysroot_read_file_max(c, relpath, BS_SYSROOT_ATTR_MAX, &s, &n);
+	if (r < 0)
+		return r;
+
+	while (n > 0 && s[n - 1] == '\n')
+		s[--n] = '\0';
+
+	*ret = s;
+	return 0;
+}
+
+int bs_sysroot_readlink(struct bs_ctx *c, const char *relpath, char **ret)
+{
+	size_t allocated = READLINK_INITIAL;
+
+	assert(c);
+	assert(relpath);
+	assert(ret);
+
+	/* readlinkat() truncates silently, so grow until the target fits with room to
+	 * spare; the kernel bounds the target length, so this ends. */
+	for (;;) {
+		_cleanup_free_ char *buf = NULL;
+		ssize_t k;
+
+		buf = malloc(allocated);
+		if (!buf)
+			return -ENOMEM;
+
+		k = readlinkat(c->root_fd, relative(relpath), buf, allocated);
+		if (k < 0)
+			return -errno;
+
+		if ((size_t)k < allocated) {
+			buf[k] = '\0';
+			*ret = TAKE_PTR(buf);
+			return 0;
+		}
+
+		if (allocated > SIZE_MAX / 2)
+			return -ENOMEM;
+		allocated *= 2;
+	}
+}
+
+int bs_sysroot_opendir(struct bs_ctx *c, const char *relpath, DIR **ret)
+{
+	_cleanup_close_ int fd = -EBADF;
+	DIR *d;
+
+	assert(ret);
+
+	fd = bs_sysroot_open(c, relpath, O_RDONLY | O_DIRECTORY | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+
+	d = fdopendir(fd);
+	if (!d)
+		return -errno;
+	TAKE_FD(fd);
+
+	*ret = d;
+	return 0;
+}
+
+char *bs_sysroot_path_dup(struct bs_ctx *c, const char *relpath)
+{
+	char *p = NULL;
+
+	assert(c);
+	assert(relpath);
+
+	relpath += strspn(relpath, "/");
+
+	/* Avoid "//sys" for the default root, and a trailing '/' for the root itself. */
+	if (streq(c->sysroot, "/")) {
+		if (strextend(&p, "/", relpath, NULL) < 0)
+			return NULL;
+		return p;
+	}
+
+	if (strextend(&p, c->sysroot, relpath[0] ? "/" : "", relpath, NULL) < 0)
+		return NULL;
+	return p;
+}

@@ -1,0 +1,50 @@
+/* Reads of system state below the context's system root; the only way libblkstack reads
+ * sys/, proc/, etc/ and run/. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <dirent.h>
+#include <stddef.h>
+
+#include "libblkstack-private.h"
+
+/* Cap of bs_sysroot_read_file(): far above any mountinfo, config file or lvm report this
+ * tool reads, and low enough that a corrupt or hostile file cannot exhaust memory. */
+#define BS_SYSROOT_READ_MAX ((size_t)64 * 1024 * 1024)
+
+/* Cap of bs_sysroot_read_attr(): a sysfs attribute is at most one page, and 64 KiB is the
+ * largest page size Linux uses. */
+#define BS_SYSROOT_ATTR_MAX ((size_t)64 * 1024)
+
+/*
+ * relpath names a file below the system root. A leading '/' is ignored, so "/sys/block" and
+ * "sys/block" are the same; "" and "/" are the root itself. Paths resolve with openat()
+ * from the root's descriptor, so the relative symlinks of a captured sysfs stay inside the
+ * tree. All functions return a negative errno on failure and leave their ret_ untouched.
+ */
+
+/* Opens relpath with flags (O_CLOEXEC is always added) and returns the descriptor. Creating
+ * files is not supported: O_CREAT and O_TMPFILE give -EINVAL. */
+int bs_sysroot_open(struct bs_ctx *c, const char *relpath, int flags);
+
+/* Reads a whole file into a NUL-terminated buffer. ret_size, if not NULL, gets the length
+ * without the NUL. Returns -EFBIG if the file is longer than BS_SYSROOT_READ_MAX. */
+int bs_sysroot_read_file(struct bs_ctx *c, const char *relpath, char **ret_contents,
+			 size_t *ret_size);
+
+/* The same with an explicit cap of max_size bytes. */
+int bs_sysroot_read_file_max(struct bs_ctx *c, const char *relpath, size_t max_size,
+			     char **ret_contents, size_t *ret_size);
+
+/* Reads a one-line sysfs-style attribute (at most BS_SYSROOT_ATTR_MAX bytes) and strips its
+ * trailing newlines. */
+int bs_sysroot_read_attr(struct bs_ctx *c, const char *relpath, char **ret);
+
+/* Returns the target of the symlink relpath, as stored (sysfs targets are relative). */
+int bs_sysroot_readlink(struct bs_ctx *c, const char *relpath, char **ret);
+
+int bs_sysroot_opendir(struct bs_ctx *c, const char *relpath, DIR **ret);
+
+/* Returns the absolute path of relpath below the system root, for libraries that take
+ * paths (libmount, libblkid), or NULL when out of memory. */
+char *bs_sysroot_path_dup(struct bs_ctx *c, const char *relpath);

@@ -1,0 +1,105 @@
+/* Small string helpers shared by libblkstack and the blkstack command. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+char *startswith(const char *s, const char *prefix)
+{
+	size_t l;
+
+	assert(s);
+	assert(prefix);
+
+	l = strlen(prefix);
+	if (strncmp(s, prefix, l) != 0)
+		return NULL;
+
+	return (char *)s + l;
+}
+
+char *strstrip(char *s)
+{
+	size_t l;
+
+	assert(s);
+
+	s += strspn(s, WHITESPACE);
+
+	l = strlen(s);
+	while (l > 0 && strchr(WHITESPACE, s[l - 1]))
+		l--;
+	s[l] = '\0';
+
+	return s;
+}
+
+int free_and_strdup(char **p, const char *s)
+{
+	char *t = NULL;
+
+	assert(p);
+
+	if (*p && s && streq(*p, s))
+		return 0;
+	if (!*p && !s)
+		return 0;
+
+	if (s) {
+		t = strdup(s);
+		if (!t)
+			return -ENOMEM;
+	}
+
+	free(*p);
+	*p = t;
+	return 1;
+}
+
+int strextend(char **x, ...)
+{
+	va_list ap;
+	size_t old_len, len;
+	const char *s;
+	char *n, *p;
+
+	assert(x);
+
+	old_len = *x ? strlen(*x) : 0;
+
+	/* Two passes over the arguments: measure first, so there is one allocation and an
+	 * overflow check before anything is copied. */
+	len = old_len;
+	va_start(ap, x);
+	while ((s = va_arg(ap, const char *))) {
+		size_t l = strlen(s);
+
+		if (l > SIZE_MAX - 1 - len) {
+			va_end(ap);
+			return -ENOMEM;
+		}
+		len += l;
+	}
+	va_end(ap);
+
+	n = realloc(*x, len + 1);
+	if (!n)
+		return -ENOMEM;
+	if (!*x)
+		n[0] = '\0';
+
+	p = n + old_len;
+	va_start(ap, x);
+	while ((s = va_arg(ap, const char *)))
+		p = stpcpy(p, s);
+	va_end(ap);
+
+	*x = n;
+	return 0;
+}

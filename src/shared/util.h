@@ -1,0 +1,30 @@
+/* Small string helpers shared by libblkstack and the blkstack command. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "macro.h"
+
+#define WHITESPACE " \t\n\r"
+
+static inline bool streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+/* Returns a pointer just past prefix in s, or NULL if s does not start with prefix. */
+char *startswith(const char *s, const char *prefix);
+
+/* Cuts trailing whitespace in place and returns a pointer to the first non-whitespace
+ * character of s. */
+char *strstrip(char *s);
+
+/* Replaces *p with a copy of s (or NULL) and frees the old string. Returns 1 if the value
+ * changed, 0 if it was equal already, -ENOMEM on failure (then *p is untouched). */
+int free_and_strdup(char **p, const char *s);
+
+/* Appends the NULL-terminated list of strings to *x, which may start as NULL. On -ENOMEM *x
+ * is untouched. */
+int strextend(char **x, ...) _sentinel_;
