@@ -2,7 +2,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -75,6 +77,126 @@ const char *bs_ctx_get_sysroot(const struct bs_ctx *c);
 
 /* Returns the library's version, e.g. "0.1.0". */
 const char *bs_version(void);
+
+/* ---- The graph ---------------------------------------------------------------------------
+ *
+ * One graph holds everything between the disks and the mount points. A node is one thing that
+ * can be brought up or taken down; an edge runs from a holder to a node it needs. A node may
+ * have many holders and many needs, so the graph is a DAG, not a tree. The graph owns its
+ * nodes and edges: pointers to them stay valid for the life of the graph.
+ */
+struct bs_graph;
+struct bs_node;
+struct bs_edge;
+
+enum bs_node_kind {
+	BS_NODE_DISK,
+	BS_NODE_PART,
+	BS_NODE_MD,
+	BS_NODE_CRYPT,
+	BS_NODE_VG,
+	BS_NODE_LV,
+	BS_NODE_DM,
+	BS_NODE_LOOP,
+	BS_NODE_NBD,
+	BS_NODE_ISCSI,
+	BS_NODE_DRBD,
+	BS_NODE_MPATH,
+	BS_NODE_BTRFS,
+	BS_NODE_MOUNT,
+	BS_NODE_SWAP,
+	_BS_NODE_KIND_MAX,
+	_BS_NODE_KIND_INVALID = -EINVAL,
+};
+
+/* The kind's name in show --json ("disk", "part", ...), or NULL if out of range. */
+const char *bs_node_kind_to_string(enum bs_node_kind k);
+/* The kind named s, or _BS_NODE_KIND_INVALID. */
+enum bs_node_kind bs_node_kind_from_string(const char *s);
+
+enum bs_node_state {
+	BS_STATE_ABSENT,  /* known (configured or recorded) but not there */
+	BS_STATE_PRESENT, /* there, not opened: a disk, an inactive LV, a VG with no active LV */
+	BS_STATE_ACTIVE,  /* opened: an assembled array, an open mapping, an active LV, swap on */
+	BS_STATE_MOUNTED, /* a mounted filesystem */
+	_BS_STATE_MAX,
+	_BS_STATE_INVALID = -EINVAL,
+};
+
+const char *bs_node_state_to_string(enum bs_node_state s);
+enum bs_node_state bs_node_state_from_string(const char *s);
+
+/* Where a node was learned; a node may carry several. */
+enum bs_source {
+	BS_SOURCE_LIVE = 1 << 0,     /* the running kernel: sysfs, mountinfo, swaps, lvm report */
+	BS_SOURCE_CONFIG = 1 << 1,   /* fstab, crypttab, mdadm.conf, stack.conf */
+	BS_SOURCE_RECORDED = 1 << 2, /* the recorded graph, /var/lib/blkstack/graph.json */
+	BS_SOURCE_MANIFEST = 1 << 3, /* the initramfs manifest */
+};
+
+/* Creates an empty graph on c (taking a reference to c). */
+int bs_graph_new(struct bs_ctx *c, struct bs_graph **ret);
+struct bs_graph *bs_graph_ref(struct bs_graph *g);
+struct bs_graph *bs_graph_unref(struct bs_graph *g);
+
+/*
+ * Adds what the running system shows, read below the context's sysroot: block devices from
+ * sysfs, identities from libblkid, mounts from mountinfo, swaps, and LVM membership from the
+ * lvm report. A damaged source (a dangling link, a missing attribute, a bad line) is logged
+ * as a warning naming the path and skipped; the rest is still read. Returns 0, or a negative
+ * errno if nothing could be read at all (e.g. -ENOENT without sys/class/block).
+ */
+int bs_graph_add_live(struct bs_graph *g);
+
+/* Nodes and edges, in a stable order: nodes sorted by id, edges by holder id, then needs
+ * id. Index out of range gives NULL. */
+size_t bs_graph_get_n_nodes(const struct bs_graph *g);
+struct bs_node *bs_graph_get_node(const struct bs_graph *g, size_t i);
+size_t bs_graph_get_n_edges(const struct bs_graph *g);
+struct bs_edge *bs_graph_get_edge(const struct bs_graph *g, size_t i);
+/* The node with id, or NULL. */
+struct bs_node *bs_graph_find_node(const struct bs_graph *g, const char *id);
+
+/* The graph as show --json prints it (see DESIGN.md, "show --json"), newly allocated. */
+int bs_graph_to_json(const struct bs_graph *g, char **ret);
+
+/* Node getters. Strings are borrowed from the graph; NULL means unknown. */
+const char *bs_node_get_id(const struct bs_node *n);
+enum bs_node_kind bs_node_get_kind(const struct bs_node *n);
+/* The kernel name ("dm-0", "vda1"), for nodes that are block devices; else NULL. */
+const char *bs_node_get_name(const struct bs_node *n);
+/* The device number "MAJ:MIN" as a string, or NULL. */
+const char *bs_node_get_devno(const struct bs_node *n);
+/* Size in bytes, 0 if unknown. */
+uint64_t bs_node_get_size(const struct bs_node *n);
+enum bs_node_state bs_node_get_state(const struct bs_node *n);
+/* A mask of enum bs_source. */
+unsigned bs_node_get_sources(const struct bs_node *n);
+/*
+ * An identity or property by name: "uuid", "uuid_sub", "label", "fstype", "partuuid",
+ * "partlabel", "serial", "dm_name", "dm_uuid", "md_uuid", "md_name", "md_level",
+ * "vg_uuid", "lv_uuid", "backing_file", "source", "options". NULL if unknown.
+ */
+const char *bs_node_get_attr(const struct bs_node *n, const char *key);
+/* NULL-terminated list of mount points (of a filesystem node or a block device holding a
+ * mounted filesystem). Never NULL. */
+char *const *bs_node_get_mountpoints(const struct bs_node *n);
+
+/* The edges from n to what it needs, and from its holders to n, sorted by the other end. */
+size_t bs_node_get_n_needs(const struct bs_node *n);
+struct bs_edge *bs_node_get_need(const struct bs_node *n, size_t i);
+size_t bs_node_get_n_holders(const struct bs_node *n);
+struct bs_edge *bs_node_get_holder(const struct bs_node *n, size_t i);
+
+struct bs_node *bs_edge_get_holder(const struct bs_edge *e);
+struct bs_node *bs_edge_get_needs(const struct bs_edge *e);
+/*
+ * Why the holder needs it: "parent" (partition on disk), "member" / "spare" / "faulty"
+ * (md array on a member), "pv" (VG on a physical volume), "vg" (LV in its VG), "backing"
+ * (mapping or device on its backing device), "backing-file" (loop on the mount holding its
+ * file), "device" (mount or swap on its device), "mountpoint" (mount under a mount).
+ */
+const char *bs_edge_get_role(const struct bs_edge *e);
 
 #ifdef __cplusplus
 }

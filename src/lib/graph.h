@@ -1,0 +1,124 @@
+/* Internal graph API: how sources add and merge nodes, identities and edges. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "blkstack.h"
+#include "libblkstack-private.h"
+
+/* Identities and properties a node may carry; names as bs_node_get_attr() takes them. */
+enum bs_attr {
+	BS_ATTR_UUID,
+	BS_ATTR_UUID_SUB,
+	BS_ATTR_LABEL,
+	BS_ATTR_FSTYPE,
+	BS_ATTR_PARTUUID,
+	BS_ATTR_PARTLABEL,
+	BS_ATTR_SERIAL,
+	BS_ATTR_DM_NAME,
+	BS_ATTR_DM_UUID,
+	BS_ATTR_MD_UUID,
+	BS_ATTR_MD_NAME,
+	BS_ATTR_MD_LEVEL,
+	BS_ATTR_VG_UUID,
+	BS_ATTR_LV_UUID,
+	BS_ATTR_BACKING_FILE,
+	BS_ATTR_SOURCE,
+	BS_ATTR_OPTIONS,
+	_BS_ATTR_MAX,
+	_BS_ATTR_INVALID = -EINVAL,
+};
+
+const char *bs_attr_to_string(enum bs_attr a);
+enum bs_attr bs_attr_from_string(const char *s);
+
+struct bs_edge {
+	struct bs_node *holder;
+	struct bs_node *needs;
+	char *role;
+};
+
+struct bs_node {
+	struct bs_graph *graph;
+	char *id;
+	enum bs_node_kind kind;
+	char *name;  /* kernel name, block devices only */
+	dev_t devno; /* 0 if none */
+	char devno_str[24];
+	uint64_t size;
+	enum bs_node_state state;
+	unsigned sources;
+	char *attrs[_BS_ATTR_MAX];
+	char **mountpoints;
+
+	struct bs_edge **needs;
+	size_t n_needs, allocated_needs;
+	struct bs_edge **holders;
+	size_t n_holders, allocated_holders;
+};
+
+struct bs_map; /* string or devno keyed lookup, graph.c */
+
+struct bs_graph {
+	unsigned n_ref;
+	struct bs_ctx *ctx;
+
+	struct bs_node **nodes;
+	size_t n_nodes, allocated_nodes;
+	struct bs_edge **edges;
+	size_t n_edges, allocated_edges;
+	/* Whether nodes[], edges[] and each node's edge lists are in their stable order. */
+	bool sorted;
+
+	struct bs_map *by_id;
+	struct bs_map *by_devno;
+	struct bs_map *by_name;
+};
+
+/*
+ * Returns the node with id, creating it with kind if there is none (returns 1 then, 0 if it
+ * existed). An existing node of another kind is -EEXIST: ids name what a node is.
+ */
+int bs_graph_ensure_node(struct bs_graph *g, enum bs_node_kind kind, const char *id,
+			 struct bs_node **ret);
+
+struct bs_node *bs_graph_find_devno(const struct bs_graph *g, dev_t devno);
+struct bs_node *bs_graph_find_kernel_name(const struct bs_graph *g, const char *name);
+/* The node a /dev path names: /dev/NAME, /dev/mapper/DM, /dev/VG/LV, /dev/md/NAME,
+ * /dev/disk/by-{uuid,label,partuuid,partlabel,id}/... NULL if none. */
+struct bs_node *bs_graph_find_dev_path(const struct bs_graph *g, const char *path);
+/* The first node whose attr equals value (in id order), or NULL. */
+struct bs_node *bs_graph_find_attr(const struct bs_graph *g, enum bs_attr attr, const char *value);
+
+/* Sets the kernel name and device number, indexing the node by both. */
+int bs_node_set_block(struct bs_node *n, const char *name, dev_t devno);
+/* Sets an attribute; NULL or "" clears it. */
+int bs_node_set_attr(struct bs_node *n, enum bs_attr a, const char *value);
+const char *bs_node_attr(const struct bs_node *n, enum bs_attr a);
+int bs_node_add_mountpoint(struct bs_node *n, const char *path);
+/* States only rise: absent < present < active < mounted. */
+void bs_node_raise_state(struct bs_node *n, enum bs_node_state s);
+void bs_node_add_source(struct bs_node *n, enum bs_source s);
+
+/* Adds an edge from holder to needs with role, unless that pair is joined already (then
+ * returns 0 and keeps the first role); returns 1 if added. A self edge is -EINVAL. */
+int bs_graph_add_edge(struct bs_graph *g, struct bs_node *holder, struct bs_node *needs,
+		      const char *role);
+/* Removes every edge from holder whose role is role (NULL: every edge). */
+void bs_graph_remove_needs(struct bs_graph *g, struct bs_node *holder, const char *role);
+
+/* Sorts nodes, edges and edge lists into their stable order (done by the getters lazily). */
+void bs_graph_sort(struct bs_graph *g);
+
+/* Live sources, each in its own file under sources/. Each adds what it reads, logs a
+ * warning for what it must skip, and fails only when nothing of it could be read. */
+int bs_source_sysfs(struct bs_graph *g);
+int bs_source_blkid(struct bs_graph *g);
+int bs_source_mountinfo(struct bs_graph *g);
+int bs_source_swaps(struct bs_graph *g);
+int bs_source_lvm_report(struct bs_graph *g);
+/* Links that need several sources: loop backing files to mounts, multi-device btrfs,
+ * mounts under mounts. */
+int bs_graph_link_derived(struct bs_graph *g);
