@@ -28,6 +28,7 @@ disk_by_serial() {
 
 # Sends a directory to the host through the second serial port, as base64 of a tar.gz.
 send_out() {
+	[ -d "$1" ] || die "nothing to send: $1 is missing"
 	stty -F /dev/ttyS1 raw -echo 2>/dev/null
 	tar -C "$1" -cf - . | gzip -1 | base64 >/dev/ttyS1
 	say "sent $(du -sk "$1" | cut -f1) KiB of results"
