@@ -14,20 +14,22 @@
 #include "log.h"
 #include "macro.h"
 #include "util.h"
+#include "verbs.h"
 
 struct bs_verb {
 	const char *name;
 	/* argv[0] is the verb's name; a negative errno result becomes the exit code. */
-	int (*run)(int argc, char **argv);
+	int (*run)(struct bs_ctx *ctx, int argc, char **argv);
 	const char *help;
 };
 
-static int verb_help(int argc, char **argv);
-static int verb_version(int argc, char **argv);
+static int verb_help(struct bs_ctx *ctx, int argc, char **argv);
+static int verb_version(struct bs_ctx *ctx, int argc, char **argv);
 
 /* The extension point: a new verb is one line here and its run function in cmd-VERB.c. */
 static const struct bs_verb verbs[] = {
 	{ "help", verb_help, "Show this help" },
+	{ "show", verb_show, "Show the graph of block layers (tree, --json or --dot)" },
 	{ "version", verb_version, "Show the versions of blkstack and libblkstack" },
 };
 
@@ -56,7 +58,7 @@ static void print_version(void)
 	printf("libblkstack %s\n", bs_version());
 }
 
-static int verb_help(int argc, _unused_ char **argv)
+static int verb_help(_unused_ struct bs_ctx *ctx, int argc, _unused_ char **argv)
 {
 	if (argc > 1)
 		return log_usage_error("'help' takes no arguments");
@@ -65,7 +67,7 @@ static int verb_help(int argc, _unused_ char **argv)
 	return 0;
 }
 
-static int verb_version(int argc, _unused_ char **argv)
+static int verb_version(_unused_ struct bs_ctx *ctx, int argc, _unused_ char **argv)
 {
 	if (argc > 1)
 		return log_usage_error("'version' takes no arguments");
@@ -164,7 +166,7 @@ static int run(int argc, char **argv)
 
 	/* getopt_long() is reset for the verb, which parses its own options. */
 	optind = 0;
-	r = verb->run(argc - verb_index, argv + verb_index);
+	r = verb->run(ctx, argc - verb_index, argv + verb_index);
 
 	bs_ctx_unref(ctx);
 	return r;

@@ -59,7 +59,8 @@ struct bs_node {
 	size_t n_holders, allocated_holders;
 };
 
-struct bs_map; /* string or devno keyed lookup, graph.c */
+struct hashmap;
+struct bs_blkid_table; /* identities by device name, sources/blkid.c */
 
 struct bs_graph {
 	unsigned n_ref;
@@ -72,9 +73,16 @@ struct bs_graph {
 	/* Whether nodes[], edges[] and each node's edge lists are in their stable order. */
 	bool sorted;
 
-	struct bs_map *by_id;
-	struct bs_map *by_devno;
-	struct bs_map *by_name;
+	struct hashmap *by_id;
+	struct hashmap *by_devno;
+	struct hashmap *by_name;
+	/* Lookups by identity (UUID=, LABEL=, /dev/mapper/NAME, ...): the first node that got
+	 * the value; checked against the node's current value on use. */
+	struct hashmap *by_attr[_BS_ATTR_MAX];
+
+	/* Filesystem identities loaded by bs_source_blkid() for bs_source_sysfs(); freed with
+	 * the graph by bs_blkid_table_free(). */
+	struct bs_blkid_table *blkid;
 };
 
 /*
@@ -89,7 +97,8 @@ struct bs_node *bs_graph_find_kernel_name(const struct bs_graph *g, const char *
 /* The node a /dev path names: /dev/NAME, /dev/mapper/DM, /dev/VG/LV, /dev/md/NAME,
  * /dev/disk/by-{uuid,label,partuuid,partlabel,id}/... NULL if none. */
 struct bs_node *bs_graph_find_dev_path(const struct bs_graph *g, const char *path);
-/* The first node whose attr equals value (in id order), or NULL. */
+/* A node whose attr equals value, or NULL. When several share the value (the devices of one
+ * multi-device btrfs share its UUID), the first that got it. */
 struct bs_node *bs_graph_find_attr(const struct bs_graph *g, enum bs_attr attr, const char *value);
 
 /* Sets the kernel name and device number, indexing the node by both. */
@@ -116,6 +125,8 @@ void bs_graph_sort(struct bs_graph *g);
  * warning for what it must skip, and fails only when nothing of it could be read. */
 int bs_source_sysfs(struct bs_graph *g);
 int bs_source_blkid(struct bs_graph *g);
+/* Frees what bs_source_blkid() loaded into g->blkid; bs_graph_unref() calls it. Accepts NULL. */
+void bs_blkid_table_free(struct bs_blkid_table *t);
 int bs_source_mountinfo(struct bs_graph *g);
 int bs_source_swaps(struct bs_graph *g);
 int bs_source_lvm_report(struct bs_graph *g);

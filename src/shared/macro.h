@@ -16,6 +16,13 @@
 #define _public_ __attribute__((visibility("default")))
 
 /* Fails to compile when given a pointer instead of an array, which sizeof would accept silently. */
+#define MAX(a, b)                                                                                  \
+	__extension__({                                                                            \
+		const __typeof__(a) _max_a_ = (a);                                                 \
+		const __typeof__(b) _max_b_ = (b);                                                 \
+		_max_a_ > _max_b_ ? _max_a_ : _max_b_;                                             \
+	})
+
 #define ELEMENTSOF(x)                                                                              \
 	(__builtin_choose_expr(!__builtin_types_compatible_p(__typeof__(x), __typeof__(&*(x))),    \
 			       sizeof(x) / sizeof((x)[0]), (void)0))

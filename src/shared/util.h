@@ -2,6 +2,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdlib.h>
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -24,6 +26,24 @@ char *strstrip(char *s);
 /* Replaces *p with a copy of s (or NULL) and frees the old string. Returns 1 if the value
  * changed, 0 if it was equal already, -ENOMEM on failure (then *p is untouched). */
 int free_and_strdup(char **p, const char *s);
+
+static inline const char *strempty(const char *s)
+{
+	return s ? s : "";
+}
+
+/* "n/a" for an unknown value in a table. */
+static inline const char *strna(const char *s)
+{
+	return s ? s : "-";
+}
+
+/* Frees p and returns NULL, for "x = mfree(x)". */
+static inline void *mfree(void *p)
+{
+	free(p);
+	return NULL;
+}
 
 /* Appends the NULL-terminated list of strings to *x, which may start as NULL. On -ENOMEM *x
  * is untouched. */

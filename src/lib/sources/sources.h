@@ -1,0 +1,51 @@
+/* Internals shared by the live sources: the blkid identity table that sysfs reads. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+
+#include "graph.h"
+
+/*
+ * The filesystem and partition identities of block devices, keyed by device name as libblkid
+ * names them ("/dev/vdd", "/dev/md127", "/dev/mapper/vg0-srv"). bs_source_blkid() loads one
+ * per graph into g->blkid; bs_source_sysfs() applies an entry to each device it finds.
+ */
+struct bs_blkid_table;
+struct bs_blkid_entry;
+
+/* The tags blkstack takes from libblkid, and the attribute each one becomes. */
+enum bs_blkid_tag {
+	BS_BLKID_TYPE, /* fstype */
+	BS_BLKID_UUID, /* uuid */
+	BS_BLKID_UUID_SUB, /* uuid_sub */
+	BS_BLKID_LABEL, /* label */
+	BS_BLKID_PARTUUID, /* partuuid */
+	BS_BLKID_PARTLABEL, /* partlabel */
+	_BS_BLKID_TAG_MAX,
+	_BS_BLKID_TAG_INVALID = -EINVAL,
+};
+
+/*
+ * Parses text in the format of libblkid's cache file ("blkid -c FILE" writes it): one
+ * "<device TAG="value" ...>DEVNAME</device>" per line. Nothing is checked against devices:
+ * the names need not exist on this host. Lines that cannot be parsed are logged as warnings
+ * naming where:line and skipped; a later entry for the same name replaces an earlier one.
+ * where names the file in messages (relative to the sysroot). Returns 0 or -ENOMEM.
+ */
+int bs_blkid_table_parse(struct bs_ctx *c, const char *where, const char *text,
+			 struct bs_blkid_table **ret);
+
+/* The number of devices in t (0 for NULL). */
+size_t bs_blkid_table_size(const struct bs_blkid_table *t);
+
+/* The entry for devname, or NULL (also when t is NULL). */
+const struct bs_blkid_entry *bs_blkid_table_find(const struct bs_blkid_table *t,
+						 const char *devname);
+
+/* A tag's value in e, or NULL. */
+const char *bs_blkid_entry_get(const struct bs_blkid_entry *e, enum bs_blkid_tag tag);
+
+/* Sets the identities of e on n: fstype, uuid, uuid_sub, label, partuuid, partlabel, each
+ * that e has. Returns 0 or -ENOMEM. */
+int bs_blkid_entry_apply(const struct bs_blkid_entry *e, struct bs_node *n);
