@@ -55,6 +55,19 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 
+/* Closes fd if it is open, keeping errno; returns -EBADF for "fd = safe_close(fd)". */
+static inline int safe_close(int fd)
+{
+	int saved_errno;
+
+	if (fd < 0)
+		return -EBADF;
+	saved_errno = errno;
+	(void)close(fd);
+	errno = saved_errno;
+	return -EBADF;
+}
+
 /* Cleanup runs after the return value is computed, but callers may still read errno. */
 static inline void closep(int *fd)
 {

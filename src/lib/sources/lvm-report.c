@@ -11,6 +11,7 @@
 
 #include "graph.h"
 #include "parse.h"
+#include "process.h"
 #include "sysroot.h"
 #include "util.h"
 
@@ -304,15 +305,23 @@ static int parse_report(struct bs_graph *g, const char *origin, const char *text
 	return n_vgs;
 }
 
-/*
- * On the running system the report comes from "lvm fullreport --reportformat json", spawned
- * through the context's ops table, which does not exist yet. Until it does, the live graph of
- * "/" has no VG membership; its LVs still come from sysfs.
- */
+/* On the running system the report comes from lvm itself. A system without LVM installed
+ * has no VGs to report: that is not an error. */
 static int lvm_report_from_lvm(struct bs_graph *g)
 {
-	bs_log_debug(g->ctx, "running 'lvm fullreport' is not implemented yet, no VG membership");
-	return 0;
+	const char *argv[] = { "lvm", "fullreport", "--reportformat", "json", NULL };
+	_cleanup_free_ char *text = NULL;
+	size_t size;
+	int r;
+
+	r = bs_spawn_capture(g->ctx, argv, LVM_REPORT_MAX, &text, &size);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		bs_log_warn(g->ctx, "no VG membership from 'lvm fullreport', ignoring");
+		return 0;
+	}
+	return parse_report(g, "lvm fullreport", text, size);
 }
 
 int bs_source_lvm_report(struct bs_graph *g)
