@@ -336,3 +336,41 @@ check_nothing_left() {
 	[ -z "$left" ] || die "still present after teardown:$left"
 	say "nothing of the stack is left"
 }
+
+# The ids blkstack must show for the recipe's layers once they are open, one per line:
+# md:NAME, crypt:NAME, vg:NAME, lv:VG/LV, mnt:MOUNTPOINT (where this guest mounts it).
+recipe_expected_ids() {
+	sed 's/#.*//' "$1" | while read -r kind a b c rest; do
+		case $kind in
+		md) echo "md:$a" ;;
+		luks) echo "crypt:$a" ;;
+		vg) echo "vg:$a" ;;
+		lv) echo "lv:$a" ;;
+		fs) echo "mnt:$(mnt_path "$c")" ;;
+		btrfs) echo "mnt:$(mnt_path "$a")" ;;
+		swap) echo "swap" ;;
+		esac
+	done
+}
+
+# blkstack's live graph of the open stack has a node for every layer of the recipe, and
+# says nothing on standard error.  Skipped (with a note) when the job carries no blkstack.
+check_blkstack_show() {
+	local id missing=""
+	if ! command -v blkstack >/dev/null 2>&1; then
+		say "no blkstack in this guest, its graph is not checked"
+		return 0
+	fi
+	blkstack show --inverse >/dev/console 2>/run/bsvm/show.err || die "blkstack show failed: $(cat /run/bsvm/show.err)"
+	[ ! -s /run/bsvm/show.err ] || die "blkstack show warned: $(cat /run/bsvm/show.err)"
+	blkstack show --json >/run/bsvm/show.json 2>/run/bsvm/show.err || die "blkstack show --json failed"
+	for id in $(recipe_expected_ids /job/recipe); do
+		if [ "$id" = swap ]; then
+			grep -q '"id": "swap:' /run/bsvm/show.json || missing="$missing swap:*"
+		else
+			grep -q "\"id\": \"$id\"" /run/bsvm/show.json || missing="$missing $id"
+		fi
+	done
+	[ -z "$missing" ] || die "blkstack show lacks:$missing"
+	say "blkstack show has every layer of the recipe"
+}
