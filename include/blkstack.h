@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -105,6 +106,7 @@ enum bs_node_kind {
 	BS_NODE_BTRFS,
 	BS_NODE_MOUNT,
 	BS_NODE_SWAP,
+	BS_NODE_NETWORK, /* the pseudo-node net:online that network layers need */
 	_BS_NODE_KIND_MAX,
 	_BS_NODE_KIND_INVALID = -EINVAL,
 };
@@ -178,6 +180,9 @@ unsigned bs_node_get_sources(const struct bs_node *n);
  * "vg_uuid", "lv_uuid", "backing_file", "source", "options". NULL if unknown.
  */
 const char *bs_node_get_attr(const struct bs_node *n, const char *key);
+/* What a configured node refers to that no known node provides ("UUID=..."): a filesystem
+ * inside a layer still closed, with no recorded graph to say where. NULL if none. */
+const char *bs_node_get_unresolved(const struct bs_node *n);
 /* NULL-terminated list of mount points (of a filesystem node or a block device holding a
  * mounted filesystem). Never NULL. */
 char *const *bs_node_get_mountpoints(const struct bs_node *n);
@@ -197,6 +202,78 @@ struct bs_node *bs_edge_get_needs(const struct bs_edge *e);
  * file), "device" (mount or swap on its device), "mountpoint" (mount under a mount).
  */
 const char *bs_edge_get_role(const struct bs_edge *e);
+
+/* ---- Plans ---------------------------------------------------------------------------------
+ *
+ * A plan is data: steps, each an action on one node, with the steps that must finish first.
+ * It is computed from a graph and never runs anything. Equal graphs and arguments give equal
+ * plans, step for step.
+ */
+struct bs_plan;
+
+enum bs_plan_op {
+	BS_PLAN_UP,   /* bring up: the closure below the targets, minus what is active */
+	BS_PLAN_DOWN, /* tear down: the closure above the targets, and what only they hold */
+	_BS_PLAN_OP_MAX,
+	_BS_PLAN_OP_INVALID = -EINVAL,
+};
+
+enum bs_plan_flags {
+	/* down: leave the root set (/, /usr, the active swap and the resume device) and all
+	 * below it alone, and remount its filesystems read-only instead. */
+	BS_PLAN_KEEP_ROOT = 1 << 0,
+};
+
+const char *bs_plan_op_to_string(enum bs_plan_op op);
+
+/*
+ * Plans op for targets: a NULL-terminated list of node ids ("lv:vg0/root"), mount points
+ * ("/srv") or device paths ("/dev/md/sys", "/dev/disk/by-uuid/..."); NULL means all: for up,
+ * every configured mount, swap and layer not marked noauto (every mount and swap of the graph
+ * if it has no configuration); for down, everything open.
+ *
+ * Returns 0, -ENOENT if a target names nothing (logged, naming it), -ELOOP if the nodes to
+ * order form a cycle (logged, printing the cycle), -ENOMEM or -EINVAL.
+ */
+int bs_plan_new(struct bs_graph *g, enum bs_plan_op op, const char *const *targets, unsigned flags,
+		struct bs_plan **ret);
+struct bs_plan *bs_plan_ref(struct bs_plan *p);
+struct bs_plan *bs_plan_unref(struct bs_plan *p);
+
+enum bs_plan_op bs_plan_get_op(const struct bs_plan *p);
+/* Steps in execution order: every step comes after all the steps it waits for. A step's
+ * number in the outputs is its index + 1. */
+size_t bs_plan_get_n_steps(const struct bs_plan *p);
+/* The action: md-assemble, crypt-open, vg-activate, lv-activate, loop-attach, btrfs-scan,
+ * mount, swapon, nbd-connect, iscsi-login, wait-device, wait-network; umount, swapoff,
+ * lv-deactivate, vg-deactivate, crypt-close, md-stop, loop-detach, nbd-disconnect,
+ * iscsi-logout, remount-ro. NULL if i is out of range. */
+const char *bs_plan_get_step_action(const struct bs_plan *p, size_t i);
+struct bs_node *bs_plan_get_step_node(const struct bs_plan *p, size_t i);
+/* The steps (by index) step i waits for, and its wave: 1 + the highest wave among them, so
+ * the steps of one wave may run in parallel. */
+size_t bs_plan_get_step_n_after(const struct bs_plan *p, size_t i);
+size_t bs_plan_get_step_after(const struct bs_plan *p, size_t i, size_t j);
+unsigned bs_plan_get_step_wave(const struct bs_plan *p, size_t i);
+
+/* Nodes the plan leaves alone on purpose, each with why ("needed by mnt:/, which stays up",
+ * "below the root set"). */
+size_t bs_plan_get_n_kept(const struct bs_plan *p);
+struct bs_node *bs_plan_get_kept_node(const struct bs_plan *p, size_t i);
+const char *bs_plan_get_kept_reason(const struct bs_plan *p, size_t i);
+
+/* Up: references no known node provides (a filesystem UUID inside a layer still closed,
+ * with no recorded graph to tell where it is). Each names the node and what it needs. */
+size_t bs_plan_get_n_unresolved(const struct bs_plan *p);
+struct bs_node *bs_plan_get_unresolved_node(const struct bs_plan *p, size_t i);
+const char *bs_plan_get_unresolved_what(const struct bs_plan *p, size_t i);
+
+/* The plan as text (one line a step, grouped in waves), JSON ({"version":1,"op":...,
+ * "steps":[{"id","action","node","after","wave"}],"kept":[...],"unresolved":[...]}) or
+ * Graphviz DOT, newly allocated. */
+int bs_plan_to_text(const struct bs_plan *p, char **ret);
+int bs_plan_to_json(const struct bs_plan *p, char **ret);
+int bs_plan_to_dot(const struct bs_plan *p, char **ret);
 
 #ifdef __cplusplus
 }

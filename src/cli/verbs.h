@@ -7,3 +7,4 @@
 /* argv[0] is the verb's name. Returns >= 0 on success or a negative errno, which main()
  * maps to the exit code. */
 int verb_show(struct bs_ctx *ctx, int argc, char **argv);
+int verb_plan(struct bs_ctx *ctx, int argc, char **argv);

@@ -20,6 +20,7 @@ static const char *const kind_names[_BS_NODE_KIND_MAX] = {
 	[BS_NODE_DM] = "dm",	   [BS_NODE_LOOP] = "loop",   [BS_NODE_NBD] = "nbd",
 	[BS_NODE_ISCSI] = "iscsi", [BS_NODE_DRBD] = "drbd",   [BS_NODE_MPATH] = "mpath",
 	[BS_NODE_BTRFS] = "btrfs", [BS_NODE_MOUNT] = "mount", [BS_NODE_SWAP] = "swap",
+	[BS_NODE_NETWORK] = "network",
 };
 
 static const char *const state_names[_BS_STATE_MAX] = {
@@ -47,6 +48,7 @@ static const char *const attr_names[_BS_ATTR_MAX] = {
 	[BS_ATTR_BACKING_FILE] = "backing_file",
 	[BS_ATTR_SOURCE] = "source",
 	[BS_ATTR_OPTIONS] = "options",
+	[BS_ATTR_UNRESOLVED] = "unresolved",
 };
 
 static const char *const source_names[] = { "live", "config", "recorded", "manifest" };
@@ -502,6 +504,7 @@ void bs_graph_sort(struct bs_graph *g)
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		struct bs_node *n = g->nodes[i];
 
+		n->index = i;
 		/* Both orders are by the other end's id; cmp_edges sorts needs lists so, as
 		 * they share the holder. */
 		sort_ptrs(n->needs, n->n_needs, cmp_edges);
@@ -585,6 +588,11 @@ _public_ const char *bs_node_get_attr(const struct bs_node *n, const char *key)
 	enum bs_attr a = bs_attr_from_string(key);
 
 	return a < 0 ? NULL : bs_node_attr(n, a);
+}
+
+_public_ const char *bs_node_get_unresolved(const struct bs_node *n)
+{
+	return bs_node_attr(n, BS_ATTR_UNRESOLVED);
 }
 
 _public_ char *const *bs_node_get_mountpoints(const struct bs_node *n)

@@ -27,6 +27,7 @@ enum bs_attr {
 	BS_ATTR_BACKING_FILE,
 	BS_ATTR_SOURCE,
 	BS_ATTR_OPTIONS,
+	BS_ATTR_UNRESOLVED, /* set by configuration sources, see bs_node_get_unresolved() */
 	_BS_ATTR_MAX,
 	_BS_ATTR_INVALID = -EINVAL,
 };
@@ -42,6 +43,9 @@ struct bs_edge {
 
 struct bs_node {
 	struct bs_graph *graph;
+	/* Position in the graph's node array once sorted (bs_graph_sort), for per-node
+	 * arrays in the planner and the tree printer. */
+	size_t index;
 	char *id;
 	enum bs_node_kind kind;
 	char *name;  /* kernel name, block devices only */

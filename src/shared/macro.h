@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -21,6 +23,18 @@
 		const __typeof__(a) _max_a_ = (a);                                                 \
 		const __typeof__(b) _max_b_ = (b);                                                 \
 		_max_a_ > _max_b_ ? _max_a_ : _max_b_;                                             \
+	})
+
+/* Whether x equals one of the arguments after it. */
+#define IN_SET(x, ...)                                                                             \
+	__extension__({                                                                            \
+		const __typeof__(x) _in_set_x_ = (x);                                              \
+		const __typeof__(x) _in_set_l_[] = { __VA_ARGS__ };                                \
+		bool _in_set_found_ = false;                                                       \
+		for (size_t _i_ = 0; _i_ < sizeof(_in_set_l_) / sizeof(_in_set_l_[0]); _i_++)      \
+			if (_in_set_l_[_i_] == _in_set_x_)                                         \
+				_in_set_found_ = true;                                             \
+		_in_set_found_;                                                                    \
 	})
 
 #define ELEMENTSOF(x)                                                                              \

@@ -103,3 +103,20 @@ int strextend(char **x, ...)
 	*x = n;
 	return 0;
 }
+
+bool option_list_has(const char *opts, const char *name)
+{
+	size_t l = strlen(name);
+
+	if (!opts || l == 0)
+		return false;
+	for (const char *p = opts; *p;) {
+		const char *end = strchrnul(p, ',');
+
+		if ((size_t)(end - p) >= l && strncmp(p, name, l) == 0 &&
+		    (p + l == end || p[l] == '='))
+			return true;
+		p = *end ? end + 1 : end;
+	}
+	return false;
+}

@@ -38,6 +38,10 @@ static inline const char *strna(const char *s)
 	return s ? s : "-";
 }
 
+/* Whether the comma-separated option list opts (fstab or crypttab style) has the option
+ * name, alone or as "name=value". */
+bool option_list_has(const char *opts, const char *name);
+
 /* Frees p and returns NULL, for "x = mfree(x)". */
 static inline void *mfree(void *p)
 {
