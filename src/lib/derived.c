@@ -3,6 +3,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,21 +16,6 @@ static const char *mount_node_path(const struct bs_node *n)
 	return n->kind == BS_NODE_MOUNT ? startswith(n->id, "mnt:") : NULL;
 }
 
-/* Whether path is prefix or lies below it, comparing whole components: "/data" holds
- * "/data" and "/data/x" but not "/database"; "/" holds every absolute path. */
-static bool path_is_below(const char *path, const char *prefix)
-{
-	size_t n;
-
-	if (path[0] != '/' || prefix[0] != '/')
-		return false;
-
-	n = strlen(prefix);
-	while (n > 0 && prefix[n - 1] == '/')
-		n--;
-	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
 static bool node_needs(const struct bs_node *holder, const struct bs_node *n)
 {
 	for (size_t i = 0; i < holder->n_needs; i++)
@@ -38,33 +24,36 @@ static bool node_needs(const struct bs_node *holder, const struct bs_node *n)
 	return false;
 }
 
-/* The mount node whose mount point is the longest prefix of path: the mount holding the file
- * path. Skips exclude itself and any mount that needs it directly, so that a loop device is
- * never placed on a filesystem it carries. Mount points are unique (they are the ids), so
- * the answer does not depend on the order of the nodes. */
+/* The mount whose mount point is the longest prefix of path, whole components compared,
+ * other than exclude and other than a mount that needs exclude. Looks up each ancestor of
+ * path by id, so it costs the depth of the path, not the number of mounts. */
 static struct bs_node *find_mount_holding(const struct bs_graph *g, const char *path,
 					  const struct bs_node *exclude)
 {
-	struct bs_node *best = NULL;
-	size_t best_len = 0;
+	_cleanup_free_ char *id = NULL;
+	size_t len;
 
-	for (size_t i = 0; i < g->n_nodes; i++) {
-		struct bs_node *n = g->nodes[i];
-		const char *mp = mount_node_path(n);
-		size_t len;
+	if (path[0] != '/' || asprintf(&id, "mnt:%s", path) < 0)
+		return NULL;
+	/* id is "mnt:" + path; cut it back one component at a time, down to "mnt:/". */
+	len = strlen(id);
+	while (len > 5 && id[len - 1] == '/')
+		id[--len] = '\0';
+	for (;;) {
+		struct bs_node *n = bs_graph_find_node(g, id);
 
-		if (!mp || n == exclude || !path_is_below(path, mp))
-			continue;
-		if (exclude && node_needs(n, exclude))
-			continue;
-
-		len = strlen(mp);
-		if (!best || len > best_len) {
-			best = n;
-			best_len = len;
-		}
+		if (n && n->kind == BS_NODE_MOUNT && n != exclude &&
+		    !(exclude && node_needs(n, exclude)))
+			return n;
+		if (len <= 5)
+			return NULL;
+		while (len > 5 && id[len - 1] != '/')
+			len--;
+		/* Keep the slash only for the root itself. */
+		if (len > 5)
+			len--;
+		id[len] = '\0';
 	}
-	return best;
 }
 
 /* A loop device (or a swap file, or whatever else has a backing file) needs the mount that
