@@ -288,6 +288,11 @@ static void dot_string(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
+		/* A newline becomes DOT's own "\n". */
+		if (*s == '\n') {
+			fputs("\\n", stdout);
+			continue;
+		}
 		if (*s == '"' || *s == '\\')
 			putchar('\\');
 		putchar(*s);

@@ -1089,8 +1089,12 @@ out:
 static void dot_quoted(struct out *o, const char *s)
 {
 	out_printf(o, "\"");
+	/* A newline becomes DOT's own "\n"; quotes and backslashes are escaped. */
 	for (; *s; s++)
-		out_printf(o, "%s%c", *s == '"' || *s == '\\' ? "\\" : "", *s);
+		if (*s == '\n')
+			out_printf(o, "\\n");
+		else
+			out_printf(o, "%s%c", *s == '"' || *s == '\\' ? "\\" : "", *s);
 	out_printf(o, "\"");
 }
 
