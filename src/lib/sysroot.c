@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "sysroot.h"
 #include "util.h"
 
@@ -219,4 +220,27 @@ char *bs_sysroot_path_dup(struct bs_ctx *c, const char *relpath)
 	if (strextend(&p, c->sysroot, relpath[0] ? "/" : "", relpath, NULL) < 0)
 		return NULL;
 	return p;
+}
+
+int bs_sysroot_write_file_atomic(struct bs_ctx *c, const char *relpath, const void *data,
+				 size_t size, mode_t mode)
+{
+	_cleanup_free_ char *dir = NULL;
+	const char *rel, *slash;
+	int r;
+
+	assert(c);
+	assert(relpath);
+
+	rel = relative(relpath);
+	slash = strrchr(rel, '/');
+	if (slash) {
+		dir = strndup(rel, (size_t)(slash - rel));
+		if (!dir)
+			return -ENOMEM;
+		r = mkdir_p_at(c->root_fd, dir, 0755);
+		if (r < 0)
+			return r;
+	}
+	return write_file_atomic_at(c->root_fd, rel, data, size, mode);
 }

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "libblkstack-private.h"
 
@@ -48,3 +49,10 @@ int bs_sysroot_opendir(struct bs_ctx *c, const char *relpath, DIR **ret);
 /* Returns the absolute path of relpath below the system root, for libraries that take
  * paths (libmount, libblkid), or NULL when out of memory. */
 char *bs_sysroot_path_dup(struct bs_ctx *c, const char *relpath);
+
+/* Replaces relpath below the system root with the size bytes at data, atomically (see
+ * write_file_atomic_at() in fileio.h), after creating its missing parent directories with
+ * mode 0755. The one way libblkstack writes below the system root, for the recorded graph
+ * (blkstack record); everything else only reads. */
+int bs_sysroot_write_file_atomic(struct bs_ctx *c, const char *relpath, const void *data,
+				 size_t size, mode_t mode);

@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 
 #include "graph.h"
+#include "lvm-report.h"
 #include "parse.h"
 #include "process.h"
 #include "sysroot.h"
@@ -252,9 +253,7 @@ static int add_report(struct bs_graph *g, const char *origin, size_t index, json
 	return 1;
 }
 
-/* Adds what the report text says. origin names it in messages (the file it came from).
- * Returns the number of VGs read, or -EBADMSG when the text is no report at all. */
-static int parse_report(struct bs_graph *g, const char *origin, const char *text, size_t size)
+int bs_lvm_report_parse(struct bs_graph *g, const char *origin, const char *text, size_t size)
 {
 	_cleanup_(json_tokener_freep) json_tokener *tok = NULL;
 	_cleanup_(json_object_putp) json_object *root = NULL;
@@ -321,7 +320,7 @@ static int lvm_report_from_lvm(struct bs_graph *g)
 		bs_log_warn(g->ctx, "no VG membership from 'lvm fullreport', ignoring");
 		return 0;
 	}
-	return parse_report(g, "lvm fullreport", text, size);
+	return bs_lvm_report_parse(g, "lvm fullreport", text, size);
 }
 
 int bs_source_lvm_report(struct bs_graph *g)
@@ -354,5 +353,5 @@ int bs_source_lvm_report(struct bs_graph *g)
 		return r;
 	}
 
-	return parse_report(g, path, text, size);
+	return bs_lvm_report_parse(g, path, text, size);
 }

@@ -7,6 +7,7 @@
 
 #include "graph.h"
 #include "libmount-util.h"
+#include "mountinfo.h"
 #include "sysroot.h"
 #include "util.h"
 
@@ -82,20 +83,16 @@ static int add_mount(struct bs_graph *g, struct libmnt_fs *fs)
 	return 1;
 }
 
-int bs_source_mountinfo(struct bs_graph *g)
+int bs_mountinfo_parse_file(struct bs_graph *g, const char *path)
 {
 	_cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
 	_cleanup_(mnt_free_iterp) struct libmnt_iter *it = NULL;
-	_cleanup_free_ char *path = NULL;
 	struct libmnt_fs *fs;
 	int r, n = 0;
 
-	if (!g)
+	if (!g || !path)
 		return -EINVAL;
 
-	path = bs_sysroot_path_dup(g->ctx, MOUNTINFO_PATH);
-	if (!path)
-		return -ENOMEM;
 	r = bs_mnt_table_new(g->ctx, &tb);
 	if (r < 0)
 		return r;
@@ -122,4 +119,17 @@ int bs_source_mountinfo(struct bs_graph *g)
 
 	bs_log_debug(g->ctx, "%s: %d mounts of block devices", path, n);
 	return n;
+}
+
+int bs_source_mountinfo(struct bs_graph *g)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (!g)
+		return -EINVAL;
+
+	path = bs_sysroot_path_dup(g->ctx, MOUNTINFO_PATH);
+	if (!path)
+		return -ENOMEM;
+	return bs_mountinfo_parse_file(g, path);
 }

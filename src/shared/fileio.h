@@ -1,0 +1,26 @@
+/* Writing files: whole and atomic replacement, and creating directory trees. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Creates the directory path below dirfd (AT_FDCWD: the working directory), and each of its
+ * missing parents, with mode (less the umask). Directories that exist already are fine,
+ * also when reached through a symlink. Returns 0, -ENOTDIR if a component exists and is
+ * not a directory, or the errno of mkdirat().
+ */
+int mkdir_p_at(int dirfd, const char *path, mode_t mode);
+
+/*
+ * Replaces path below dirfd (AT_FDCWD: the working directory) with the size bytes at data.
+ * They are written to a new temporary file in the same directory, flushed with fsync(), and
+ * renamed over path; then the directory is flushed. Readers see the old file or the whole
+ * new one, also after a crash, never a part. The file gets mode (less the umask); a symlink
+ * at path is replaced, not followed. The directory must exist.
+ *
+ * Returns 0, -EINVAL for an empty path or one ending in '/', or the errno of the step that
+ * failed; then the temporary file is gone and path is as it was.
+ */
+int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t size, mode_t mode);
