@@ -1,0 +1,413 @@
+/* What the configuration parsers share: problems, lines, fields, suggestions and numbers. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "parse.h"
+#include "strv.h"
+#include "util.h"
+
+static size_t min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+/* ---- problems ----------------------------------------------------------------------------- */
+
+int bs_problem_add(struct bs_problem_list *l, const char *file, unsigned line, const char *format,
+		   ...)
+{
+	_cleanup_free_ char *message = NULL, *text = NULL, *f = NULL;
+	va_list ap;
+	int k;
+
+	va_start(ap, format);
+	k = vasprintf(&message, format, ap);
+	va_end(ap);
+	if (k < 0) {
+		message = NULL;
+		return -ENOMEM;
+	}
+
+	if (file && line > 0)
+		k = asprintf(&text, "%s:%u: %s", file, line, message);
+	else if (file)
+		k = asprintf(&text, "%s: %s", file, message);
+	else
+		k = asprintf(&text, "%s", message);
+	if (k < 0) {
+		text = NULL;
+		return -ENOMEM;
+	}
+	if (file) {
+		f = strdup(file);
+		if (!f)
+			return -ENOMEM;
+	}
+
+	if (l->n_problems == l->allocated) {
+		size_t n = l->allocated ? l->allocated * 2 : 8;
+		struct bs_problem *p = reallocarray(l->problems, n, sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->problems = p;
+		l->allocated = n;
+	}
+	l->problems[l->n_problems++] = (struct bs_problem){
+		.file = TAKE_PTR(f),
+		.line = line,
+		.message = TAKE_PTR(message),
+		.text = TAKE_PTR(text),
+	};
+	return 0;
+}
+
+void bs_problem_list_clear(struct bs_problem_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n_problems; i++) {
+		free(l->problems[i].file);
+		free(l->problems[i].message);
+		free(l->problems[i].text);
+	}
+	l->n_problems = 0;
+}
+
+void bs_problem_list_done(struct bs_problem_list *l)
+{
+	if (!l)
+		return;
+	bs_problem_list_clear(l);
+	l->problems = mfree(l->problems);
+	l->allocated = 0;
+}
+
+struct bs_problem_list *bs_problem_list_free(struct bs_problem_list *l)
+{
+	bs_problem_list_done(l);
+	free(l);
+	return NULL;
+}
+
+/* ---- lines and fields --------------------------------------------------------------------- */
+
+void bs_config_lines_init(struct bs_config_lines *it, const char *text, size_t size)
+{
+	*it = (struct bs_config_lines){ .p = text, .end = text ? text + size : text };
+}
+
+void bs_config_lines_done(struct bs_config_lines *it)
+{
+	it->buf = mfree(it->buf);
+	it->allocated = 0;
+}
+
+int bs_config_lines_next(struct bs_config_lines *it, char **ret, const char **ret_bad)
+{
+	const char *nl;
+	size_t len;
+
+	*ret_bad = NULL;
+	if (!it->p || it->p >= it->end)
+		return 0;
+
+	nl = memchr(it->p, '\n', (size_t)(it->end - it->p));
+	len = (size_t)((nl ? nl : it->end) - it->p);
+	it->line++;
+
+	if (len > BS_CONFIG_LINE_MAX)
+		*ret_bad = "line is too long";
+	else if (memchr(it->p, '\0', len))
+		*ret_bad = "line holds a NUL byte";
+
+	if (*ret_bad)
+		len = 0;
+	if (len + 1 > it->allocated) {
+		size_t n = len + 1 < 256 ? 256 : len + 1;
+		char *b = realloc(it->buf, n);
+
+		if (!b)
+			return -ENOMEM;
+		it->buf = b;
+		it->allocated = n;
+	}
+	memcpy(it->buf, it->p, len);
+	if (len > 0 && it->buf[len - 1] == '\r')
+		len--;
+	it->buf[len] = '\0';
+
+	it->p = nl ? nl + 1 : it->end;
+	*ret = it->buf;
+	return 1;
+}
+
+int bs_string_pool_take(struct bs_string_pool *p, char *s)
+{
+	if (p->n == p->allocated) {
+		size_t n = p->allocated ? p->allocated * 2 : 16;
+		char **v = reallocarray(p->strings, n, sizeof(*v));
+
+		if (!v) {
+			free(s);
+			return -ENOMEM;
+		}
+		p->strings = v;
+		p->allocated = n;
+	}
+	p->strings[p->n++] = s;
+	return 0;
+}
+
+void bs_string_pool_done(struct bs_string_pool *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->strings[i]);
+	p->strings = mfree(p->strings);
+	p->n = p->allocated = 0;
+}
+
+bool bs_config_line_is_blank(const char *line)
+{
+	line += strspn(line, " \t");
+	return *line == '\0' || *line == '#';
+}
+
+static bool is_octal(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
+/* Decodes \NNN (three octal digits) in place, as fstab(5) and crypttab(5) do; an escape that
+ * would give a NUL byte, or that is not three octal digits, is left as it is. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (const char *p = s; *p;) {
+		if (p[0] == '\\' && is_octal(p[1]) && is_octal(p[2]) && is_octal(p[3])) {
+			unsigned v = (unsigned)(p[1] - '0') * 64 + (unsigned)(p[2] - '0') * 8 +
+				     (unsigned)(p[3] - '0');
+
+			if (v > 0 && v < 256) {
+				*w++ = (char)v;
+				p += 4;
+				continue;
+			}
+		}
+		*w++ = *p++;
+	}
+	*w = '\0';
+}
+
+int bs_config_split(const char *line, bool stop_at_comment, char ***ret)
+{
+	_cleanup_strv_free_ char **fields = NULL;
+	size_t n = 0;
+
+	for (const char *p = line;;) {
+		size_t len;
+		char *f;
+		int r;
+
+		p += strspn(p, " \t");
+		if (*p == '\0' || (stop_at_comment && *p == '#'))
+			break;
+		len = strcspn(p, " \t");
+		f = strndup(p, len);
+		if (!f)
+			return -ENOMEM;
+		unescape_octal(f);
+		r = strv_push(&fields, f);
+		if (r < 0) {
+			free(f);
+			return r;
+		}
+		n++;
+		p += len;
+	}
+	*ret = TAKE_PTR(fields);
+	return (int)min_size(n, (size_t)INT32_MAX);
+}
+
+/* ---- suggestions -------------------------------------------------------------------------- */
+
+/* The optimal string alignment distance (Levenshtein with adjacent transpositions), or
+ * limit + 1 when it is above limit. */
+static size_t edit_distance(const char *a, const char *b, size_t limit)
+{
+	size_t la = strlen(a), lb = strlen(b), d = SIZE_MAX;
+	_cleanup_free_ size_t *rows = NULL;
+	size_t *prev2, *prev, *cur;
+
+	if ((la > lb ? la - lb : lb - la) > limit)
+		return limit + 1;
+	rows = calloc(3 * (lb + 1), sizeof(size_t));
+	if (!rows)
+		return limit + 1;
+	prev2 = rows;
+	prev = rows + lb + 1;
+	cur = rows + 2 * (lb + 1);
+
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t v = min_size(prev[j] + 1, cur[j - 1] + 1);
+
+			v = min_size(v, prev[j - 1] + cost);
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+				v = min_size(v, prev2[j - 2] + 1);
+			cur[j] = v;
+		}
+		size_t *t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	d = prev[lb];
+	return d > limit ? limit + 1 : d;
+}
+
+const char *bs_config_suggest(const char *word, const char *const *candidates)
+{
+	/* One edit in a short word, up to three in a long one: closer than that, a reader
+	 * would not see the likeness either. */
+	size_t limit = MAX((size_t)1, min_size(3, word ? strlen(word) / 3 : 0)), best_d = limit + 1;
+	const char *best = NULL;
+
+	if (!word || !*word || !candidates)
+		return NULL;
+	for (const char *const *c = candidates; *c; c++) {
+		size_t d = edit_distance(word, *c, limit);
+
+		if (d < best_d) {
+			best = *c;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+const char *bs_config_ordinal(unsigned n, char buf[static 16])
+{
+	const char *suffix = "th";
+
+	if (n % 100 < 11 || n % 100 > 13)
+		switch (n % 10) {
+		case 1:
+			suffix = "st";
+			break;
+		case 2:
+			suffix = "nd";
+			break;
+		case 3:
+			suffix = "rd";
+			break;
+		default:
+			break;
+		}
+	snprintf(buf, 16, "%u%s", n, suffix);
+	return buf;
+}
+
+/* ---- values ------------------------------------------------------------------------------- */
+
+bool bs_config_is_device_spec(const char *s)
+{
+	static const char *const tags[] = { "UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=", "ID=" };
+
+	if (!s)
+		return false;
+	if (s[0] == '/')
+		return true;
+	for (size_t i = 0; i < ELEMENTSOF(tags); i++) {
+		const char *v = startswith(s, tags[i]);
+
+		if (v)
+			return *v != '\0';
+	}
+	return false;
+}
+
+char *bs_config_path_simplify(char *path)
+{
+	char *w = path;
+
+	for (const char *p = path; *p; p++) {
+		if (*p == '/' && w > path && w[-1] == '/')
+			continue;
+		*w++ = *p;
+	}
+	while (w > path + 1 && w[-1] == '/')
+		w--;
+	*w = '\0';
+	return path;
+}
+
+int bs_config_parse_size(const char *s, uint64_t *ret)
+{
+	_cleanup_free_ char *copy = NULL;
+	size_t len;
+
+	if (!s || !*s)
+		return -EINVAL;
+	/* "4KiB" and "4KB" mean what "4K" means to cryptsetup and losetup. */
+	len = strlen(s);
+	if (len > 2 && streq(s + len - 2, "iB") && strchr("KMGT", s[len - 3]))
+		len -= 2;
+	else if (len > 1 && s[len - 1] == 'B' && strchr("KkMmGgTt", s[len - 2]))
+		len -= 1;
+	copy = strndup(s, len);
+	if (!copy)
+		return -ENOMEM;
+	return parse_size(copy, ret);
+}
+
+int bs_config_parse_timespan(const char *s, uint64_t *ret_usec)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t usec;
+	} units[] = {
+		{ "us", 1 },
+		{ "usec", 1 },
+		{ "ms", 1000 },
+		{ "msec", 1000 },
+		{ "s", 1000000 },
+		{ "sec", 1000000 },
+		{ "m", 60000000 },
+		{ "min", 60000000 },
+		{ "h", 3600000000ULL },
+		{ "hr", 3600000000ULL },
+		{ "", 1000000 },
+	};
+	_cleanup_free_ char *digits = NULL;
+	size_t n;
+	uint64_t v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	n = strspn(s, "0123456789");
+	digits = strndup(s, n);
+	if (!digits)
+		return -ENOMEM;
+	if (safe_atou64(digits, &v) < 0)
+		return -ERANGE;
+	for (size_t i = 0; i < ELEMENTSOF(units); i++)
+		if (streq(s + n, units[i].suffix)) {
+			if (v > UINT64_MAX / units[i].usec)
+				return -ERANGE;
+			*ret_usec = v * units[i].usec;
+			return 0;
+		}
+	return -EINVAL;
+}

@@ -1,0 +1,364 @@
+/* Configuration source: fstab(5) read through libmount, one entry per line with its number. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <libmount/libmount.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "hashmap.h"
+#include "macro.h"
+#include "parse.h"
+#include "strv.h"
+#include "util.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_unref_table)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_iter *, mnt_free_iter)
+
+static void entry_done(struct bs_fstab_entry *e)
+{
+	free(e->source);
+	free(e->target);
+	free(e->fstype);
+	free(e->options);
+	strv_free(e->requires);
+	strv_free(e->requires_mounts_for);
+}
+
+struct bs_fstab *bs_fstab_free(struct bs_fstab *t)
+{
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < t->n_entries; i++)
+		entry_done(&t->entries[i]);
+	free(t->entries);
+	free(t);
+	return NULL;
+}
+
+struct parser {
+	const char *file;
+	unsigned line;
+	struct bs_problem_list *problems;
+	bool rejected; /* libmount called the error callback for the line */
+	struct hashmap *targets, *swaps; /* -> line number; keys are the entries' strings */
+};
+
+#define problem(p, ...) bs_problem_add((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
+
+static int parser_error(struct libmnt_table *tb, _unused_ const char *filename, _unused_ int line)
+{
+	struct parser *p = mnt_table_get_userdata(tb);
+
+	p->rejected = true;
+	return 1; /* skip the line, go on */
+}
+
+/* Why libmount rejected a line, worked out from its fields. */
+static int explain_rejection(struct parser *p, const char *line)
+{
+	static const char *const names[] = { "device",	"mount point", "type",
+					     "options", "dump",	       "pass" };
+	_cleanup_strv_free_ char **f = NULL;
+	int n, v;
+
+	n = bs_config_split(line, false, &f);
+	if (n < 0)
+		return n;
+	if (n < 3)
+		return problem(
+			p, "expected at least 3 fields (device, mount point and type), got %d", n);
+	for (int i = 4; i < n && i < 6; i++)
+		if (safe_atoi(f[i], &v) < 0)
+			return problem(p, "%s field '%s' is not a number", names[i], f[i]);
+	return problem(p, "cannot parse the line");
+}
+
+static int add_option_value(char ***list, const char *value, size_t len)
+{
+	_cleanup_free_ char *v = strndup(value, len);
+	int r;
+
+	if (!v)
+		return -ENOMEM;
+	r = strv_push(list, v);
+	if (r < 0)
+		return r;
+	TAKE_PTR(v);
+	return 0;
+}
+
+/* The options this tool orders by; the others are libmount's and the kernel's business. */
+static int scan_options(struct parser *p, struct bs_fstab_entry *e)
+{
+	char *opts = e->options, *name, *value;
+	size_t nlen, vlen;
+	int r;
+
+	if (!opts)
+		return 0;
+	while (mnt_optstr_next_option(&opts, &name, &nlen, &value, &vlen) == 0) {
+#define IS(s) (nlen == strlen(s) && strncmp(name, s, nlen) == 0)
+		if (IS("noauto"))
+			e->flags |= BS_FSTAB_NOAUTO;
+		else if (IS("nofail"))
+			e->flags |= BS_FSTAB_NOFAIL;
+		else if (IS("_netdev"))
+			e->flags |= BS_FSTAB_NETDEV;
+		else if (IS("bind") || IS("rbind"))
+			e->flags |= BS_FSTAB_BIND;
+		else if (IS("loop"))
+			e->flags |= BS_FSTAB_LOOP;
+		else if (IS("ro"))
+			e->flags |= BS_FSTAB_READONLY;
+		else if (IS("rw"))
+			e->flags &= ~BS_FSTAB_READONLY;
+		else if (IS("x-systemd.requires") || IS("x-systemd.requires-mounts-for")) {
+			bool mounts_for = IS("x-systemd.requires-mounts-for");
+
+			if (!value || vlen == 0) {
+				r = problem(p, "option '%.*s' needs a value", (int)nlen, name);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			if (mounts_for && value[0] != '/') {
+				r = problem(p,
+					    "option 'x-systemd.requires-mounts-for' needs an "
+					    "absolute path, got '%.*s'",
+					    (int)vlen, value);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			r = add_option_value(mounts_for ? &e->requires_mounts_for : &e->requires,
+					     value, vlen);
+			if (r < 0)
+				return r;
+		}
+#undef IS
+	}
+	return 0;
+}
+
+static int take_entry(struct parser *p, struct libmnt_fs *fs, struct bs_fstab_entry *e,
+		      bool *ret_ok)
+{
+	const char *source = mnt_fs_get_source(fs), *target = mnt_fs_get_target(fs),
+		   *fstype = mnt_fs_get_fstype(fs), *options = mnt_fs_get_options(fs);
+	size_t before = p->problems->n_problems;
+	int r;
+
+	*ret_ok = false;
+	*e = (struct bs_fstab_entry){ .line = p->line };
+	if (!source || !target)
+		return problem(p, "cannot parse the line");
+	e->source = strdup(source);
+	e->target = strdup(target);
+	e->fstype = fstype ? strdup(fstype) : NULL;
+	e->options = options ? strdup(options) : NULL;
+	if (!e->source || !e->target || (fstype && !e->fstype) || (options && !e->options))
+		return -ENOMEM;
+
+	if (mnt_fs_is_swaparea(fs))
+		e->flags |= BS_FSTAB_SWAP;
+	if (mnt_fs_is_netfs(fs))
+		e->flags |= BS_FSTAB_NETFS;
+	if (mnt_fs_is_pseudofs(fs))
+		e->flags |= BS_FSTAB_PSEUDOFS;
+
+	/* libmount takes "UUID=" as a path; a tag needs a value. */
+	for (const char *const *t = (const char *const[]){ "UUID=", "LABEL=", "PARTUUID=",
+							   "PARTLABEL=", "ID=", NULL };
+	     *t; t++)
+		if (streq(source, *t)) {
+			r = problem(p, "device '%s' has an empty value", source);
+			if (r < 0)
+				return r;
+		}
+	if (!(e->flags & BS_FSTAB_SWAP) && target[0] != '/') {
+		r = problem(p, "mount point '%s' is not an absolute path", target);
+		if (r < 0)
+			return r;
+	}
+	if (mnt_fs_get_passno(fs) < 0 || mnt_fs_get_freq(fs) < 0) {
+		r = problem(p, "the dump and pass fields must not be negative");
+		if (r < 0)
+			return r;
+	}
+	if (e->target[0] == '/')
+		bs_config_path_simplify(e->target);
+
+	r = scan_options(p, e);
+	if (r < 0)
+		return r;
+	*ret_ok = p->problems->n_problems == before;
+	return 0;
+}
+
+/* Two entries for one mount point, or one swap device listed twice. Returns 1 if e is new,
+ * 0 if not (reported), -ENOMEM. */
+static int claim(struct parser *p, const struct bs_fstab_entry *e)
+{
+	bool swap = e->flags & BS_FSTAB_SWAP;
+	struct hashmap *map = swap ? p->swaps : p->targets;
+	const char *key = swap ? e->source : e->target;
+	unsigned other = (unsigned)(uintptr_t)hashmap_get_str(map, key);
+	int r;
+
+	if (other > 0) {
+		if (swap)
+			r = problem(p, "swap device '%s' is already listed by line %u", key, other);
+		else
+			r = problem(p, "mount point '%s' is already claimed by line %u", key,
+				    other);
+		return r < 0 ? r : 0;
+	}
+	r = hashmap_put_str(map, key, (void *)(uintptr_t)e->line);
+	return r < 0 ? r : 1;
+}
+
+/* Parses one line with libmount. Returns 1 with *e filled, 2 with *e filled from a line with
+ * problems (recorded), 0 if the line gave no entry (a problem is recorded), or a negative
+ * errno. */
+static int parse_line(struct parser *p, const char *line, struct bs_fstab_entry *e)
+{
+	_cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
+	_cleanup_(mnt_free_iterp) struct libmnt_iter *it = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	struct libmnt_fs *fs;
+	char ord[16];
+	bool ok = false;
+	int r, n_fields;
+
+	tb = mnt_new_table();
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	if (!tb || !it)
+		return -ENOMEM;
+	r = mnt_table_set_userdata(tb, p);
+	if (r >= 0)
+		r = mnt_table_set_parser_errcb(tb, parser_error);
+	if (r < 0)
+		return r;
+
+	f = fmemopen((void *)line, strlen(line), "r");
+	if (!f)
+		return -errno;
+	p->rejected = false;
+	r = mnt_table_parse_stream(tb, f, p->file);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 || p->rejected || mnt_table_next_fs(tb, it, &fs) != 0) {
+		r = explain_rejection(p, line);
+		return r < 0 ? r : 0;
+	}
+
+	/* libmount ignores what follows the sixth field. */
+	_cleanup_strv_free_ char **fields = NULL;
+	n_fields = bs_config_split(line, false, &fields);
+	if (n_fields < 0)
+		return n_fields;
+	if (n_fields > 6) {
+		r = problem(p,
+			    "unexpected %s field '%s' (at most 6; a comment must be on a line "
+			    "of its own)",
+			    bs_config_ordinal(7, ord), fields[6]);
+		return r < 0 ? r : 0;
+	}
+
+	r = take_entry(p, fs, e, &ok);
+	if (r < 0 || !e->source || !e->target) {
+		entry_done(e);
+		*e = (struct bs_fstab_entry){};
+		return r < 0 ? r : 0;
+	}
+	return ok ? 1 : 2;
+}
+
+int bs_fstab_parse(const char *file, const char *text, size_t size, struct bs_fstab **ret,
+		   struct bs_problem_list *problems)
+{
+	_cleanup_(bs_fstab_freep) struct bs_fstab *t = NULL;
+	struct parser p = { .file = file, .problems = problems };
+	struct bs_config_lines it;
+	struct bs_string_pool taken = {}; /* keys of the lines not kept */
+	size_t allocated = 0;
+	const char *bad;
+	char *line;
+	int r;
+
+	if (!ret || !problems || (!text && size > 0))
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	r = hashmap_new(HASHMAP_STRING, &p.targets);
+	if (r >= 0)
+		r = hashmap_new(HASHMAP_STRING, &p.swaps);
+	if (r < 0)
+		goto finish;
+
+	bs_config_lines_init(&it, text, size);
+	while ((r = bs_config_lines_next(&it, &line, &bad)) > 0) {
+		struct bs_fstab_entry e = {};
+
+		p.line = it.line;
+		if (bad) {
+			r = problem(&p, "%s, ignoring it", bad);
+			if (r < 0)
+				break;
+			continue;
+		}
+		if (bs_config_line_is_blank(line))
+			continue;
+		bool ok;
+
+		r = parse_line(&p, line, &e);
+		if (r < 0)
+			break;
+		if (r == 0)
+			continue;
+		ok = r == 1;
+
+		/* A line with problems still claims its mount point. */
+		r = claim(&p, &e);
+		if (r == 1 && !ok) {
+			/* The map's key must outlive the entry, which is not kept. */
+			char **key = e.flags & BS_FSTAB_SWAP ? &e.source : &e.target;
+
+			r = bs_string_pool_take(&taken, TAKE_PTR(*key));
+		}
+		if (r <= 0 || !ok) {
+			entry_done(&e);
+			if (r < 0)
+				break;
+			continue;
+		}
+
+		if (t->n_entries == allocated) {
+			size_t na = allocated ? allocated * 2 : 8;
+			struct bs_fstab_entry *ne = reallocarray(t->entries, na, sizeof(*ne));
+
+			if (!ne) {
+				entry_done(&e);
+				r = -ENOMEM;
+				break;
+			}
+			t->entries = ne;
+			allocated = na;
+		}
+		t->entries[t->n_entries++] = e;
+	}
+	bs_config_lines_done(&it);
+
+finish:
+	hashmap_free(p.targets);
+	hashmap_free(p.swaps);
+	bs_string_pool_done(&taken);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(t);
+	return 0;
+}

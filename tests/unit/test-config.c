@@ -1,0 +1,1427 @@
+/* Unit tests of the configuration sources: the parsers, the merge into the graph, the problems
+ * with their exact messages, cycles, and 'blkstack check'. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include <dirent.h>
+#include <errno.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "blkstack.h"
+#include "exit-code.h"
+#include "graph.h"
+#include "sources/config.h"
+#include "strv.h"
+#include "tests.h"
+#include "util.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_ctx *, bs_ctx_unref)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_graph *, bs_graph_unref)
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+/* Every warning and error the library logged in this test, one per line. */
+static char *logged;
+
+_printf_(6, 0) static void capture_log(_unused_ void *userdata, int priority,
+				       _unused_ const char *file, _unused_ int line,
+				       _unused_ const char *fn, const char *format, va_list args)
+{
+	char *message = NULL;
+
+	if (priority > LOG_WARNING)
+		return;
+	if (vasprintf(&message, format, args) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	if (strextend(&logged, message, "\n", NULL) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	free(message);
+}
+
+static char *fixture(const char *name)
+{
+	const char *fixtures = getenv("BLKSTACK_FIXTURES");
+	char *path = NULL;
+
+	if (!fixtures)
+		SKIP("BLKSTACK_FIXTURES is not set; run through 'meson test'");
+	if (strextend(&path, fixtures, "/", name, NULL) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	if (access(path, F_OK) < 0) {
+		free(path);
+		SKIP("fixture '%s' has not been captured", name);
+	}
+	return path;
+}
+
+/* A copy of an unpacked fixture in the test's temporary directory, whose etc/ may be changed:
+ * etc/ is copied, and the rest (sys/, proc/, run/) are symlinks to the fixture, which is
+ * faster than copying sysfs and reads the same through the sysroot. */
+static char *fixture_copy(const char *name)
+{
+	_cleanup_free_ char *src = fixture(name), *src_etc = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	const char *tmp = test_tmpdir();
+	struct dirent *de;
+	char *dst = NULL;
+	int status;
+	pid_t pid;
+
+	if (strextend(&dst, tmp, "/", name, NULL) < 0 || strextend(&src_etc, src, "/etc", NULL) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	test_mkdir_p(tmp, name);
+
+	pid = fork();
+	ASSERT_OK(pid);
+	if (pid == 0) {
+		execlp("cp", "cp", "-R", src_etc, dst, (char *)NULL);
+		_exit(127);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		test_fail(TEST_FILE, __LINE__, "'cp -R %s %s' failed (status %d)", src_etc, dst,
+			  status);
+
+	d = opendir(src);
+	ASSERT_NOTNULL(d);
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *target = NULL;
+
+		if (de->d_name[0] == '.' || streq(de->d_name, "etc"))
+			continue;
+		if (strextend(&target, src, "/", de->d_name, NULL) < 0)
+			test_fail(TEST_FILE, __LINE__, "out of memory");
+		test_symlink(dst, de->d_name, target);
+	}
+	return dst;
+}
+
+/* Appends text to the file root/relpath, creating it and its directories if missing (git
+ * keeps no empty etc/blkstack/ in a fixture). */
+static void append_file(const char *root, const char *relpath, const char *text)
+{
+	_cleanup_free_ char *path = NULL, *dir = strdup(relpath);
+	_cleanup_fclose_ FILE *f = NULL;
+	char *slash;
+
+	ASSERT_NOTNULL(dir);
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		test_mkdir_p(root, dir);
+	}
+	if (strextend(&path, root, "/", relpath, NULL) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	f = fopen(path, "ae");
+	if (!f)
+		test_fail(TEST_FILE, __LINE__, "fopen('%s'): %m", path);
+	ASSERT_TRUE(fputs(text, f) >= 0);
+}
+
+static struct bs_ctx *new_ctx(const char *sysroot)
+{
+	struct bs_ctx_opts opts = { .sysroot = sysroot };
+	struct bs_ctx *c = NULL;
+
+	ASSERT_OK(unsetenv("BLKSTACK_DEBUG"));
+	ASSERT_OK(bs_ctx_new(&opts, &c));
+	bs_ctx_set_log_fn(c, capture_log, NULL);
+	return c;
+}
+
+/* The graph of sysroot, live and configured; add_config's result in *ret_r. */
+static struct bs_graph *config_graph(const char *sysroot, int *ret_r)
+{
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(sysroot);
+	struct bs_graph *g = NULL;
+
+	ASSERT_OK(bs_graph_new(c, &g));
+	(void)bs_graph_add_live(g);
+	*ret_r = bs_graph_add_config(g);
+	return g;
+}
+
+/* The same, expecting no problem. */
+static struct bs_graph *clean_graph(const char *sysroot)
+{
+	int r;
+	struct bs_graph *g = config_graph(sysroot, &r);
+
+	if (r != 0)
+		test_fail(TEST_FILE, __LINE__, "bs_graph_add_config() = %d, first problem: %s", r,
+			  strna(bs_graph_get_problem(g, 0)));
+	return g;
+}
+
+static struct bs_node *get_node(const struct bs_graph *g, const char *id)
+{
+	struct bs_node *n = bs_graph_find_node(g, id);
+
+	if (!n)
+		test_fail(TEST_FILE, __LINE__, "no node '%s'", id);
+	return n;
+}
+
+static const char *need_role(const struct bs_graph *g, const char *holder, const char *needs)
+{
+	struct bs_node *h = get_node(g, holder);
+
+	for (size_t i = 0; i < bs_node_get_n_needs(h); i++) {
+		struct bs_edge *e = bs_node_get_need(h, i);
+
+		if (streq(bs_node_get_id(bs_edge_get_needs(e)), needs))
+			return bs_edge_get_role(e);
+	}
+	return NULL;
+}
+
+/* The problems of a problem list, one per line, for comparing with what is expected. */
+static char *problem_texts(const struct bs_problem_list *l)
+{
+	char *s = NULL;
+
+	if (strextend(&s, "", NULL) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	for (size_t i = 0; i < l->n_problems; i++)
+		if (strextend(&s, l->problems[i].text, "\n", NULL) < 0)
+			test_fail(TEST_FILE, __LINE__, "out of memory");
+	return s;
+}
+
+static char *graph_problem_texts(const struct bs_graph *g)
+{
+	char *s = NULL;
+
+	if (strextend(&s, "", NULL) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	for (size_t i = 0; i < bs_graph_get_n_problems(g); i++)
+		if (strextend(&s, bs_graph_get_problem(g, i), "\n", NULL) < 0)
+			test_fail(TEST_FILE, __LINE__, "out of memory");
+	return s;
+}
+
+/* "ROOT/REL:LINE: MESSAGE\n", the form problems take. */
+_printf_(3, 4) static char *expect_at(const char *root, const char *rel, const char *format, ...)
+{
+	_cleanup_free_ char *message = NULL;
+	char *s = NULL;
+	va_list ap;
+
+	va_start(ap, format);
+	if (vasprintf(&message, format, ap) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	va_end(ap);
+	if (asprintf(&s, "%s/%s:%s\n", root, rel, message) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	return s;
+}
+
+/* ---- crypttab ---------------------------------------------------------------------------- */
+
+#define PARSE(fn, text, ret, problems) fn("F", (text), strlen(text), (ret), (problems))
+
+TEST(crypttab_fields_and_options)
+{
+	const char *text = "# comment\n"
+			   "\n"
+			   "root UUID=43c1b2e4-cd43-4bbd-949e-e440504cddf6 none luks,discard\n"
+			   "  swap\t/dev/vdb1 /dev/urandom "
+			   "plain,swap,cipher=aes-xts-plain64,size=512,hash=sha256,offset=8,"
+			   "skip=2,sector-size=4096\n"
+			   "data PARTUUID=1234 /etc/keys/data.key "
+			   "keyfile-offset=4,keyfile-size=64,key-slot=3,tries=0,header=/boot/"
+			   "data.hdr,_netdev,noauto,nofail,timeout=2min,x-systemd.device-timeout="
+			   "10\n"
+			   "usb LABEL=a\\040b - tcrypt,veracrypt,tmp,check=blkid,checkargs=ext4\n"
+			   "ks /dev/sda3 usbkey keyscript=/lib/cryptsetup/scripts/passdev\n";
+	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+	const struct bs_crypttab_entry *e;
+
+	ASSERT_OK(PARSE(bs_crypttab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "");
+	ASSERT_EQ(t->n_entries, 5);
+
+	e = &t->entries[0];
+	ASSERT_EQ(e->line, 3);
+	ASSERT_STREQ(e->name, "root");
+	ASSERT_STREQ(e->source, "UUID=43c1b2e4-cd43-4bbd-949e-e440504cddf6");
+	ASSERT_NULL(e->key_file);
+	ASSERT_STREQ(e->options, "luks,discard");
+	ASSERT_EQ(e->type, BS_CRYPT_TYPE_LUKS);
+	ASSERT_EQ(e->flags, BS_CRYPTTAB_DISCARD);
+	ASSERT_EQ(e->keyslot, -1);
+	ASSERT_EQ(e->tries, -1);
+
+	e = &t->entries[1];
+	ASSERT_STREQ(e->name, "swap");
+	ASSERT_STREQ(e->key_file, "/dev/urandom");
+	ASSERT_EQ(e->type, BS_CRYPT_TYPE_PLAIN);
+	ASSERT_TRUE(e->flags & BS_CRYPTTAB_SWAP);
+	ASSERT_STREQ(e->cipher, "aes-xts-plain64");
+	ASSERT_STREQ(e->hash, "sha256");
+	ASSERT_EQ(e->key_size, 512);
+	ASSERT_EQ(e->offset, 8);
+	ASSERT_EQ(e->skip, 2);
+	ASSERT_EQ(e->sector_size, 4096);
+
+	e = &t->entries[2];
+	ASSERT_STREQ(e->key_file, "/etc/keys/data.key");
+	ASSERT_EQ(e->keyfile_offset, 4);
+	ASSERT_EQ(e->keyfile_size, 64);
+	ASSERT_EQ(e->keyslot, 3);
+	ASSERT_EQ(e->tries, 0);
+	ASSERT_STREQ(e->header, "/boot/data.hdr");
+	ASSERT_EQ(e->flags, BS_CRYPTTAB_NETDEV | BS_CRYPTTAB_NOAUTO | BS_CRYPTTAB_NOFAIL);
+	ASSERT_EQ(e->timeout_usec, 120 * 1000000ULL);
+
+	e = &t->entries[3];
+	ASSERT_STREQ(e->source, "LABEL=a b");
+	ASSERT_NULL(e->key_file);
+	ASSERT_EQ(e->type, BS_CRYPT_TYPE_TCRYPT);
+	ASSERT_TRUE(e->flags & BS_CRYPTTAB_VERACRYPT);
+	ASSERT_STREQ(e->tmp_fstype, "ext4");
+	ASSERT_STREQ(e->check, "blkid");
+	ASSERT_STREQ(e->checkargs, "ext4");
+
+	/* With a keyscript the key field is the script's argument, not a path. */
+	e = &t->entries[4];
+	ASSERT_STREQ(e->key_file, "usbkey");
+	ASSERT_STREQ(e->keyscript, "/lib/cryptsetup/scripts/passdev");
+	bs_problem_list_done(&pl);
+}
+
+TEST(crypttab_every_debian_option_is_known)
+{
+	/* Each option of Debian's crypttab(5), with a valid value where it takes one. */
+	const char *text =
+		"a /dev/vda none cipher=aes-xts-plain64,size=256,sector-size=512,hash=sha1,"
+		"offset=0,skip=0,keyfile-offset=0,keyfile-size=32,keyslot=0,key-slot=1,"
+		"header=/dev/vdb,verify,readonly,read-only,tries=3,discard,luks,"
+		"same-cpu-crypt,submit-from-crypt-cpus,no-read-workqueue,no-write-workqueue,"
+		"swap,tmp=ext2,check,checkargs=x,initramfs,noearly,noauto,loud,quiet,"
+		"keyscript=/bin/cat\n"
+		"b /dev/vda none plain\n"
+		"c /dev/vda none bitlk\n"
+		"d /dev/vda none tcrypt,veracrypt,tcrypt-veracrypt,tcrypthidden,tcrypt-hidden\n"
+		"e /dev/vda none nofail,_netdev,x-systemd.after=foo,x-initrd.attach,headless=yes,"
+		"tcrypt-system,veracrypt-pim=5,keyfile-erase,timeout=0,tpm2-device=auto\n";
+	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_crypttab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "");
+	ASSERT_EQ(t->n_entries, 5);
+	bs_problem_list_done(&pl);
+}
+
+TEST(crypttab_errors)
+{
+	const char *text = "a /dev/vda none discrad\n"
+			   "b /dev/vda none tries=many\n"
+			   "c /dev/vda none size=13\n"
+			   "d /dev/vda none sector-size=1000\n"
+			   "e /dev/vda none keyslot=32\n"
+			   "f /dev/vda none luks,plain\n"
+			   "g /dev/vda none cipher\n"
+			   "h /dev/vda none discard=yes\n"
+			   "i\n"
+			   "j foo none\n"
+			   "k /dev/vda relative/key luks\n"
+			   "l/m /dev/vda\n"
+			   "n /dev/vda none luks # comment\n"
+			   "o /dev/vda none timeout=soon\n"
+			   "a /dev/vdb\n"
+			   "p /dev/vda none frobnicate\n"
+			   "q /dev/vda none luks\n";
+	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_crypttab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:1: unknown option 'discrad' (did you mean 'discard'?)\n"
+		     "F:2: option 'tries' needs a number of tries (0: no limit), got 'many'\n"
+		     "F:3: option 'size' needs a multiple of 8 bits, got '13'\n"
+		     "F:4: option 'sector-size' needs a power of two from 512 to 4096, got "
+		     "'1000'\n"
+		     "F:5: option 'keyslot' needs a key slot from 0 to 31, got '32'\n"
+		     "F:6: options 'luks' and 'plain' conflict\n"
+		     "F:7: option 'cipher' needs a value ('cipher=...')\n"
+		     "F:8: option 'discard' takes no value, got 'discard=yes'\n"
+		     "F:9: expected at least 2 fields (name and source device), got only 'i'\n"
+		     "F:10: source device 'foo' is neither an absolute path nor UUID=, LABEL=, "
+		     "PARTUUID= or PARTLABEL=\n"
+		     "F:11: key file 'relative/key' is not an absolute path (or 'none')\n"
+		     "F:12: mapping name 'l/m' must be a plain file name\n"
+		     "F:13: unexpected 5th field '#' (the fields are name, source device, key file "
+		     "and options; a comment must be on a line of its own)\n"
+		     "F:14: option 'timeout' needs a time span such as '90', '30s' or '2min', got "
+		     "'soon'\n"
+		     "F:15: mapping name 'a' is already used by line 1\n"
+		     "F:16: unknown option 'frobnicate'\n");
+	/* Only the lines without problems are entries; a bad line still takes its name. */
+	ASSERT_EQ(t->n_entries, 1);
+	ASSERT_STREQ(t->entries[0].name, "q");
+	ASSERT_EQ(t->entries[0].line, 17);
+	bs_problem_list_done(&pl);
+}
+
+/* ---- fstab ------------------------------------------------------------------------------- */
+
+TEST(fstab_entries)
+{
+	const char *text = "# /etc/fstab\n"
+			   "UUID=5e99935b-84ba-4678-96e5-7d654a978e69 / ext4 defaults 0 1\n"
+			   "\n"
+			   "LABEL=my\\040data /srv//data/ ext4 "
+			   "noauto,nofail,x-systemd.requires=/dev/vdc,x-systemd.requires=foo.mount,"
+			   "x-systemd.requires-mounts-for=/var/lib 0 2\n"
+			   "UUID=7a061c57-2d2e-4ffd-acd2-f617d3971f79 none swap sw 0 0\n"
+			   "server:/export /nfs nfs _netdev 0 0\n"
+			   "proc /proc proc defaults 0 0\n"
+			   "/srv/a /mnt/a none bind,ro\n";
+	_cleanup_(bs_fstab_freep) struct bs_fstab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+	const struct bs_fstab_entry *e;
+
+	ASSERT_OK(PARSE(bs_fstab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "");
+	ASSERT_EQ(t->n_entries, 6);
+
+	e = &t->entries[0];
+	ASSERT_EQ(e->line, 2);
+	ASSERT_STREQ(e->source, "UUID=5e99935b-84ba-4678-96e5-7d654a978e69");
+	ASSERT_STREQ(e->target, "/");
+	ASSERT_STREQ(e->fstype, "ext4");
+	ASSERT_EQ(e->flags, 0);
+
+	e = &t->entries[1];
+	ASSERT_EQ(e->line, 4);
+	ASSERT_STREQ(e->source, "LABEL=my data");
+	ASSERT_STREQ(e->target, "/srv/data");
+	ASSERT_EQ(e->flags, BS_FSTAB_NOAUTO | BS_FSTAB_NOFAIL);
+	ASSERT_EQ(strv_length(e->requires), 2);
+	ASSERT_STREQ(e->requires[0], "/dev/vdc");
+	ASSERT_STREQ(e->requires[1], "foo.mount");
+	ASSERT_EQ(strv_length(e->requires_mounts_for), 1);
+	ASSERT_STREQ(e->requires_mounts_for[0], "/var/lib");
+
+	ASSERT_EQ(t->entries[2].flags, BS_FSTAB_SWAP);
+	ASSERT_EQ(t->entries[3].flags, BS_FSTAB_NETDEV | BS_FSTAB_NETFS);
+	ASSERT_EQ(t->entries[4].flags, BS_FSTAB_PSEUDOFS);
+	/* libmount takes the type "none" of a bind mount for a pseudo filesystem. */
+	ASSERT_EQ(t->entries[5].flags, BS_FSTAB_BIND | BS_FSTAB_READONLY | BS_FSTAB_PSEUDOFS);
+	bs_problem_list_done(&pl);
+}
+
+TEST(fstab_errors)
+{
+	const char *text = "UUID=abc\n"
+			   "/dev/vda1 /data ext4 defaults 0 2\n"
+			   "/dev/vda2 /data/ ext4 defaults 0 2\n"
+			   "/dev/vda1 /x ext4 defaults zero 2\n"
+			   "/dev/vda1 /y ext4 defaults 0 1 # comment\n"
+			   "/dev/vda1 relative ext4 defaults\n"
+			   "/dev/vda1 /z ext4 x-systemd.requires,noauto\n"
+			   "UUID= /e ext4\n"
+			   "/dev/vdb none swap sw\n"
+			   "/dev/vdb none swap sw\n";
+	_cleanup_(bs_fstab_freep) struct bs_fstab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_fstab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:1: expected at least 3 fields (device, mount point and type), got 1\n"
+		     "F:3: mount point '/data' is already claimed by line 2\n"
+		     "F:4: dump field 'zero' is not a number\n"
+		     "F:5: unexpected 7th field '#' (at most 6; a comment must be on a line of its "
+		     "own)\n"
+		     "F:6: mount point 'relative' is not an absolute path\n"
+		     "F:7: option 'x-systemd.requires' needs a value\n"
+		     "F:8: device 'UUID=' has an empty value\n"
+		     "F:10: swap device '/dev/vdb' is already listed by line 9\n");
+	ASSERT_EQ(t->n_entries, 2);
+	bs_problem_list_done(&pl);
+}
+
+/* ---- mdadm.conf -------------------------------------------------------------------------- */
+
+TEST(mdadm_conf_arrays)
+{
+	const char *text =
+		"# mdadm.conf\n"
+		"DEVICE partitions\n"
+		"homehost <system>\n"
+		"MAILADDR root\n"
+		"ARRAY /dev/md/sys metadata=1.2 name=guest:sys\n"
+		"# a comment inside the continued line\n"
+		"   UUID=F278E03C:A31AA7BD:A0E88E06:EAA17CD6 level=raid6 num-devices=4\n"
+		"arr /dev/md0 devices=/dev/vda1,/dev/vdb1 spares=1\n"
+		"ARRAY data uuid=8c53c459-4bd1-18d5-a166-bc0192963a46 \"name=host:my data\"\n"
+		"ARRAY /dev/md/imsm0 metadata=imsm UUID=12345678:12345678:12345678:12345678\n"
+		"ARRAY /dev/md/vol0 container=/dev/md/imsm0 member=0 "
+		"UUID=87654321:87654321:87654321:87654321\n"
+		"ARRAY <ignore> uuid=00000000:00000000:00000000:00000001\n"
+		"CREATE owner=root\n"
+		"POL domain=x\n";
+	_cleanup_(bs_mdadm_conf_freep) struct bs_mdadm_conf *c = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+	const struct bs_mdadm_array *a;
+
+	ASSERT_OK(PARSE(bs_mdadm_conf_parse, text, &c, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "");
+	ASSERT_STREQ(c->homehost, "<system>");
+	ASSERT_EQ(c->n_arrays, 5);
+
+	a = &c->arrays[0];
+	ASSERT_EQ(a->line, 5);
+	ASSERT_STREQ(a->device, "/dev/md/sys");
+	ASSERT_STREQ(a->uuid, "f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6");
+	ASSERT_STREQ(a->name, "guest:sys");
+	ASSERT_STREQ(a->metadata, "1.2");
+	ASSERT_STREQ(a->level, "raid6");
+	ASSERT_EQ(a->num_devices, 4);
+	ASSERT_STREQ(bs_mdadm_array_short_name(a), "sys");
+
+	a = &c->arrays[1];
+	ASSERT_STREQ(a->device, "/dev/md0");
+	ASSERT_NULL(a->uuid);
+	ASSERT_EQ(strv_length(a->devices), 2);
+	ASSERT_STREQ(a->devices[1], "/dev/vdb1");
+	ASSERT_EQ(a->spares, 1);
+	ASSERT_NULL(bs_mdadm_array_short_name(a));
+
+	a = &c->arrays[2];
+	ASSERT_STREQ(a->device, "data");
+	ASSERT_STREQ(a->name, "host:my data");
+	ASSERT_STREQ(bs_mdadm_array_short_name(a), "my data");
+
+	a = &c->arrays[4];
+	ASSERT_STREQ(a->container, "/dev/md/imsm0");
+	ASSERT_STREQ(a->member, "0");
+	bs_problem_list_done(&pl);
+}
+
+TEST(mdadm_conf_errors)
+{
+	const char *text = "ARRAY /dev/md0 metadata=1.2\n"
+			   "ARRY /dev/md1 uuid=1:2\n"
+			   "ARRAY /dev/md/x uuid=zz\n"
+			   "ARRAY /dev/md/y level=raid7 num-devices=four name=y\n"
+			   "ARRAY /dev/md/z uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6\n"
+			   "  nmae=q\n"
+			   "ARRAY /dev/md/a uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6\n"
+			   "ARRAY /dev/md/b uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6\n"
+			   "ARRAY /dev/sda name=s\n"
+			   "ARRAY metadata=1.2\n"
+			   " spares=1\n"
+			   "de /dev/sda\n";
+	_cleanup_(bs_mdadm_conf_freep) struct bs_mdadm_conf *c = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_mdadm_conf_parse, text, &c, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(
+		problems,
+		"F:1: ARRAY '/dev/md0' has no identity: give uuid=, name=, devices= or "
+		"super-minor=\n"
+		"F:2: unknown keyword 'ARRY' (did you mean 'ARRAY'?)\n"
+		"F:3: bad uuid 'zz' (expected 32 hex digits, as in "
+		"'uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6')\n"
+		"F:4: unknown RAID level 'raid7' (did you mean 'raid0'?)\n"
+		"F:4: 'num-devices=' needs a non-negative integer, got 'four'\n"
+		"F:6: unknown word 'nmae=q' on ARRAY line (did you mean 'name='?)\n"
+		"F:8: array uuid 'f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6' is already used by "
+		"line 7\n"
+		"F:9: '/dev/sda' is not a valid md device name (use /dev/md/NAME or /dev/mdN)\n"
+		"F:10: ARRAY line has no identity: give uuid=, name=, devices= or "
+		"super-minor=\n"
+		"F:12: unknown keyword 'de'\n");
+	ASSERT_EQ(c->n_arrays, 1);
+	ASSERT_STREQ(c->arrays[0].device, "/dev/md/a");
+	bs_problem_list_done(&pl);
+}
+
+/* ---- stack.conf -------------------------------------------------------------------------- */
+
+TEST(stack_conf_entries)
+{
+	const char *text = "# layers no standard file describes\n"
+			   "loop /data/disk.img\n"
+			   "loop /srv//my\\040disk.img ro,offset=1M,sector-size=4096  # a comment\n"
+			   "nbd nbd0 server.example:10809 export1\n"
+			   "nbd backup [fd00::1] ro,timeout=30s,connections=4\n"
+			   "nbd ro 10.0.0.1:1234 - ro\n"
+			   "nbd tlsdev host ex tls,certfile=/etc/nbd/c.pem\n"
+			   "iscsi lun0 iqn.2004-01.org.example:disk1 10.0.0.2 lun=1,iface=eth0\n"
+			   "after mnt:/srv crypt:cryptsrv\n";
+	_cleanup_(bs_stack_conf_freep) struct bs_stack_conf *c = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+	const struct bs_stack_entry *e;
+
+	ASSERT_OK(PARSE(bs_stack_conf_parse, text, &c, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "");
+	ASSERT_EQ(c->n_entries, 8);
+
+	e = &c->entries[0];
+	ASSERT_EQ(e->kind, BS_STACK_LOOP);
+	ASSERT_STREQ(e->path, "/data/disk.img");
+	ASSERT_NULL(e->options);
+
+	e = &c->entries[1];
+	ASSERT_STREQ(e->path, "/srv/my disk.img");
+	ASSERT_EQ(e->flags, BS_STACK_READONLY);
+	ASSERT_EQ(e->offset, 1024 * 1024);
+	ASSERT_EQ(e->sector_size, 4096);
+
+	e = &c->entries[2];
+	ASSERT_EQ(e->kind, BS_STACK_NBD);
+	ASSERT_STREQ(e->name, "nbd0");
+	ASSERT_STREQ(e->host, "server.example");
+	ASSERT_EQ(e->port, 10809);
+	ASSERT_STREQ(e->target, "export1");
+
+	/* One field after the server: options when it reads as options. */
+	e = &c->entries[3];
+	ASSERT_STREQ(e->host, "fd00::1");
+	ASSERT_EQ(e->port, 0);
+	ASSERT_NULL(e->target);
+	ASSERT_EQ(e->flags, BS_STACK_READONLY);
+	ASSERT_EQ(e->timeout_sec, 30);
+	ASSERT_EQ(e->connections, 4);
+
+	e = &c->entries[4];
+	ASSERT_STREQ(e->name, "ro");
+	ASSERT_NULL(e->target);
+	ASSERT_EQ(e->flags, BS_STACK_READONLY);
+
+	e = &c->entries[5];
+	ASSERT_STREQ(e->target, "ex");
+	ASSERT_EQ(strv_length(e->files), 1);
+	ASSERT_STREQ(e->files[0], "/etc/nbd/c.pem");
+
+	e = &c->entries[6];
+	ASSERT_EQ(e->kind, BS_STACK_ISCSI);
+	ASSERT_STREQ(e->target, "iqn.2004-01.org.example:disk1");
+	ASSERT_STREQ(e->host, "10.0.0.2");
+	ASSERT_EQ(e->lun, 1);
+	ASSERT_STREQ(e->iface, "eth0");
+
+	e = &c->entries[7];
+	ASSERT_EQ(e->kind, BS_STACK_AFTER);
+	ASSERT_STREQ(e->first, "mnt:/srv");
+	ASSERT_STREQ(e->second, "crypt:cryptsrv");
+	bs_problem_list_done(&pl);
+}
+
+TEST(stack_conf_errors)
+{
+	const char *text = "lop /x\n"
+			   "loop data/disk.img\n"
+			   "loop /srv/a.img rw\n"
+			   "loop /srv/a.img\n"
+			   "loop /srv//a.img ro\n"
+			   "loop /srv/b.img offset=lots\n"
+			   "nbd nbd1 server:99999\n"
+			   "nbd bad/name host\n"
+			   "nbd x\n"
+			   "iscsi s1 foo host\n"
+			   "after mnt:/a\n"
+			   "after crypt:a crypt:a\n"
+			   "drbd r0\n";
+	_cleanup_(bs_stack_conf_freep) struct bs_stack_conf *c = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_stack_conf_parse, text, &c, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:1: unknown kind 'lop' (did you mean 'loop'?)\n"
+		     "F:2: loop file 'data/disk.img' is not an absolute path\n"
+		     "F:3: unknown loop option 'rw' (did you mean 'ro'?)\n"
+		     "F:5: loop file '/srv/a.img' is already declared by line 4\n"
+		     "F:6: loop option 'offset' needs a number of bytes (K, M, G allowed), got "
+		     "'lots'\n"
+		     "F:7: nbd server 'server:99999' has a bad port '99999' (1 to 65535)\n"
+		     "F:8: nbd name 'bad/name' may hold only letters, digits, '_', '.' and '-'\n"
+		     "F:9: 'nbd' needs a name and a server (nbd NAME HOST[:PORT] [EXPORT] "
+		     "[OPTIONS])\n"
+		     "F:10: 'foo' is not an iSCSI target name (iqn., eui. or naa.)\n"
+		     "F:11: 'after' needs exactly two node ids (after ID ID), got 1\n"
+		     "F:12: 'after' needs two different nodes, got 'crypt:a' twice\n"
+		     "F:13: unknown kind 'drbd' (loop, nbd, iscsi or after)\n");
+	ASSERT_EQ(c->n_entries, 1);
+	ASSERT_STREQ(c->entries[0].path, "/srv/a.img");
+	bs_problem_list_done(&pl);
+}
+
+/* ---- helpers and odd input --------------------------------------------------------------- */
+
+TEST(config_helpers)
+{
+	const char *const words[] = { "discard", "luks", "plain", "readonly", NULL };
+	char buf[37], path[] = "//a//b/", root[] = "///", ord[16];
+	uint64_t v;
+
+	ASSERT_STREQ(bs_config_suggest("discrad", words), "discard");
+	ASSERT_STREQ(bs_config_suggest("lusk", words), "luks");
+	ASSERT_STREQ(bs_config_suggest("readnoly", words), "readonly");
+	ASSERT_NULL(bs_config_suggest("zzzzzz", words));
+	ASSERT_NULL(bs_config_suggest("", words));
+
+	ASSERT_STREQ(bs_md_uuid_normalize("F278E03C:A31AA7BD:A0E88E06:EAA17CD6", buf),
+		     "f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6");
+	ASSERT_STREQ(bs_md_uuid_normalize("f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6", buf),
+		     "f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6");
+	ASSERT_NULL(bs_md_uuid_normalize("f278e03c:a31aa7bd:a0e88e06", buf));
+	ASSERT_NULL(bs_md_uuid_normalize("g278e03c:a31aa7bd:a0e88e06:eaa17cd6", buf));
+	ASSERT_NULL(bs_md_uuid_normalize("f278e03c:a31aa7bd:a0e88e06:eaa17cd60", buf));
+
+	ASSERT_STREQ(bs_config_path_simplify(path), "/a/b");
+	ASSERT_STREQ(bs_config_path_simplify(root), "/");
+
+	ASSERT_OK(bs_config_parse_timespan("90", &v));
+	ASSERT_EQ(v, 90000000);
+	ASSERT_OK(bs_config_parse_timespan("500ms", &v));
+	ASSERT_EQ(v, 500000);
+	ASSERT_OK(bs_config_parse_timespan("2min", &v));
+	ASSERT_EQ(v, 120000000);
+	ASSERT_ERR(bs_config_parse_timespan("2 min", &v), -EINVAL);
+	ASSERT_ERR(bs_config_parse_timespan("-1", &v), -EINVAL);
+
+	ASSERT_OK(bs_config_parse_size("4KiB", &v));
+	ASSERT_EQ(v, 4096);
+	ASSERT_OK(bs_config_parse_size("1M", &v));
+	ASSERT_EQ(v, 1048576);
+	ASSERT_ERR(bs_config_parse_size("1X", &v), -EINVAL);
+
+	ASSERT_TRUE(bs_config_is_device_spec("UUID=x"));
+	ASSERT_TRUE(bs_config_is_device_spec("/dev/vda"));
+	ASSERT_FALSE(bs_config_is_device_spec("UUID="));
+	ASSERT_FALSE(bs_config_is_device_spec("vda"));
+
+	ASSERT_STREQ(bs_config_ordinal(1, ord), "1st");
+	ASSERT_STREQ(bs_config_ordinal(12, ord), "12th");
+	ASSERT_STREQ(bs_config_ordinal(23, ord), "23rd");
+}
+
+TEST(parsers_take_any_bytes)
+{
+	/* NUL bytes, a line without a newline at the end, CRLF, a line past the cap. */
+	static const char odd[] = "a /dev/vda none luks\r\nb /dev/v\0da\nc /dev/vdc";
+	_cleanup_free_ char *long_line = malloc(BS_CONFIG_LINE_MAX + 16);
+	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t = NULL;
+	_cleanup_(bs_fstab_freep) struct bs_fstab *f = NULL;
+	_cleanup_(bs_mdadm_conf_freep) struct bs_mdadm_conf *m = NULL;
+	_cleanup_(bs_stack_conf_freep) struct bs_stack_conf *s = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(bs_crypttab_parse("F", odd, sizeof(odd) - 1, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "F:2: line holds a NUL byte, ignoring it\n");
+	ASSERT_EQ(t->n_entries, 2);
+	ASSERT_STREQ(t->entries[0].options, "luks");
+	ASSERT_STREQ(t->entries[1].source, "/dev/vdc");
+	bs_problem_list_done(&pl);
+
+	ASSERT_NOTNULL(long_line);
+	memset(long_line, 'x', BS_CONFIG_LINE_MAX + 15);
+	long_line[BS_CONFIG_LINE_MAX + 15] = '\0';
+	ASSERT_OK(PARSE(bs_fstab_parse, long_line, &f, &pl));
+	ASSERT_OK(PARSE(bs_mdadm_conf_parse, long_line, &m, &pl));
+	ASSERT_OK(PARSE(bs_stack_conf_parse, long_line, &s, &pl));
+	ASSERT_EQ(pl.n_problems, 3);
+	ASSERT_STREQ(pl.problems[0].text, "F:1: line is too long, ignoring it");
+	bs_problem_list_done(&pl);
+
+	/* Nothing at all. */
+	bs_fstab_free(f);
+	f = NULL;
+	ASSERT_OK(bs_fstab_parse("F", NULL, 0, &f, &pl));
+	ASSERT_EQ(f->n_entries, 0);
+	ASSERT_EQ(pl.n_problems, 0);
+}
+
+TEST(cycles_one_per_tangle)
+{
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx("/");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+	/* a -> b -> c -> a and c -> d -> c share c: one tangle. e -> f -> e is another, g -> a
+	 * leads into one and is on none, h is alone. */
+	static const char *const edges[][2] = {
+		{ "mnt:/a", "mnt:/b" }, { "mnt:/b", "mnt:/c" }, { "mnt:/c", "mnt:/a" },
+		{ "mnt:/c", "mnt:/d" }, { "mnt:/d", "mnt:/c" }, { "mnt:/e", "mnt:/f" },
+		{ "mnt:/f", "mnt:/e" }, { "mnt:/g", "mnt:/a" }, { "mnt:/h", "mnt:/g" },
+	};
+	struct bs_node *x, *y;
+
+	ASSERT_OK(bs_graph_new(c, &g));
+	for (size_t i = 0; i < ELEMENTSOF(edges); i++) {
+		ASSERT_OK(bs_graph_ensure_node(g, BS_NODE_MOUNT, edges[i][0], &x));
+		ASSERT_OK(bs_graph_ensure_node(g, BS_NODE_MOUNT, edges[i][1], &y));
+		ASSERT_OK(bs_graph_add_edge(g, x, y, "after"));
+	}
+	/* The configured edge names the line, and the cycle is printed from its holder. */
+	x = bs_graph_find_node(g, "mnt:/f");
+	ASSERT_NOTNULL(x->needs[0]->origin_file = strdup("stack.conf"));
+	x->needs[0]->origin_line = 7;
+
+	ASSERT_EQ(bs_graph_find_cycles(g, &pl), 2);
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "dependency cycle: mnt:/a -> mnt:/b -> mnt:/c -> mnt:/a\n"
+			       "stack.conf:7: dependency cycle: mnt:/f -> mnt:/e -> mnt:/f\n");
+	bs_problem_list_done(&pl);
+}
+
+/* ---- the fixtures merged ----------------------------------------------------------------- */
+
+TEST(every_fixture_merges_without_problems)
+{
+	const char *fixtures = getenv("BLKSTACK_FIXTURES");
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	unsigned n = 0;
+
+	if (!fixtures)
+		SKIP("BLKSTACK_FIXTURES is not set; run through 'meson test'");
+	d = opendir(fixtures);
+	ASSERT_NOTNULL(d);
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *root = NULL;
+		_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+
+		if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+			continue;
+		root = fixture(de->d_name);
+		g = clean_graph(root);
+		/* Each has a root or /srv mount configured. */
+		bool has_config_mount = false;
+		for (size_t i = 0; i < bs_graph_get_n_nodes(g); i++) {
+			struct bs_node *node = bs_graph_get_node(g, i);
+
+			has_config_mount |= bs_node_get_kind(node) == BS_NODE_MOUNT &&
+					    (bs_node_get_sources(node) & BS_SOURCE_CONFIG);
+		}
+		if (!has_config_mount)
+			test_fail(TEST_FILE, __LINE__, "%s: no configured mount", de->d_name);
+		n++;
+	}
+	if (n == 0)
+		SKIP("no fixture has been captured");
+	ASSERT_NULL(logged);
+}
+
+TEST(ps1_assembled_configured_nodes_are_the_live_ones)
+{
+	_cleanup_free_ char *root = fixture("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
+	const unsigned both = BS_SOURCE_LIVE | BS_SOURCE_CONFIG;
+	struct bs_node *n;
+
+	n = get_node(g, "mnt:/");
+	ASSERT_EQ(bs_node_get_sources(n), both);
+	ASSERT_EQ(bs_node_get_state(n), BS_STATE_MOUNTED);
+	/* What is mounted stays what the live system says. */
+	ASSERT_STREQ(bs_node_get_attr(n, "source"), "/dev/mapper/cryptroot");
+	ASSERT_STREQ(bs_node_get_attr(n, "options"), "rw,relatime,stripe=1024");
+	ASSERT_EQ(bs_node_get_n_needs(n), 1);
+	ASSERT_STREQ(need_role(g, "mnt:/", "crypt:cryptroot"), "device");
+
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "mnt:/srv")), both);
+	ASSERT_EQ(bs_node_get_n_needs(get_node(g, "mnt:/srv")), 2);
+
+	n = get_node(g, "crypt:cryptroot");
+	ASSERT_EQ(bs_node_get_sources(n), both);
+	ASSERT_STREQ(bs_node_get_attr(n, "source"), "UUID=43c1b2e4-cd43-4bbd-949e-e440504cddf6");
+	ASSERT_STREQ(bs_node_get_attr(n, "options"), "luks");
+	ASSERT_EQ(bs_node_get_n_needs(n), 1);
+	ASSERT_STREQ(need_role(g, "crypt:cryptroot", "lv:vg0/root"), "backing");
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "crypt:cryptsrv")), both);
+
+	/* mdadm.conf's array is md127, found by its uuid. */
+	n = get_node(g, "md:sys");
+	ASSERT_EQ(bs_node_get_sources(n), both);
+	ASSERT_STREQ(bs_node_get_name(n), "md127");
+	ASSERT_EQ(bs_node_get_n_needs(n), 4);
+
+	/* What no configuration names stays live only. */
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "lv:vg0/root")), BS_SOURCE_LIVE);
+	for (size_t i = 0; i < bs_graph_get_n_nodes(g); i++)
+		ASSERT_NULL(bs_node_get_unresolved(bs_graph_get_node(g, i)));
+	ASSERT_NULL(bs_graph_find_node(g, "net:online"));
+}
+
+TEST(ps1_disks_array_from_mdadm_conf_and_closed_layers)
+{
+	_cleanup_free_ char *root = fixture("ps1-raid6-lvm-crypt-disks");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
+	struct bs_node *n;
+
+	n = get_node(g, "md:sys");
+	ASSERT_EQ(bs_node_get_kind(n), BS_NODE_MD);
+	ASSERT_EQ(bs_node_get_state(n), BS_STATE_ABSENT);
+	ASSERT_EQ(bs_node_get_sources(n), BS_SOURCE_CONFIG);
+	ASSERT_STREQ(bs_node_get_attr(n, "md_uuid"), "f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6");
+	ASSERT_STREQ(bs_node_get_attr(n, "md_name"), "sys");
+	ASSERT_EQ(bs_node_get_n_needs(n), 4);
+	ASSERT_STREQ(need_role(g, "md:sys", "blk:vda"), "member");
+	ASSERT_STREQ(need_role(g, "md:sys", "blk:vdb"), "member");
+	ASSERT_STREQ(need_role(g, "md:sys", "blk:vdc"), "member");
+	ASSERT_STREQ(need_role(g, "md:sys", "blk:vdd"), "member");
+	ASSERT_NULL(bs_node_get_unresolved(n));
+
+	/* The LUKS devices and filesystems are inside the array, which is closed. */
+	n = get_node(g, "crypt:cryptroot");
+	ASSERT_EQ(bs_node_get_state(n), BS_STATE_ABSENT);
+	ASSERT_EQ(bs_node_get_sources(n), BS_SOURCE_CONFIG);
+	ASSERT_STREQ(bs_node_get_attr(n, "dm_name"), "cryptroot");
+	ASSERT_STREQ(bs_node_get_unresolved(n), "UUID=43c1b2e4-cd43-4bbd-949e-e440504cddf6");
+	ASSERT_EQ(bs_node_get_n_needs(n), 0);
+
+	n = get_node(g, "mnt:/");
+	ASSERT_EQ(bs_node_get_state(n), BS_STATE_ABSENT);
+	ASSERT_STREQ(bs_node_get_unresolved(n), "UUID=5e99935b-84ba-4678-96e5-7d654a978e69");
+	ASSERT_STREQ(bs_node_get_attr(n, "fstype"), "ext4");
+	ASSERT_STREQ(bs_node_get_attr(n, "options"), "defaults");
+
+	/* A configured mount needs the mount below its mount point, as a live one does. */
+	ASSERT_STREQ(need_role(g, "mnt:/srv", "mnt:/"), "mountpoint");
+	ASSERT_STREQ(bs_node_get_unresolved(get_node(g, "mnt:/srv")),
+		     "UUID=69523846-419d-4f11-aa45-46f0a1ae063d");
+}
+
+TEST(ps3_disks_array_of_closed_crypt_members)
+{
+	_cleanup_free_ char *root = fixture("ps3-crypt-raid10-lvm-disks");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
+	struct bs_node *n;
+
+	/* The members are the crypt mappings, not open: nothing shows the md uuid. */
+	n = get_node(g, "md:r10");
+	ASSERT_EQ(bs_node_get_state(n), BS_STATE_ABSENT);
+	ASSERT_EQ(bs_node_get_n_needs(n), 0);
+	ASSERT_STREQ(bs_node_get_unresolved(n), "UUID=c653a3bb-61bc-b977-4041-544ad9642e8d");
+
+	/* The crypt mappings are on the LUKS disks, which are there. */
+	ASSERT_STREQ(need_role(g, "crypt:crypta", "blk:vda"), "backing");
+	ASSERT_STREQ(need_role(g, "crypt:cryptb", "blk:vdb"), "backing");
+	ASSERT_STREQ(need_role(g, "crypt:cryptc", "blk:vdc"), "backing");
+	ASSERT_NULL(bs_node_get_unresolved(get_node(g, "crypt:crypta")));
+}
+
+TEST(lvm_swap_loop_disks_loop_file_key_file_and_swap)
+{
+	_cleanup_free_ char *root = fixture("lvm-swap-loop-disks");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
+	struct bs_node *n;
+
+	n = get_node(g, "loop:/data/disk.img");
+	ASSERT_EQ(bs_node_get_kind(n), BS_NODE_LOOP);
+	ASSERT_EQ(bs_node_get_state(n), BS_STATE_ABSENT);
+	ASSERT_EQ(bs_node_get_sources(n), BS_SOURCE_CONFIG);
+	ASSERT_STREQ(bs_node_get_attr(n, "backing_file"), "/data/disk.img");
+	ASSERT_STREQ(need_role(g, "loop:/data/disk.img", "mnt:/data"), "backing-file");
+
+	/* The key file is on the root filesystem. */
+	ASSERT_STREQ(need_role(g, "crypt:cryptdata", "mnt:/"), "key-file");
+	ASSERT_STREQ(bs_node_get_unresolved(get_node(g, "crypt:cryptdata")),
+		     "UUID=e4505057-fdd8-4af8-b5d5-a0120458c3ac");
+
+	/* /boot is on a partition that is there; the rest is inside the inactive LVs. */
+	ASSERT_STREQ(need_role(g, "mnt:/boot", "blk:vda1"), "device");
+	ASSERT_STREQ(need_role(g, "mnt:/data/loop", "mnt:/data"), "mountpoint");
+
+	/* A swap device not visible yet goes by the name the line gives it. */
+	n = get_node(g, "swap:UUID=7a061c57-2d2e-4ffd-acd2-f617d3971f79");
+	ASSERT_EQ(bs_node_get_kind(n), BS_NODE_SWAP);
+	ASSERT_STREQ(bs_node_get_unresolved(n), "UUID=7a061c57-2d2e-4ffd-acd2-f617d3971f79");
+}
+
+TEST(lvm_swap_loop_assembled_loop_file_is_the_live_loop)
+{
+	_cleanup_free_ char *root = fixture("lvm-swap-loop-assembled");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
+
+	ASSERT_NULL(bs_graph_find_node(g, "loop:/data/disk.img"));
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "blk:loop0")), BS_SOURCE_LIVE | BS_SOURCE_CONFIG);
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "swap:lv:sys/swap")),
+		  BS_SOURCE_LIVE | BS_SOURCE_CONFIG);
+	ASSERT_STREQ(need_role(g, "crypt:cryptdata", "mnt:/"), "key-file");
+	ASSERT_STREQ(need_role(g, "crypt:cryptdata", "lv:sys/data"), "backing");
+	ASSERT_STREQ(need_role(g, "mnt:/data/loop", "blk:loop0"), "device");
+}
+
+TEST(btrfs_assembled_mount_needs_the_filesystem)
+{
+	_cleanup_free_ char *root = fixture("btrfs-2crypt-assembled");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
+	const char *btrfs = "btrfs:aa54b249-4104-47b4-a99c-105749d0eb68";
+
+	ASSERT_EQ(bs_node_get_n_needs(get_node(g, "mnt:/")), 1);
+	ASSERT_STREQ(need_role(g, "mnt:/", btrfs), "device");
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "crypt:crypt1")),
+		  BS_SOURCE_LIVE | BS_SOURCE_CONFIG);
+}
+
+TEST(recorded_graph_resolves_the_cold_start)
+{
+	_cleanup_free_ char *assembled = fixture("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks");
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(assembled);
+	_cleanup_(bs_graph_unrefp) struct bs_graph *live = NULL, *g = NULL;
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c2 = new_ctx(root);
+	_cleanup_free_ char *json = NULL;
+
+	ASSERT_OK(bs_graph_new(c, &live));
+	ASSERT_OK(bs_graph_add_live(live));
+	ASSERT_OK(bs_graph_to_json(live, &json));
+	test_write_file(root, "var/lib/blkstack/graph.json", json);
+
+	ASSERT_OK(bs_graph_new(c2, &g));
+	ASSERT_OK(bs_graph_add_live(g));
+	ASSERT_OK(bs_graph_add_recorded(g));
+	ASSERT_EQ(bs_graph_add_config(g), 0);
+
+	ASSERT_STREQ(need_role(g, "mnt:/", "crypt:cryptroot"), "device");
+	ASSERT_STREQ(need_role(g, "crypt:cryptroot", "lv:vg0/root"), "backing");
+	ASSERT_STREQ(need_role(g, "mnt:/srv", "crypt:cryptsrv"), "device");
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "md:sys")),
+		  BS_SOURCE_CONFIG | BS_SOURCE_RECORDED);
+	for (size_t i = 0; i < bs_graph_get_n_nodes(g); i++)
+		ASSERT_NULL(bs_node_get_unresolved(bs_graph_get_node(g, i)));
+}
+
+/* ---- references, network, ordering ------------------------------------------------------- */
+
+TEST(references_network_and_ordering)
+{
+	_cleanup_free_ char *root = fixture_copy("lvm-swap-loop-assembled");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+
+	append_file(root, "etc/fstab",
+		    "/dev/mapper/cryptnet /net ext4 _netdev,x-systemd.requires=/dev/vda1,"
+		    "x-systemd.requires=data-loop.mount,x-systemd.requires-mounts-for=/boot/x 0 2\n"
+		    "/dev/nbd3 /nbd ext4 x-systemd.requires=systemd-cryptsetup@cryptdata.service,"
+		    "x-systemd.requires=network-online.target 0 2\n"
+		    "srv:/e /nfs nfs defaults 0 0\n"
+		    "/data/disk.img /img ext4 loop 0 0\n"
+		    "/data/sub /mnt/bind none bind 0 0\n"
+		    "tmpfs /tmp tmpfs defaults 0 0\n");
+	append_file(root, "etc/crypttab",
+		    "cryptnet /dev/disk/by-id/virtio-x /boot/keys/net.key "
+		    "luks,_netdev,header=/data/net.hdr\n"
+		    "cryptfile /data/vault.img /dev/urandom plain,swap\n");
+	append_file(root, "etc/blkstack/stack.conf",
+		    "nbd nbd3 server\n"
+		    "iscsi disk1 iqn.2004-01.org.example:disk1 10.0.0.2:3261\n"
+		    "after mnt:/nfs mnt:/data\n");
+	g = clean_graph(root);
+
+	/* net:online, for network layers and _netdev entries. */
+	ASSERT_EQ(bs_node_get_kind(get_node(g, "net:online")), BS_NODE_NETWORK);
+	ASSERT_STREQ(need_role(g, "blk:nbd3", "net:online"), "network");
+	ASSERT_STREQ(need_role(g, "iscsi:disk1", "net:online"), "network");
+	ASSERT_STREQ(need_role(g, "mnt:/nfs", "net:online"), "network");
+	ASSERT_STREQ(need_role(g, "mnt:/net", "net:online"), "network");
+	ASSERT_STREQ(need_role(g, "crypt:cryptnet", "net:online"), "network");
+	ASSERT_STREQ(bs_node_get_attr(get_node(g, "iscsi:disk1"), "source"),
+		     "iscsi://10.0.0.2:3261/iqn.2004-01.org.example:disk1");
+	ASSERT_STREQ(bs_node_get_attr(get_node(g, "blk:nbd3"), "source"), "nbd://server/");
+
+	/* x-systemd.requires= by path, unit and target; requires-mounts-for. */
+	ASSERT_STREQ(need_role(g, "mnt:/net", "crypt:cryptnet"), "device");
+	ASSERT_STREQ(need_role(g, "mnt:/net", "blk:vda1"), "requires");
+	ASSERT_STREQ(need_role(g, "mnt:/net", "mnt:/data/loop"), "requires");
+	ASSERT_STREQ(need_role(g, "mnt:/net", "mnt:/boot"), "requires-mounts-for");
+	ASSERT_STREQ(need_role(g, "mnt:/nbd", "blk:nbd3"), "device");
+	ASSERT_STREQ(need_role(g, "mnt:/nbd", "crypt:cryptdata"), "requires");
+	ASSERT_STREQ(need_role(g, "mnt:/nbd", "net:online"), "network");
+	ASSERT_STREQ(need_role(g, "mnt:/img", "mnt:/data"), "backing-file");
+	ASSERT_STREQ(need_role(g, "mnt:/mnt/bind", "mnt:/data"), "bind");
+	/* Not a layer. */
+	ASSERT_NULL(bs_graph_find_node(g, "mnt:/tmp"));
+
+	/* Key file and detached header on mounts; a by-id source not there yet. */
+	ASSERT_STREQ(need_role(g, "crypt:cryptnet", "mnt:/boot"), "key-file");
+	ASSERT_STREQ(need_role(g, "crypt:cryptnet", "mnt:/data"), "header");
+	ASSERT_STREQ(bs_node_get_unresolved(get_node(g, "crypt:cryptnet")),
+		     "/dev/disk/by-id/virtio-x");
+	/* A source file is on a mount; a random key needs nothing. */
+	ASSERT_STREQ(need_role(g, "crypt:cryptfile", "mnt:/data"), "backing-file");
+	ASSERT_EQ(bs_node_get_n_needs(get_node(g, "crypt:cryptfile")), 1);
+
+	ASSERT_STREQ(need_role(g, "mnt:/nfs", "mnt:/data"), "after");
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "mnt:/nfs")), BS_SOURCE_CONFIG);
+}
+
+TEST(arrays_by_devices_and_containers)
+{
+	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+
+	append_file(root, "etc/mdadm/mdadm.conf",
+		    "ARRAY /dev/md/imsm0 metadata=imsm devices=/dev/vd[ab]\n"
+		    "ARRAY /dev/md0 container=/dev/md/imsm0 member=0\n"
+		    "ARRAY /dev/md/listed devices=/dev/vdc,/dev/vdq\n");
+	append_file(root, "etc/fstab",
+		    "/dev/md0 /vol ext4 defaults 0 2\n"
+		    "LABEL=my\\040disk /label ext4 defaults 0 2\n");
+	g = clean_graph(root);
+
+	ASSERT_EQ(bs_node_get_n_needs(get_node(g, "md:imsm0")), 2);
+	ASSERT_STREQ(need_role(g, "md:imsm0", "blk:vda"), "member");
+	ASSERT_STREQ(need_role(g, "md:imsm0", "blk:vdb"), "member");
+	/* An array known by its device path only goes by its kernel name. */
+	ASSERT_STREQ(need_role(g, "md:md0", "md:imsm0"), "container");
+	ASSERT_STREQ(need_role(g, "mnt:/vol", "md:md0"), "device");
+	ASSERT_STREQ(need_role(g, "md:listed", "blk:vdc"), "member");
+	ASSERT_STREQ(bs_node_get_unresolved(get_node(g, "md:listed")), "/dev/vdq");
+	/* A blank inside a reference is escaped, as fstab does. */
+	ASSERT_STREQ(bs_node_get_unresolved(get_node(g, "mnt:/label")), "LABEL=my\\040disk");
+}
+
+/* ---- problems on broken sysroots --------------------------------------------------------- */
+
+/* add_config on a copy of fixture with text appended to relpath: -EBADMSG and exactly the
+ * problems expected (each "REL:LINE: MESSAGE" below the copy). */
+static void check_broken(const char *name, const char *relpath, const char *text,
+			 const char *expected_rel, unsigned line, const char *message)
+{
+	_cleanup_free_ char *root = fixture_copy(name), *expected = NULL, *got = NULL;
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	char line_s[16];
+	int r;
+
+	append_file(root, relpath, text);
+	g = config_graph(root, &r);
+	ASSERT_ERR(r, -EBADMSG);
+	snprintf(line_s, sizeof(line_s), "%u", line);
+	expected = expect_at(root, expected_rel, "%s: %s", line_s, message);
+	got = graph_problem_texts(g);
+	ASSERT_STREQ(got, expected);
+	ASSERT_EQ(bs_graph_get_n_problems(g), 1);
+}
+
+TEST(problem_malformed_fstab_line)
+{
+	check_broken("ps1-raid6-lvm-crypt-assembled", "etc/fstab", "/dev/vdz\n", "etc/fstab", 4,
+		     "expected at least 3 fields (device, mount point and type), got 1");
+}
+
+TEST(problem_unknown_crypttab_option)
+{
+	check_broken("ps1-raid6-lvm-crypt-assembled", "etc/crypttab",
+		     "cryptx /dev/vdz none luks,discrad\n", "etc/crypttab", 4,
+		     "unknown option 'discrad' (did you mean 'discard'?)");
+}
+
+TEST(problem_bad_number)
+{
+	check_broken("ps1-raid6-lvm-crypt-assembled", "etc/crypttab",
+		     "cryptx /dev/vdz none luks,tries=-1\n", "etc/crypttab", 4,
+		     "option 'tries' needs a number of tries (0: no limit), got '-1'");
+}
+
+TEST(problem_array_without_identity)
+{
+	check_broken("ps1-raid6-lvm-crypt-assembled", "etc/mdadm/mdadm.conf",
+		     "ARRAY /dev/md/other metadata=1.2\n", "etc/mdadm/mdadm.conf", 3,
+		     "ARRAY '/dev/md/other' has no identity: give uuid=, name=, devices= or "
+		     "super-minor=");
+}
+
+TEST(problem_unknown_stack_kind)
+{
+	check_broken("lvm-swap-loop-assembled", "etc/blkstack/stack.conf", "lopo /data/b.img\n",
+		     "etc/blkstack/stack.conf", 2, "unknown kind 'lopo' (did you mean 'loop'?)");
+}
+
+TEST(problem_relative_loop_path)
+{
+	check_broken("lvm-swap-loop-assembled", "etc/blkstack/stack.conf", "loop data/b.img\n",
+		     "etc/blkstack/stack.conf", 2,
+		     "loop file 'data/b.img' is not an absolute path");
+}
+
+TEST(problem_duplicate_mount_point)
+{
+	check_broken("ps1-raid6-lvm-crypt-assembled", "etc/fstab",
+		     "/dev/mapper/cryptsrv /srv/ ext4 defaults 0 2\n", "etc/fstab", 4,
+		     "mount point '/srv' is already claimed by line 3");
+}
+
+TEST(problem_duplicate_crypt_name)
+{
+	check_broken("ps1-raid6-lvm-crypt-assembled", "etc/crypttab",
+		     "cryptroot /dev/vdz none luks\n", "etc/crypttab", 4,
+		     "mapping name 'cryptroot' is already used by line 2");
+}
+
+TEST(problem_after_names_no_node)
+{
+	check_broken("lvm-swap-loop-assembled", "etc/blkstack/stack.conf",
+		     "after mnt:/dta crypt:cryptdata\n", "etc/blkstack/stack.conf", 2,
+		     "'after': no node 'mnt:/dta' (did you mean 'mnt:/data'?)");
+}
+
+TEST(problem_array_of_that_name_has_another_uuid)
+{
+	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled"), *expected = NULL,
+			    *got = NULL;
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	int r;
+
+	test_write_file(root, "etc/mdadm/mdadm.conf",
+			"ARRAY /dev/md/sys name=guest:sys "
+			"UUID=11111111:11111111:11111111:11111111\n");
+	g = config_graph(root, &r);
+	ASSERT_ERR(r, -EBADMSG);
+	expected = expect_at(root, "etc/mdadm/mdadm.conf",
+			     "1: array 'md:sys' has uuid 'f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6', "
+			     "not '11111111-1111-1111-1111-111111111111'");
+	got = graph_problem_texts(g);
+	ASSERT_STREQ(got, expected);
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "md:sys")), BS_SOURCE_LIVE);
+}
+
+TEST(problem_reference_nothing_provides)
+{
+	/* Everything is open: a UUID that nothing has cannot be inside a closed layer. */
+	check_broken("ps1-raid6-lvm-crypt-assembled", "etc/fstab",
+		     "UUID=deadbeef-0000-4000-8000-000000000000 /home ext4 defaults 0 2\n",
+		     "etc/fstab", 4,
+		     "'UUID=deadbeef-0000-4000-8000-000000000000' matches no device, layer or "
+		     "recorded graph entry");
+}
+
+TEST(problem_cycle_of_after_lines)
+{
+	check_broken("ps1-raid6-lvm-crypt-assembled", "etc/blkstack/stack.conf",
+		     "after crypt:cryptroot crypt:cryptsrv\n"
+		     "after crypt:cryptsrv crypt:cryptroot\n",
+		     "etc/blkstack/stack.conf", 1,
+		     "dependency cycle: crypt:cryptroot -> crypt:cryptsrv -> crypt:cryptroot");
+}
+
+TEST(problem_cycle_key_file_on_its_own_filesystem)
+{
+	_cleanup_free_ char *root = fixture_copy("lvm-swap-loop-assembled"), *expected = NULL,
+			    *got = NULL;
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	int r;
+
+	/* /data is on cryptdata: its key cannot be on /data. */
+	test_write_file(root, "etc/crypttab",
+			"# <target name> <source device> <key file> <options>\n"
+			"cryptdata UUID=e4505057-fdd8-4af8-b5d5-a0120458c3ac "
+			"/data/keys/cryptdata.key luks\n");
+	g = config_graph(root, &r);
+	ASSERT_ERR(r, -EBADMSG);
+	expected = expect_at(root, "etc/crypttab",
+			     "2: dependency cycle: crypt:cryptdata -> mnt:/data -> "
+			     "crypt:cryptdata");
+	got = graph_problem_texts(g);
+	ASSERT_STREQ(got, expected);
+}
+
+TEST(problems_all_reported_in_file_order)
+{
+	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks"), *got = NULL,
+			    *expected = NULL, *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	int r;
+
+	append_file(root, "etc/blkstack/stack.conf", "after mnt:/srv crypt:cryptsvr\n");
+	append_file(root, "etc/mdadm/mdadm.conf", "ARRAY /dev/md/q level=raid9 name=q\n");
+	append_file(root, "etc/crypttab", "cryptq /dev/vdq none lusk\n");
+	append_file(root, "etc/fstab", "/dev/vdq /q ext4 defaults 0 x\n");
+	g = config_graph(root, &r);
+	ASSERT_ERR(r, -EBADMSG);
+	a = expect_at(root, "etc/fstab", "4: pass field 'x' is not a number");
+	b = expect_at(root, "etc/crypttab", "4: unknown option 'lusk' (did you mean 'luks'?)");
+	c = expect_at(root, "etc/mdadm/mdadm.conf",
+		      "3: unknown RAID level 'raid9' (did you mean 'raid0'?)");
+	d = expect_at(root, "etc/blkstack/stack.conf",
+		      "1: 'after': no node 'crypt:cryptsvr' (did you mean 'crypt:cryptsrv'?)");
+	ASSERT_OK(strextend(&expected, a, b, c, d, NULL));
+	got = graph_problem_texts(g);
+	ASSERT_STREQ(got, expected);
+
+	/* The rest is merged regardless. */
+	ASSERT_NOTNULL(bs_graph_find_node(g, "md:sys"));
+	ASSERT_NOTNULL(bs_graph_find_node(g, "crypt:cryptroot"));
+}
+
+TEST(unreadable_file_is_a_problem)
+{
+	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled"), *path = NULL;
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	char *expected = NULL;
+	int r;
+
+	/* A directory where the file should be reads as EISDIR, whoever runs the test. */
+	if (strextend(&path, root, "/etc/crypttab", NULL) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	ASSERT_OK(unlink(path));
+	ASSERT_OK(mkdir(path, 0755));
+	g = config_graph(root, &r);
+	ASSERT_ERR(r, -EBADMSG);
+	ASSERT_OK(asprintf(&expected, "%s: cannot read: %s", path, strerror(EISDIR)));
+	ASSERT_STREQ(bs_graph_get_problem(g, 0), expected);
+	free(expected);
+}
+
+/* ---- blkstack check ---------------------------------------------------------------------- */
+
+struct cli_result {
+	int exit_code;
+	char *out, *err;
+};
+
+static char *read_memfd(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	char *s;
+
+	ASSERT_OK(size);
+	s = calloc(1, (size_t)size + 1);
+	ASSERT_NOTNULL(s);
+	ASSERT_EQ(pread(fd, s, (size_t)size, 0), size);
+	return s;
+}
+
+static struct cli_result run_check(const char *sysroot, const char *extra)
+{
+	const char *cli = getenv("BLKSTACK_CLI");
+	_cleanup_free_ char *opt = NULL;
+	_cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF;
+	posix_spawn_file_actions_t actions;
+	struct cli_result res = {};
+	int status;
+	pid_t pid;
+
+	if (!cli)
+		SKIP("BLKSTACK_CLI is not set; run through 'meson test'");
+	ASSERT_OK(unsetenv("BLKSTACK_DEBUG"));
+	ASSERT_OK(asprintf(&opt, "--sysroot=%s", sysroot));
+	char *argv[] = { (char *)cli, opt, (char *)"check", (char *)extra, NULL };
+
+	out_fd = memfd_create("stdout", MFD_CLOEXEC);
+	err_fd = memfd_create("stderr", MFD_CLOEXEC);
+	ASSERT_OK(out_fd);
+	ASSERT_OK(err_fd);
+	ASSERT_EQ(posix_spawn_file_actions_init(&actions), 0);
+	ASSERT_EQ(posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO), 0);
+	ASSERT_EQ(posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO), 0);
+	ASSERT_EQ(posix_spawn(&pid, cli, &actions, NULL, argv, environ), 0);
+	ASSERT_EQ(posix_spawn_file_actions_destroy(&actions), 0);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	res.exit_code = WEXITSTATUS(status);
+	res.out = read_memfd(out_fd);
+	res.err = read_memfd(err_fd);
+	return res;
+}
+
+TEST(check_cli_ok)
+{
+	_cleanup_free_ char *root = fixture("ps1-raid6-lvm-crypt-assembled");
+	struct cli_result r = run_check(root, NULL);
+
+	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
+	ASSERT_STREQ(r.out, "configuration OK\n");
+	ASSERT_STREQ(r.err, "");
+	free(r.out);
+	free(r.err);
+}
+
+TEST(check_cli_notes_what_closed_layers_hide)
+{
+	_cleanup_free_ char *root = fixture("ps3-crypt-raid10-lvm-disks");
+	struct cli_result r = run_check(root, NULL);
+
+	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
+	ASSERT_TRUE(startswith(r.out, "note: md:r10 needs "
+				      "'UUID=c653a3bb-61bc-b977-4041-544ad9642e8d', not visible "
+				      "now (it may lie inside a layer still closed)\n"));
+	ASSERT_TRUE(strstr(r.out, "\nconfiguration OK\n"));
+	free(r.out);
+	free(r.err);
+}
+
+TEST(check_cli_prints_every_problem_and_exits_3)
+{
+	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled"), *a = NULL,
+			    *b = NULL, *expected = NULL;
+	struct cli_result r;
+
+	append_file(root, "etc/crypttab", "cryptx /dev/vdz none discrad\n");
+	append_file(root, "etc/blkstack/stack.conf", "loop rel.img\n");
+	r = run_check(root, NULL);
+	ASSERT_EQ(r.exit_code, BS_EXIT_CONFIG);
+	a = expect_at(root, "etc/crypttab",
+		      "4: unknown option 'discrad' (did you mean 'discard'?)");
+	b = expect_at(root, "etc/blkstack/stack.conf",
+		      "1: loop file 'rel.img' is not an absolute path");
+	ASSERT_OK(strextend(&expected, a, b, "2 problems in the configuration\n", NULL));
+	ASSERT_STREQ(r.out, expected);
+	free(r.out);
+	free(r.err);
+}
+
+TEST(check_cli_json)
+{
+	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled"), *expected = NULL;
+	struct cli_result r;
+
+	append_file(root, "etc/fstab", "/dev/vdz\n");
+	r = run_check(root, "--json");
+	ASSERT_EQ(r.exit_code, BS_EXIT_CONFIG);
+	ASSERT_OK(
+		asprintf(&expected,
+			 "{\n"
+			 "  \"problems\": [\n"
+			 "    {\n"
+			 "      \"file\": \"%s/etc/fstab\",\n"
+			 "      \"line\": 4,\n"
+			 "      \"message\": \"expected at least 3 fields (device, mount point and "
+			 "type), got 1\"\n"
+			 "    }\n"
+			 "  ]\n"
+			 "}\n",
+			 root));
+	ASSERT_STREQ(r.out, expected);
+	free(r.out);
+	free(r.err);
+
+	r = run_check(root, "--frob");
+	ASSERT_EQ(r.exit_code, BS_EXIT_USAGE);
+	free(r.out);
+	free(r.err);
+}
