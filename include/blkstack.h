@@ -150,6 +150,52 @@ struct bs_graph *bs_graph_unref(struct bs_graph *g);
  */
 int bs_graph_add_live(struct bs_graph *g);
 
+/* The recorded graph, below the context's system root: the last live graph, written by
+ * bs_graph_record() in the show --json format ("blkstack record"). */
+#define BS_RECORDED_GRAPH_PATH "/var/lib/blkstack/graph.json"
+
+/*
+ * Merges the recorded graph (BS_RECORDED_GRAPH_PATH below the context's sysroot) into g, so
+ * that the graph at cold start knows what lies inside layers that are still closed. Call it
+ * after bs_graph_add_live() and before the configuration is added: it matches what it read
+ * against the live devices, and configuration references then resolve to what it added.
+ *
+ * Each recorded node merges into the node of g that is the same thing, and gets
+ * BS_SOURCE_RECORDED; one that matches nothing is added with state absent and its
+ * identities (uuid, label, fstype, partuuid, md_uuid, dm_name, ...), so that references such
+ * as UUID=... resolve to it. Disks, partitions, loop and nbd devices (ids blk:NAME) match by
+ * what identifies them across boots: serial, PARTUUID, UUID_SUB, loop backing file, or a
+ * UUID that no other device has; not by kernel name, which may differ from boot to boot. A
+ * device of g with the recorded kernel name but another identity is not merged. Other nodes
+ * merge by id. Recorded identities fill in what g does not know, except on a live block
+ * device, whose identities were read just now; a recorded state, kernel name, device number,
+ * or the mount points of a device, describe the system as it was and are not taken.
+ *
+ * Recorded edges are added, except from a live holder: what it needs comes from the live
+ * sources, and the record adds only members that are missing now (of an md array, a VG, a
+ * btrfs filesystem).
+ *
+ * Returns the number of recorded nodes merged or added, 0 if there is no recorded graph. A
+ * file that is no recorded graph (not JSON, cut short, not version 1, an edge to no node,
+ * ...) is logged as a warning naming the file and the byte or the element, and gives
+ * -EBADMSG with nothing added. Else -EFBIG (larger than 64 MiB), the errno of reading it, or
+ * -ENOMEM, after which g may be partly merged.
+ */
+int bs_graph_add_recorded(struct bs_graph *g);
+
+/*
+ * Writes g, as bs_graph_to_json() gives it, to path; with path NULL, to
+ * BS_RECORDED_GRAPH_PATH below the context's sysroot, creating its missing directories with
+ * mode 0755. The file is replaced atomically: written to a temporary file in the same
+ * directory, flushed to disk, and renamed over it, so a reader sees the old graph or the new
+ * one, never a part. This is the one function of the library that writes below the sysroot.
+ * The recorded graph is meant to be the live graph: record a graph built by
+ * bs_graph_add_live() alone.
+ *
+ * Returns 0, -EINVAL, -ENOMEM, or the errno of the write that failed.
+ */
+int bs_graph_record(struct bs_graph *g, const char *path);
+
 /* Nodes and edges, in a stable order: nodes sorted by id, edges by holder id, then needs
  * id. Index out of range gives NULL. */
 size_t bs_graph_get_n_nodes(const struct bs_graph *g);
@@ -181,7 +227,9 @@ unsigned bs_node_get_sources(const struct bs_node *n);
  */
 const char *bs_node_get_attr(const struct bs_node *n, const char *key);
 /* What a configured node refers to that no known node provides ("UUID=..."): a filesystem
- * inside a layer still closed, with no recorded graph to say where. NULL if none. */
+ * inside a layer still closed, with no recorded graph to say where. NULL if none. Several
+ * are separated by spaces; a space or backslash inside one is written \040 or \134, as in
+ * fstab(5). */
 const char *bs_node_get_unresolved(const struct bs_node *n);
 /* NULL-terminated list of mount points (of a filesystem node or a block device holding a
  * mounted filesystem). Never NULL. */
@@ -200,8 +248,65 @@ struct bs_node *bs_edge_get_needs(const struct bs_edge *e);
  * (md array on a member), "pv" (VG on a physical volume), "vg" (LV in its VG), "backing"
  * (mapping or device on its backing device), "backing-file" (loop on the mount holding its
  * file), "device" (mount or swap on its device), "mountpoint" (mount under a mount).
+ * Configuration adds "key-file" and "header" (crypt mapping on the device or mount holding
+ * its key file or detached header), "container" (md array in its container), "bind" (bind
+ * mount on the mount holding its source), "requires" and "requires-mounts-for" (fstab's
+ * x-systemd.requires= and x-systemd.requires-mounts-for=), "network" (network layer or
+ * _netdev entry on net:online) and "after" (stack.conf's after lines).
  */
 const char *bs_edge_get_role(const struct bs_edge *e);
+
+/* ---- Configuration -------------------------------------------------------------------------
+ *
+ * fstab, crypttab, mdadm.conf and stack.conf (see stack.conf(5)), read below the context's
+ * system root, merged into the graph, and checked.
+ */
+
+/*
+ * Reads etc/fstab (through libmount), etc/crypttab, etc/mdadm/mdadm.conf and
+ * etc/blkstack/stack.conf below the context's sysroot, each of which may be missing, and
+ * merges what they configure into g under the ids of DESIGN.md: mnt:MOUNTPOINT,
+ * swap:DEVICE-ID, crypt:NAME, md:NAME (md:UUID for an array without a name), loop:PATH for a
+ * loop file not attached now, blk:nbdN or nbd:NAME, iscsi:NAME, and net:online (kind
+ * network), which network layers and _netdev entries need. Call it after
+ * bs_graph_add_live() and bs_graph_add_recorded().
+ *
+ * A configured node that g has already (live or recorded) is the same node and gets
+ * BS_SOURCE_CONFIG; an md array is found by its uuid, a loop file by its backing file. Other
+ * configured nodes are added with state absent. The configuration fills in the attributes g
+ * does not know: "source" (the device as configured: "UUID=...", or nbd://HOST:PORT/EXPORT,
+ * iscsi://PORTAL/IQN), "options" (the configured options, where the node is not live: the
+ * planner reads noauto there), "fstype", "dm_name", "md_uuid", "md_name", "md_level",
+ * "backing_file".
+ *
+ * A reference that no node provides (UUID=... of a filesystem inside a layer still closed)
+ * is no error: it is kept on the node, see bs_node_get_unresolved(). It becomes a problem
+ * ("'UUID=...' matches no device, layer or recorded graph entry") only when no closed layer
+ * is left that could hold it: no md array, crypt mapping, LV, VG, loop, nbd or iscsi device
+ * that is not open, and no device with an unopened LUKS, LVM or md signature, other than
+ * the referring node and those that hold it.
+ *
+ * Every other problem is kept as well, and all of them are read with
+ * bs_graph_get_problem(): malformed lines, unknown options (with a suggestion), bad
+ * numbers, duplicate mount points, mapping names or arrays, "after" lines naming no node,
+ * and cycles in the merged graph ("dependency cycle: a -> b -> a", at the line of one of
+ * its configured edges). Everything that could be merged is merged regardless.
+ *
+ * Returns 0, -EBADMSG if there were problems, -EINVAL or -ENOMEM. A later call starts the
+ * list of problems afresh.
+ */
+int bs_graph_add_config(struct bs_graph *g);
+
+/* The problems bs_graph_add_config() found, in the order found, each as "FILE:LINE:
+ * MESSAGE" ("FILE: MESSAGE" for a file as a whole, "MESSAGE" when no line is to blame). FILE
+ * is the absolute path below the sysroot ("/etc/crypttab" with the default root). NULL if i
+ * is out of range. */
+size_t bs_graph_get_n_problems(const struct bs_graph *g);
+const char *bs_graph_get_problem(const struct bs_graph *g, size_t i);
+
+/* The problems as JSON, newly allocated: {"problems":[{"file":...,"line":...,
+ * "message":...}]}, with file and line null where there is none. */
+int bs_graph_problems_to_json(const struct bs_graph *g, char **ret);
 
 /* ---- Plans ---------------------------------------------------------------------------------
  *

@@ -89,7 +89,7 @@ int verb_plan(struct bs_ctx *ctx, int argc, char **argv)
 	if ((flags & BS_PLAN_KEEP_ROOT) && op != BS_PLAN_DOWN)
 		return log_usage_error("plan: --keep-root applies to 'down' only");
 
-	r = cli_load_graph(ctx, &g);
+	r = cli_load_graph(ctx, CLI_LOAD_STRICT, &g);
 	if (r < 0)
 		return r;
 	r = bs_plan_new(g, op, all ? NULL : (const char *const *)argv + optind, flags, &p);

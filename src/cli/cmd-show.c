@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph-load.h"
 #include "log.h"
 #include "macro.h"
 #include "util.h"
@@ -378,15 +379,11 @@ int verb_show(struct bs_ctx *ctx, int argc, char **argv)
 		return log_usage_error(
 			"show: --inverse applies to the tree, not to --json or --dot");
 
-	r = bs_graph_new(ctx, &g);
+	/* Live, recorded and configured, merged: a problem in the configuration is reported
+	 * and the rest is still shown. */
+	r = cli_load_graph(ctx, 0, &g);
 	if (r < 0)
-		return log_error_errno(r, "Failed to create the graph: %m");
-	r = bs_graph_add_live(g);
-	if (r < 0) {
-		log_error_errno(r, "Failed to read the block devices below '%s': %m",
-				bs_ctx_get_sysroot(ctx));
-		goto out;
-	}
+		return r;
 
 	switch (format) {
 	case SHOW_JSON: {

@@ -4,6 +4,13 @@
 
 #include "blkstack.h"
 
-/* Builds the graph from every source below the context's sysroot. Damage is reported by the
- * library as it reads; a source that cannot be read at all fails the verb, with a message. */
-int cli_load_graph(struct bs_ctx *ctx, struct bs_graph **ret);
+enum cli_load_flags {
+	/* A problem in the configuration fails the load (exit 3): for verbs that act on it.
+	 * Without it, problems are printed and the rest is used. */
+	CLI_LOAD_STRICT = 1 << 0,
+};
+
+/* Builds the graph from every source below the context's sysroot: live, then the recorded
+ * graph, then the configuration. Damage is reported as it is read; a source that cannot be
+ * read at all fails the verb, with a message. */
+int cli_load_graph(struct bs_ctx *ctx, enum cli_load_flags flags, struct bs_graph **ret);

@@ -28,8 +28,10 @@ static int verb_version(struct bs_ctx *ctx, int argc, char **argv);
 
 /* The extension point: a new verb is one line here and its run function in cmd-VERB.c. */
 static const struct bs_verb verbs[] = {
+	{ "check", verb_check, "Check the configuration and print every problem" },
 	{ "help", verb_help, "Show this help" },
 	{ "plan", verb_plan, "Print the steps to bring targets up or down, running nothing" },
+	{ "record", verb_record, "Record the live graph for the next cold start" },
 	{ "show", verb_show, "Show the graph of block layers (tree, --json or --dot)" },
 	{ "version", verb_version, "Show the versions of blkstack and libblkstack" },
 };

@@ -8,3 +8,5 @@
  * maps to the exit code. */
 int verb_show(struct bs_ctx *ctx, int argc, char **argv);
 int verb_plan(struct bs_ctx *ctx, int argc, char **argv);
+int verb_record(struct bs_ctx *ctx, int argc, char **argv);
+int verb_check(struct bs_ctx *ctx, int argc, char **argv);

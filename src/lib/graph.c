@@ -11,6 +11,7 @@
 
 #include "graph.h"
 #include "hashmap.h"
+#include "sources/config.h"
 #include "strv.h"
 #include "util.h"
 
@@ -149,6 +150,7 @@ _public_ struct bs_graph *bs_graph_unref(struct bs_graph *g)
 		return NULL;
 	for (size_t i = 0; i < g->n_edges; i++) {
 		free(g->edges[i]->role);
+		free(g->edges[i]->origin_file);
 		free(g->edges[i]);
 	}
 	free(g->edges);
@@ -160,7 +162,11 @@ _public_ struct bs_graph *bs_graph_unref(struct bs_graph *g)
 	hashmap_free(g->by_name);
 	for (int a = 0; a < _BS_ATTR_MAX; a++)
 		hashmap_free(g->by_attr[a]);
+	for (size_t i = 0; i < g->n_retired; i++)
+		free(g->retired[i]);
+	free(g->retired);
 	bs_blkid_table_free(g->blkid);
+	bs_problem_list_free(g->problems);
 	bs_ctx_unref(g->ctx);
 	free(g);
 	return NULL;
@@ -231,15 +237,42 @@ int bs_graph_ensure_node(struct bs_graph *g, enum bs_node_kind kind, const char 
 	return 1;
 }
 
+/* Replaces *p, a name or attribute value that a lookup map may hold as its key, with a copy
+ * of value (NULL for none). The old string is kept until the graph is freed, as the map's
+ * key would dangle otherwise. */
+static int replace_key_string(struct bs_graph *g, char **p, const char *value)
+{
+	char *copy = NULL;
+	int r;
+
+	if (value) {
+		copy = strdup(value);
+		if (!copy)
+			return -ENOMEM;
+	}
+	if (*p) {
+		r = grow_ptr_array(&g->retired, g->n_retired, &g->allocated_retired);
+		if (r < 0) {
+			free(copy);
+			return r;
+		}
+		g->retired[g->n_retired++] = *p;
+	}
+	*p = copy;
+	return 0;
+}
+
 int bs_node_set_block(struct bs_node *n, const char *name, dev_t devno)
 {
 	struct bs_graph *g = n->graph;
 	int r;
 
 	if (name) {
-		r = free_and_strdup(&n->name, name);
-		if (r < 0)
-			return r;
+		if (!n->name || !streq(n->name, name)) {
+			r = replace_key_string(g, &n->name, name);
+			if (r < 0)
+				return r;
+		}
 		r = hashmap_put_str(g->by_name, n->name, n);
 		if (r < 0)
 			return r;
@@ -261,13 +294,11 @@ int bs_node_set_attr(struct bs_node *n, enum bs_attr a, const char *value)
 
 	if (a < 0 || a >= _BS_ATTR_MAX)
 		return -EINVAL;
-	if (!value || !*value) {
-		n->attrs[a] = mfree(n->attrs[a]);
-		return 0;
-	}
+	if (!value || !*value)
+		return replace_key_string(g, &n->attrs[a], NULL);
 	if (n->attrs[a] && streq(n->attrs[a], value))
 		return 0;
-	r = free_and_strdup(&n->attrs[a], value);
+	r = replace_key_string(g, &n->attrs[a], value);
 	if (r < 0)
 		return r;
 	/* The first holder of a value keeps the index entry, unless it no longer has it. */
@@ -326,9 +357,12 @@ struct bs_node *bs_graph_find_attr(const struct bs_graph *g, enum bs_attr attr, 
 	if (!g || attr < 0 || attr >= _BS_ATTR_MAX || !value)
 		return NULL;
 	n = hashmap_get_str(g->by_attr[attr], value);
-	if (n && n->attrs[attr] && streq(n->attrs[attr], value))
+	/* A value never set is not in the index: no node has it. */
+	if (!n)
+		return NULL;
+	if (n->attrs[attr] && streq(n->attrs[attr], value))
 		return n;
-	/* The indexed node changed its value since: look the slow way. */
+	/* The indexed node changed its value since: another may have it, look the slow way. */
 	for (size_t i = 0; i < g->n_nodes; i++)
 		if (g->nodes[i]->attrs[attr] && streq(g->nodes[i]->attrs[attr], value))
 			return g->nodes[i];
@@ -462,6 +496,7 @@ void bs_graph_remove_needs(struct bs_graph *g, struct bs_node *holder, const cha
 		remove_from(e->needs->holders, &e->needs->n_holders, e);
 		remove_from(g->edges, &g->n_edges, e);
 		free(e->role);
+		free(e->origin_file);
 		free(e);
 	}
 }

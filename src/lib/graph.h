@@ -39,6 +39,10 @@ struct bs_edge {
 	struct bs_node *holder;
 	struct bs_node *needs;
 	char *role;
+	/* The configuration line that made the edge (sources/config.c), so that a problem such
+	 * as a cycle can name it; NULL and 0 for edges of other sources. */
+	char *origin_file;
+	unsigned origin_line;
 };
 
 struct bs_node {
@@ -83,10 +87,18 @@ struct bs_graph {
 	/* Lookups by identity (UUID=, LABEL=, /dev/mapper/NAME, ...): the first node that got
 	 * the value; checked against the node's current value on use. */
 	struct hashmap *by_attr[_BS_ATTR_MAX];
+	/* Names and attribute values replaced since they were set: the maps above borrow
+	 * their keys and never drop one, so the strings live until the graph is freed. */
+	char **retired;
+	size_t n_retired, allocated_retired;
 
 	/* Filesystem identities loaded by bs_source_blkid() for bs_source_sysfs(); freed with
 	 * the graph by bs_blkid_table_free(). */
 	struct bs_blkid_table *blkid;
+
+	/* Problems found by bs_graph_add_config() (sources/config.c), NULL until it runs;
+	 * freed with the graph by bs_problem_list_free(). */
+	struct bs_problem_list *problems;
 };
 
 /*
@@ -137,3 +149,16 @@ int bs_source_lvm_report(struct bs_graph *g);
 /* Links that need several sources: loop backing files to mounts, multi-device btrfs,
  * mounts under mounts. */
 int bs_graph_link_derived(struct bs_graph *g);
+
+/* ---- configuration (sources/config.c, graph-check.c) ---------------------------------------
+ *
+ * bs_graph_add_config() is public (blkstack.h); the parsers are in sources/config.h. */
+struct bs_problem_list;
+
+/*
+ * Finds the cycles of g: one per strongly connected set of nodes, as "a -> b -> a", each
+ * appended to problems at the configuration line of one of its edges (the first edge of the
+ * cycle that has an origin; the cycle is printed from that edge's holder). Iterative, linear
+ * in the nodes and edges. Sorts g. Returns the number of cycles, or -ENOMEM.
+ */
+int bs_graph_find_cycles(struct bs_graph *g, struct bs_problem_list *problems);

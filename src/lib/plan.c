@@ -590,6 +590,9 @@ static int order_steps(struct work *w)
 	enum bs_plan_op op = w->plan->op;
 	_cleanup_free_ size_t **deps = NULL, *n_deps_of = NULL, *pending = NULL, *ready = NULL;
 	_cleanup_free_ bool *seen = NULL;
+	/* Reverse edges, so a finished step can release the ones waiting for it. */
+	_cleanup_free_ size_t *n_waiters = NULL;
+	_cleanup_free_ size_t **waiters = NULL;
 	size_t n_stepped = 0, n_ready = 0, emitted = 0;
 	int r = 0;
 
@@ -618,9 +621,8 @@ static int order_steps(struct work *w)
 		r = -ENOMEM;
 		goto out;
 	}
-	/* Reverse edges, so a finished step can release the ones waiting for it. */
-	_cleanup_free_ size_t *n_waiters = calloc(w->n ? w->n : 1, sizeof(size_t));
-	_cleanup_free_ size_t **waiters = calloc(w->n ? w->n : 1, sizeof(size_t *));
+	n_waiters = calloc(w->n ? w->n : 1, sizeof(size_t));
+	waiters = calloc(w->n ? w->n : 1, sizeof(size_t *));
 	if (!n_waiters || !waiters) {
 		r = -ENOMEM;
 		goto out;
@@ -632,7 +634,7 @@ static int order_steps(struct work *w)
 
 			if (!l) {
 				r = -ENOMEM;
-				goto out_waiters;
+				goto out;
 			}
 			waiters[d] = l;
 			l[n_waiters[d]++] = i;
@@ -660,7 +662,7 @@ static int order_steps(struct work *w)
 		s->after = malloc(sizeof(size_t) * (s->n_after ? s->n_after : 1));
 		if (!s->after) {
 			r = -ENOMEM;
-			goto out_waiters;
+			goto out;
 		}
 		s->wave = 1;
 		for (size_t j = 0; j < s->n_after; j++) {
@@ -677,7 +679,7 @@ static int order_steps(struct work *w)
 	if (emitted == n_stepped) {
 		r = number_by_wave(w->plan);
 		if (r < 0)
-			goto out_waiters;
+			goto out;
 	}
 
 	if (emitted < n_stepped) {
@@ -702,7 +704,7 @@ static int order_steps(struct work *w)
 		do {
 			r = strextend(&cycle, w->g->nodes[k]->id, " -> ", NULL);
 			if (r < 0)
-				goto out_waiters;
+				goto out;
 			for (size_t j = 0; j < n_deps_of[k]; j++)
 				if (w->step_of[deps[k][j]] == SIZE_MAX) {
 					k = deps[k][j];
@@ -711,14 +713,13 @@ static int order_steps(struct work *w)
 		} while (k != start);
 		r = strextend(&cycle, w->g->nodes[start]->id, NULL);
 		if (r < 0)
-			goto out_waiters;
+			goto out;
 		bs_log_err(w->g->ctx, "The layers form a cycle, no order exists: %s", cycle);
 		r = -ELOOP;
 	}
-out_waiters:
-	for (size_t i = 0; i < w->n; i++)
-		free(waiters[i]);
 out:
+	for (size_t i = 0; waiters && i < w->n; i++)
+		free(waiters[i]);
 	for (size_t i = 0; i < w->n; i++)
 		free(deps[i]);
 	return r;
