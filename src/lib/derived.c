@@ -24,16 +24,13 @@ static bool node_needs(const struct bs_node *holder, const struct bs_node *n)
 	return false;
 }
 
-/* The mount whose mount point is the longest prefix of path, whole components compared,
- * other than exclude and other than a mount that needs exclude. Looks up each ancestor of
- * path by id, so it costs the depth of the path, not the number of mounts. */
-static struct bs_node *find_mount_holding(const struct bs_graph *g, const char *path,
-					  const struct bs_node *exclude)
+struct bs_node *bs_graph_find_mount_holding(const struct bs_graph *g, const char *path,
+					    const struct bs_node *exclude, bool skip_holders)
 {
 	_cleanup_free_ char *id = NULL;
 	size_t len;
 
-	if (path[0] != '/' || asprintf(&id, "mnt:%s", path) < 0)
+	if (!g || !path || path[0] != '/' || asprintf(&id, "mnt:%s", path) < 0)
 		return NULL;
 	/* id is "mnt:" + path; cut it back one component at a time, down to "mnt:/". */
 	len = strlen(id);
@@ -43,7 +40,7 @@ static struct bs_node *find_mount_holding(const struct bs_graph *g, const char *
 		struct bs_node *n = bs_graph_find_node(g, id);
 
 		if (n && n->kind == BS_NODE_MOUNT && n != exclude &&
-		    !(exclude && node_needs(n, exclude)))
+		    !(skip_holders && exclude && node_needs(n, exclude)))
 			return n;
 		if (len <= 5)
 			return NULL;
@@ -73,7 +70,7 @@ static int link_backing_files(struct bs_graph *g)
 			continue;
 		}
 
-		mount = find_mount_holding(g, file, n);
+		mount = bs_graph_find_mount_holding(g, file, n, true);
 		if (!mount) {
 			bs_log_debug(g->ctx, "'%s': no mount holds its backing file '%s'", n->id,
 				     file);
@@ -222,7 +219,7 @@ static int link_nested_mounts(struct bs_graph *g)
 		if (!mp || streq(mp, "/"))
 			continue;
 
-		parent = find_mount_holding(g, mp, n);
+		parent = bs_graph_find_mount_holding(g, mp, n, true);
 		if (!parent)
 			continue;
 

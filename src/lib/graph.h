@@ -52,7 +52,7 @@ struct bs_node {
 	size_t index;
 	char *id;
 	enum bs_node_kind kind;
-	char *name;  /* kernel name, block devices only */
+	char *name; /* kernel name, block devices only */
 	dev_t devno; /* 0 if none */
 	char devno_str[24];
 	uint64_t size;
@@ -146,6 +146,16 @@ void bs_blkid_table_free(struct bs_blkid_table *t);
 int bs_source_mountinfo(struct bs_graph *g);
 int bs_source_swaps(struct bs_graph *g);
 int bs_source_lvm_report(struct bs_graph *g);
+/*
+ * The mount whose mount point is the longest prefix of path, whole components compared (so
+ * "/data" holds "/data/x" but not "/database"), other than exclude. With skip_holders, a
+ * mount that needs exclude is passed over too: a loop device's file is never on the mount of
+ * that loop device. Configuration passes false: a key file on a filesystem that needs its
+ * own crypt mapping is a cycle to report, not to hide. Costs the depth of path.
+ */
+struct bs_node *bs_graph_find_mount_holding(const struct bs_graph *g, const char *path,
+					    const struct bs_node *exclude, bool skip_holders);
+
 /* Links that need several sources: loop backing files to mounts, multi-device btrfs,
  * mounts under mounts. */
 int bs_graph_link_derived(struct bs_graph *g);

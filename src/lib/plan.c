@@ -192,6 +192,17 @@ static int add_reason(struct reason **list, size_t *n, struct bs_node *node, con
 	return 0;
 }
 
+/* The neighbours a step of n waits for: up waits for what n needs, down for n's holders. */
+static size_t n_deps(enum bs_plan_op op, const struct bs_node *n)
+{
+	return op == BS_PLAN_UP ? n->n_needs : n->n_holders;
+}
+
+static struct bs_node *dep(enum bs_plan_op op, const struct bs_node *n, size_t i)
+{
+	return op == BS_PLAN_UP ? n->needs[i]->needs : n->holders[i]->holder;
+}
+
 /* ---- targets and the root set ------------------------------------------------------------ */
 
 /* A node id, a mount point or a device path. */
@@ -217,9 +228,10 @@ static struct bs_node *resolve_target(struct bs_graph *g, const char *t)
 	return bs_graph_find_node(g, id);
 }
 
-/* Marks n and everything it needs, transitively, in mark[]. Iterative: stacks can be deep
- * in synthetic graphs. */
-static int mark_needs(struct work *w, struct bs_node *start, bool *mark)
+/* Marks start and everything it needs (up) or everything holding it (down), transitively,
+ * in mark[]. Iterative: chains can be deep in synthetic graphs. */
+static int mark_closure(struct work *w, struct bs_node *start, enum bs_plan_op direction,
+			bool *mark)
 {
 	_cleanup_free_ struct bs_node **stack = NULL;
 	size_t depth = 0;
@@ -234,8 +246,8 @@ static int mark_needs(struct work *w, struct bs_node *start, bool *mark)
 	while (depth > 0) {
 		struct bs_node *n = stack[--depth];
 
-		for (size_t i = 0; i < n->n_needs; i++) {
-			struct bs_node *m = n->needs[i]->needs;
+		for (size_t i = 0; i < n_deps(direction, n); i++) {
+			struct bs_node *m = dep(direction, n, i);
 
 			if (!mark[m->index]) {
 				mark[m->index] = true;
@@ -246,32 +258,14 @@ static int mark_needs(struct work *w, struct bs_node *start, bool *mark)
 	return 0;
 }
 
-/* The same upwards: n and every holder of it, transitively. */
+static int mark_needs(struct work *w, struct bs_node *start, bool *mark)
+{
+	return mark_closure(w, start, BS_PLAN_UP, mark);
+}
+
 static int mark_holders(struct work *w, struct bs_node *start, bool *mark)
 {
-	_cleanup_free_ struct bs_node **stack = NULL;
-	size_t depth = 0;
-
-	if (mark[start->index])
-		return 0;
-	stack = malloc(sizeof(*stack) * (w->n ? w->n : 1));
-	if (!stack)
-		return -ENOMEM;
-	mark[start->index] = true;
-	stack[depth++] = start;
-	while (depth > 0) {
-		struct bs_node *n = stack[--depth];
-
-		for (size_t i = 0; i < n->n_holders; i++) {
-			struct bs_node *h = n->holders[i]->holder;
-
-			if (!mark[h->index]) {
-				mark[h->index] = true;
-				stack[depth++] = h;
-			}
-		}
-	}
-	return 0;
+	return mark_closure(w, start, BS_PLAN_DOWN, mark);
 }
 
 /* The resume device, from the kernel (sys/power/resume, "MAJ:MIN") or its command line
@@ -495,17 +489,6 @@ static int closure_down(struct work *w, struct bs_node **targets, size_t n_targe
 }
 
 /* ---- ordering ---------------------------------------------------------------------------- */
-
-/* The neighbours a step of n waits for: up waits for what n needs, down for n's holders. */
-static size_t n_deps(enum bs_plan_op op, const struct bs_node *n)
-{
-	return op == BS_PLAN_UP ? n->n_needs : n->n_holders;
-}
-
-static struct bs_node *dep(enum bs_plan_op op, const struct bs_node *n, size_t i)
-{
-	return op == BS_PLAN_UP ? n->needs[i]->needs : n->holders[i]->holder;
-}
 
 /* The nodes with steps that a step of n waits for, looking through step-less nodes in the
  * closure (a disk between a partition and nothing, a btrfs join). Appends node indexes. */

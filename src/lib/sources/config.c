@@ -322,35 +322,6 @@ static int need_network(struct merge *m, struct bs_node *n, const char *file, un
 	return add_edge(m, n, net, "network", file, line);
 }
 
-/* The mount whose mount point is the longest prefix of path, whole components compared,
- * other than exclude. Unlike the derived links of live devices, a mount that needs exclude
- * is taken too: a key file on a filesystem that needs the crypt device is a cycle to
- * report, not to hide. */
-static struct bs_node *find_mount_holding(const struct bs_graph *g, const char *path,
-					  const struct bs_node *exclude)
-{
-	_cleanup_free_ char *id = NULL;
-	size_t len;
-
-	if (path[0] != '/' || strextend(&id, "mnt:", path, NULL) < 0)
-		return NULL;
-	bs_config_path_simplify(id + 4);
-	len = strlen(id);
-	for (;;) {
-		struct bs_node *n = bs_graph_find_node(g, id);
-
-		if (n && n->kind == BS_NODE_MOUNT && n != exclude)
-			return n;
-		if (len <= 5)
-			return NULL;
-		while (len > 5 && id[len - 1] != '/')
-			len--;
-		if (len > 5)
-			len--;
-		id[len] = '\0';
-	}
-}
-
 /* ---- resolving device specifications ----------------------------------------------------- */
 
 static bool is_device_kind(enum bs_node_kind k)
@@ -490,8 +461,14 @@ static int need_device(struct merge *m, struct bs_node *n, const char *spec, con
 static int need_file(struct merge *m, struct bs_node *n, const char *path, const char *role,
 		     const char *file, unsigned line)
 {
-	struct bs_node *mount = find_mount_holding(m->g, path, n);
+	_cleanup_free_ char *simple = strdup(path);
+	struct bs_node *mount;
 
+	if (!simple)
+		return -ENOMEM;
+	/* Unlike the derived links of live devices, a mount that needs n is taken too: a key
+	 * file on a filesystem that needs the crypt device is a cycle to report, not to hide. */
+	mount = bs_graph_find_mount_holding(m->g, bs_config_path_simplify(simple), n, false);
 	if (!mount) {
 		bs_log_debug(m->g->ctx, "%s:%u: no mount holds '%s', which '%s' needs", strna(file),
 			     line, path, n->id);
