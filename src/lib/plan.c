@@ -434,6 +434,25 @@ static int closure_down(struct work *w, struct bs_node **targets, size_t n_targe
 				}
 			}
 		} while (changed);
+		/* A layer below the closure that stays, because something else holds it: the
+		 * plan says so, naming what keeps it. */
+		for (size_t i = 0; i < w->n; i++) {
+			struct bs_node *n = w->g->nodes[i], *h;
+			bool below = false;
+
+			if (w->in[i] || !is_open(n) || !down_action(n) || w->root_set[i] ||
+			    IN_SET(n->kind, BS_NODE_MOUNT, BS_NODE_SWAP))
+				continue;
+			for (size_t j = 0; j < n->n_holders && !below; j++)
+				below = w->in[n->holders[j]->holder->index];
+			h = below ? staying_holder(w, n) : NULL;
+			if (!h)
+				continue;
+			snprintf(text, sizeof(text), "needed by %s, which stays up", h->id);
+			r = add_reason(&w->plan->kept, &w->plan->n_kept, n, text);
+			if (r < 0)
+				return r;
+		}
 	}
 
 	for (size_t i = 0; i < w->n; i++) {

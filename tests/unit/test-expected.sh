@@ -2,6 +2,8 @@
 # Compares blkstack's output on every fixture with the reviewed output in tests/expected/:
 #   show.txt, show-inverse.txt, show.json   the graph (live, recorded and configured)
 #   plan-down-keep-root.txt                 assembled fixtures: 'plan down --all --keep-root'
+#   plan-down-srv.txt, plan-down-data.txt   one branch down (ps1: /srv; lvm-swap-loop:
+#                                           lv:sys/data), the rest kept
 #   plan-up.txt, plan-up-recorded.txt       disks-only fixtures: 'plan up /' ('plan up --all'
 #                                           for recipes without a root), from configuration
 #                                           alone and with the graph recorded from the
@@ -52,6 +54,11 @@ for dir in "$fixtures"/*/; do
 	case $name in
 	*-assembled)
 		compare "$name" plan-down-keep-root.txt "$dir" plan down --all --keep-root
+		# One branch taken down while the rest stays: what stays is kept, with why.
+		case $name in
+		ps1-raid6-lvm-crypt-assembled) compare "$name" plan-down-srv.txt "$dir" plan down /srv ;;
+		lvm-swap-loop-assembled) compare "$name" plan-down-data.txt "$dir" plan down lv:sys/data ;;
+		esac
 		;;
 	*-disks)
 		target=/

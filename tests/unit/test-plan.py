@@ -143,6 +143,29 @@ def check_plan(graph, op, targets, keep_root, steps):
                     want[n] = "wait-device"
             elif state not in OPEN and not (kind == "mount" and state == "mounted"):
                 want[n] = UP_ACTIONS[kind]
+    elif targets:
+        # The closure above the targets, then every layer whose holders all go (a mount or
+        # swap never goes that way), minus what a holder that stays still needs.
+        going = closure(targets, holders)
+        changed = True
+        while changed:
+            changed = False
+            for n, node in nodes.items():
+                hs = holders.get(n, [])
+                if (n not in going and node["state"] in OPEN and hs and
+                        node["kind"] in DOWN_ACTIONS and node["kind"] not in ("mount", "swap") and
+                        all(h in going for h in hs)):
+                    going.add(n)
+                    changed = True
+        changed = True
+        while changed:
+            changed = False
+            for n in list(going):
+                if any(h not in going and nodes[h]["state"] in OPEN for h in holders.get(n, [])):
+                    going.discard(n)
+                    changed = True
+        want = {n: DOWN_ACTIONS[nodes[n]["kind"]] for n in going
+                if nodes[n]["state"] in OPEN and nodes[n]["kind"] in DOWN_ACTIONS}
     else:
         root_set = set()
         if keep_root:
@@ -228,6 +251,11 @@ def main():
             cases = []
             if name.endswith("-assembled"):
                 cases = [(fixture, "down", None, True), (fixture, "down", None, False)]
+                # Each mount but /, and each LV, taken down on its own.
+                graph = json.loads(run(cli, fixture, "show", "--json"))
+                for n in graph["nodes"]:
+                    if n["state"] in OPEN and n["kind"] in ("mount", "lv") and n["id"] != "mnt:/":
+                        cases.append((fixture, "down", [n["id"]], False))
             else:
                 recorded = os.path.join(tmp, name + "+recorded")
                 assembled = os.path.join(fixtures, name[:-len("-disks")] + "-assembled")
