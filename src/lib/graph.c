@@ -16,11 +16,11 @@
 #include "util.h"
 
 static const char *const kind_names[_BS_NODE_KIND_MAX] = {
-	[BS_NODE_DISK] = "disk",   [BS_NODE_PART] = "part",   [BS_NODE_MD] = "md",
-	[BS_NODE_CRYPT] = "crypt", [BS_NODE_VG] = "vg",	      [BS_NODE_LV] = "lv",
-	[BS_NODE_DM] = "dm",	   [BS_NODE_LOOP] = "loop",   [BS_NODE_NBD] = "nbd",
-	[BS_NODE_ISCSI] = "iscsi", [BS_NODE_DRBD] = "drbd",   [BS_NODE_MPATH] = "mpath",
-	[BS_NODE_BTRFS] = "btrfs", [BS_NODE_MOUNT] = "mount", [BS_NODE_SWAP] = "swap",
+	[BS_NODE_DISK] = "disk",       [BS_NODE_PART] = "part",	  [BS_NODE_MD] = "md",
+	[BS_NODE_CRYPT] = "crypt",     [BS_NODE_VG] = "vg",	  [BS_NODE_LV] = "lv",
+	[BS_NODE_DM] = "dm",	       [BS_NODE_LOOP] = "loop",	  [BS_NODE_NBD] = "nbd",
+	[BS_NODE_ISCSI] = "iscsi",     [BS_NODE_DRBD] = "drbd",	  [BS_NODE_MPATH] = "mpath",
+	[BS_NODE_BTRFS] = "btrfs",     [BS_NODE_MOUNT] = "mount", [BS_NODE_SWAP] = "swap",
 	[BS_NODE_NETWORK] = "network",
 };
 
@@ -379,9 +379,10 @@ static struct bs_node *find_by_link(const struct bs_graph *g, enum bs_attr attr,
 		return NULL;
 	w = unescaped;
 	for (const char *p = value; *p; p++) {
-		unsigned x;
+		/* Only a complete "\xHH" is an escape; anything else is copied as it is. */
+		int x = unhex_escape(p);
 
-		if (p[0] == '\\' && p[1] == 'x' && sscanf(p + 2, "%2x", &x) == 1) {
+		if (x > 0) {
 			*w++ = (char)x;
 			p += 3;
 		} else

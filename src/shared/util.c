@@ -120,3 +120,29 @@ bool option_list_has(const char *opts, const char *name)
 	}
 	return false;
 }
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int unhex_escape(const char *s)
+{
+	int hi, lo;
+
+	if (s[0] != '\\' || s[1] != 'x')
+		return -1;
+	hi = hex_digit(s[2]);
+	if (hi < 0)
+		return -1;
+	lo = hex_digit(s[3]);
+	if (lo < 0)
+		return -1;
+	return hi * 16 + lo;
+}

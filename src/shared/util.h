@@ -38,6 +38,10 @@ static inline const char *strna(const char *s)
 	return s ? s : "-";
 }
 
+/* The byte of a udev/systemd "\xHH" escape at s (which points at the backslash), or -1 if
+ * s does not start with one: exactly two hex digits must follow "\x". */
+int unhex_escape(const char *s);
+
 /* Whether the comma-separated option list opts (fstab or crypttab style) has the option
  * name, alone or as "name=value". */
 bool option_list_has(const char *opts, const char *name);

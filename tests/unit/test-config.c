@@ -1425,3 +1425,27 @@ TEST(check_cli_json)
 	free(r.out);
 	free(r.err);
 }
+
+TEST(by_label_with_a_cut_escape_is_read_safely)
+{
+	/* "\x4" lacks its second hex digit: not an escape, and never read past the string. */
+	check_broken(
+		"ps1-raid6-lvm-crypt-assembled", "etc/fstab",
+		"/dev/disk/by-label/ab\\x4 /mnt/x ext4 defaults 0 0\n", "etc/fstab", 4,
+		"'/dev/disk/by-label/ab\\x4' matches no device, layer or recorded graph entry");
+}
+
+TEST(swap_entry_is_linked_once)
+{
+	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	int r;
+
+	/* One unresolved device and one unresolved requirement: two problems, not four. */
+	append_file(root, "etc/fstab",
+		    "UUID=deadbeef-0000-0000-0000-000000000000 none swap "
+		    "sw,x-systemd.requires=/nonexist 0 0\n");
+	g = config_graph(root, &r);
+	ASSERT_ERR(r, -EBADMSG);
+	ASSERT_EQ(bs_graph_get_n_problems(g), 2);
+}

@@ -53,3 +53,14 @@ TEST(strextend_appends)
 	ASSERT_OK(strextend(&s, "/vda", "", NULL));
 	ASSERT_STREQ(s, "sys/block/vda");
 }
+
+TEST(unhex_escape_needs_two_hex_digits)
+{
+	ASSERT_EQ(unhex_escape("\\x2f"), 0x2f);
+	ASSERT_EQ(unhex_escape("\\x2Fabc"), 0x2f);
+	ASSERT_EQ(unhex_escape("\\x4"), -1);
+	ASSERT_EQ(unhex_escape("\\x"), -1);
+	ASSERT_EQ(unhex_escape("\\xg0"), -1);
+	ASSERT_EQ(unhex_escape("x20"), -1);
+	ASSERT_EQ(unhex_escape(""), -1);
+}

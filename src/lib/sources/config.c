@@ -1023,12 +1023,11 @@ static int unit_name_to_path(const char *name, size_t len, char **ret)
 	p[n++] = '/';
 	if (!(len == 1 && name[0] == '-'))
 		for (size_t i = 0; i < len; i++) {
-			unsigned x;
+			int x = i + 3 < len ? unhex_escape(name + i) : -1;
 
 			if (name[i] == '-')
 				p[n++] = '/';
-			else if (name[i] == '\\' && i + 3 < len && name[i + 1] == 'x' &&
-				 sscanf(name + i + 2, "%2x", &x) == 1 && x > 0) {
+			else if (x > 0) {
 				p[n++] = (char)x;
 				i += 3;
 			} else
@@ -1106,7 +1105,9 @@ static int link_mount(struct merge *m, size_t i)
 	struct bs_node *n = m->fstab_nodes[i];
 	int r;
 
-	if (!n)
+	/* A swap entry was linked by add_swap(): linking it again would double its edges and
+	 * its unresolved references. */
+	if (!n || (e->flags & BS_FSTAB_SWAP))
 		return 0;
 	if (e->flags & BS_FSTAB_NETFS)
 		r = need_network(m, n, file, e->line);
