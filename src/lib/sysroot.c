@@ -4,10 +4,12 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -24,6 +26,25 @@ static const char *relative(const char *relpath)
 	return relpath[0] == '\0' ? "." : relpath;
 }
 
+/* Below a sysroot other than "/", symbolic links resolve inside it: a mounted target root's
+ * "etc/fstab -> /etc/fstab" means its own fstab, and ".." stops at the sysroot, as with
+ * chroot. openat2() does that; a kernel without it (before 5.6) gets plain openat(). */
+static int open_in_root(struct bs_ctx *c, const char *relpath, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)flags,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	if (strcmp(c->sysroot, "/") == 0)
+		return openat(c->root_fd, relpath, flags);
+	fd = syscall(SYS_openat2, c->root_fd, relpath, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		return openat(c->root_fd, relpath, flags);
+	return (int)fd;
+}
+
 int bs_sysroot_open(struct bs_ctx *c, const char *relpath, int flags)
 {
 	int fd;
@@ -34,7 +55,7 @@ int bs_sysroot_open(struct bs_ctx *c, const char *relpath, int flags)
 	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
 		return -EINVAL;
 
-	fd = openat(c->root_fd, relative(relpath), flags | O_CLOEXEC);
+	fd = open_in_root(c, relative(relpath), flags | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 

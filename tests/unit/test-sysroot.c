@@ -310,3 +310,25 @@ TEST(path_dup_joins_root)
 	ASSERT_STREQ(h, "/etc/fstab");
 	ASSERT_STREQ(hr, "/");
 }
+
+TEST(links_resolve_inside_the_sysroot)
+{
+	const char *root = make_tree();
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(root);
+	_cleanup_free_ char *v = NULL;
+
+	/* A mounted target root's absolute link means its own file, not the host's. */
+	test_write_file(root, "etc/real-fstab", "inside\n");
+	test_symlink(root, "etc/fstab", "/etc/real-fstab");
+	ASSERT_OK(bs_sysroot_read_attr(c, "etc/fstab", &v));
+	ASSERT_STREQ(v, "inside");
+	v = mfree(v);
+
+	/* A link to a host file that the sysroot lacks is missing, not the host's file. */
+	test_symlink(root, "etc/crypttab", "/etc/hostname");
+	ASSERT_ERR(bs_sysroot_read_attr(c, "etc/crypttab", &v), -ENOENT);
+	/* ".." stops at the sysroot. */
+	test_symlink(root, "etc/up", "../../../../../../etc/real-fstab");
+	ASSERT_OK(bs_sysroot_read_attr(c, "etc/up", &v));
+	ASSERT_STREQ(v, "inside");
+}
