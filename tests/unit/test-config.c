@@ -46,48 +46,6 @@ _printf_(6, 0) static void capture_log(_unused_ void *userdata, int priority,
 	free(message);
 }
 
-static char *fixture(const char *name)
-{
-	const char *fixtures = getenv("BLKSTACK_FIXTURES");
-	char *path = NULL;
-
-	if (!fixtures)
-		SKIP("BLKSTACK_FIXTURES is not set; run through 'meson test'");
-	if (strextend(&path, fixtures, "/", name, NULL) < 0)
-		test_fail(TEST_FILE, __LINE__, "out of memory");
-	if (access(path, F_OK) < 0) {
-		free(path);
-		SKIP("fixture '%s' has not been captured", name);
-	}
-	return path;
-}
-
-/* A copy of the fixture to change, whole: a sysroot's links resolve inside it, so its sys/
- * cannot be borrowed from the original through a symlink. */
-static char *fixture_copy(const char *name)
-{
-	_cleanup_free_ char *src = fixture(name);
-	const char *tmp = test_tmpdir();
-	char *dst = NULL;
-	int status;
-	pid_t pid;
-
-	if (strextend(&dst, tmp, "/", name, NULL) < 0)
-		test_fail(TEST_FILE, __LINE__, "out of memory");
-
-	pid = fork();
-	ASSERT_OK(pid);
-	if (pid == 0) {
-		execlp("cp", "cp", "-R", src, dst, (char *)NULL);
-		_exit(127);
-	}
-	ASSERT_EQ(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		test_fail(TEST_FILE, __LINE__, "'cp -R %s %s' failed (status %d)", src, dst,
-			  status);
-	return dst;
-}
-
 /* Appends text to the file root/relpath, creating it and its directories if missing (git
  * keeps no empty etc/blkstack/ in a fixture). */
 static void append_file(const char *root, const char *relpath, const char *text)
@@ -802,7 +760,7 @@ TEST(every_fixture_merges_without_problems)
 
 		if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
 			continue;
-		root = fixture(de->d_name);
+		root = test_fixture(de->d_name);
 		g = clean_graph(root);
 		/* Each has a root or /srv mount configured. */
 		bool has_config_mount = false;
@@ -823,7 +781,7 @@ TEST(every_fixture_merges_without_problems)
 
 TEST(ps1_assembled_configured_nodes_are_the_live_ones)
 {
-	_cleanup_free_ char *root = fixture("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = test_fixture("ps1-raid6-lvm-crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
 	const unsigned both = BS_SOURCE_LIVE | BS_SOURCE_CONFIG;
 	struct bs_node *n;
@@ -863,7 +821,7 @@ TEST(ps1_assembled_configured_nodes_are_the_live_ones)
 
 TEST(ps1_disks_array_from_mdadm_conf_and_closed_layers)
 {
-	_cleanup_free_ char *root = fixture("ps1-raid6-lvm-crypt-disks");
+	_cleanup_free_ char *root = test_fixture("ps1-raid6-lvm-crypt-disks");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
 	struct bs_node *n;
 
@@ -902,7 +860,7 @@ TEST(ps1_disks_array_from_mdadm_conf_and_closed_layers)
 
 TEST(ps3_disks_array_of_closed_crypt_members)
 {
-	_cleanup_free_ char *root = fixture("ps3-crypt-raid10-lvm-disks");
+	_cleanup_free_ char *root = test_fixture("ps3-crypt-raid10-lvm-disks");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
 	struct bs_node *n;
 
@@ -921,7 +879,7 @@ TEST(ps3_disks_array_of_closed_crypt_members)
 
 TEST(lvm_swap_loop_disks_loop_file_key_file_and_swap)
 {
-	_cleanup_free_ char *root = fixture("lvm-swap-loop-disks");
+	_cleanup_free_ char *root = test_fixture("lvm-swap-loop-disks");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
 	struct bs_node *n;
 
@@ -949,7 +907,7 @@ TEST(lvm_swap_loop_disks_loop_file_key_file_and_swap)
 
 TEST(lvm_swap_loop_assembled_loop_file_is_the_live_loop)
 {
-	_cleanup_free_ char *root = fixture("lvm-swap-loop-assembled");
+	_cleanup_free_ char *root = test_fixture("lvm-swap-loop-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
 
 	ASSERT_NULL(bs_graph_find_node(g, "loop:/data/disk.img"));
@@ -963,7 +921,7 @@ TEST(lvm_swap_loop_assembled_loop_file_is_the_live_loop)
 
 TEST(btrfs_assembled_mount_needs_the_filesystem)
 {
-	_cleanup_free_ char *root = fixture("btrfs-2crypt-assembled");
+	_cleanup_free_ char *root = test_fixture("btrfs-2crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(root);
 	const char *btrfs = "btrfs:aa54b249-4104-47b4-a99c-105749d0eb68";
 
@@ -975,8 +933,8 @@ TEST(btrfs_assembled_mount_needs_the_filesystem)
 
 TEST(recorded_graph_resolves_the_cold_start)
 {
-	_cleanup_free_ char *assembled = fixture("ps1-raid6-lvm-crypt-assembled");
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks");
+	_cleanup_free_ char *assembled = test_fixture("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks");
 	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(assembled);
 	_cleanup_(bs_graph_unrefp) struct bs_graph *live = NULL, *g = NULL;
 	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c2 = new_ctx(root);
@@ -1005,7 +963,7 @@ TEST(recorded_graph_resolves_the_cold_start)
 
 TEST(references_network_and_ordering)
 {
-	_cleanup_free_ char *root = fixture_copy("lvm-swap-loop-assembled");
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 
 	append_file(root, "etc/fstab",
@@ -1066,7 +1024,7 @@ TEST(references_network_and_ordering)
 
 TEST(arrays_by_devices_and_containers)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 
 	append_file(root, "etc/mdadm/mdadm.conf",
@@ -1097,7 +1055,7 @@ TEST(arrays_by_devices_and_containers)
 static void check_broken(const char *name, const char *relpath, const char *text,
 			 const char *expected_rel, unsigned line, const char *message)
 {
-	_cleanup_free_ char *root = fixture_copy(name), *expected = NULL, *got = NULL;
+	_cleanup_free_ char *root = test_fixture_copy(name), *expected = NULL, *got = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	char line_s[16];
 	int r;
@@ -1176,8 +1134,8 @@ TEST(problem_after_names_no_node)
 
 TEST(problem_array_of_that_name_has_another_uuid)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled"), *expected = NULL,
-			    *got = NULL;
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"),
+			    *expected = NULL, *got = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	int r;
 
@@ -1215,7 +1173,7 @@ TEST(problem_cycle_of_after_lines)
 
 TEST(problem_cycle_key_file_on_its_own_filesystem)
 {
-	_cleanup_free_ char *root = fixture_copy("lvm-swap-loop-assembled"), *expected = NULL,
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-assembled"), *expected = NULL,
 			    *got = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	int r;
@@ -1236,7 +1194,7 @@ TEST(problem_cycle_key_file_on_its_own_filesystem)
 
 TEST(problems_all_reported_in_file_order)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks"), *got = NULL,
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks"), *got = NULL,
 			    *expected = NULL, *a = NULL, *b = NULL, *c = NULL, *d = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	int r;
@@ -1264,7 +1222,8 @@ TEST(problems_all_reported_in_file_order)
 
 TEST(unreadable_file_is_a_problem)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled"), *path = NULL;
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"),
+			    *path = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	char *expected = NULL;
 	int r;
@@ -1335,7 +1294,7 @@ static struct cli_result run_check(const char *sysroot, const char *extra)
 
 TEST(check_cli_ok)
 {
-	_cleanup_free_ char *root = fixture("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = test_fixture("ps1-raid6-lvm-crypt-assembled");
 	struct cli_result r = run_check(root, NULL);
 
 	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
@@ -1347,7 +1306,7 @@ TEST(check_cli_ok)
 
 TEST(check_cli_notes_what_closed_layers_hide)
 {
-	_cleanup_free_ char *root = fixture("ps3-crypt-raid10-lvm-disks");
+	_cleanup_free_ char *root = test_fixture("ps3-crypt-raid10-lvm-disks");
 	struct cli_result r = run_check(root, NULL);
 
 	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
@@ -1361,7 +1320,7 @@ TEST(check_cli_notes_what_closed_layers_hide)
 
 TEST(check_cli_prints_every_problem_and_exits_3)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled"), *a = NULL,
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"), *a = NULL,
 			    *b = NULL, *expected = NULL;
 	struct cli_result r;
 
@@ -1381,7 +1340,8 @@ TEST(check_cli_prints_every_problem_and_exits_3)
 
 TEST(check_cli_json)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled"), *expected = NULL;
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"),
+			    *expected = NULL;
 	struct cli_result r;
 
 	append_file(root, "etc/fstab", "/dev/vdz\n");
@@ -1421,7 +1381,7 @@ TEST(by_label_with_a_cut_escape_is_read_safely)
 
 TEST(swap_entry_is_linked_once)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	int r;
 

@@ -63,49 +63,6 @@ static bool logged_line_with(const char *a, const char *b)
 				  logged ? logged : "(nothing)");                                  \
 	} while (0)
 
-/* The path of an unpacked fixture, which the test must not change. Skips the test when
- * the fixture was not captured. */
-static char *fixture(const char *name)
-{
-	const char *fixtures = getenv("BLKSTACK_FIXTURES");
-	char *path = NULL;
-
-	if (!fixtures)
-		SKIP("BLKSTACK_FIXTURES is not set; run through 'meson test'");
-	if (strextend(&path, fixtures, "/", name, NULL) < 0)
-		test_fail(TEST_FILE, __LINE__, "out of memory");
-	if (access(path, F_OK) < 0) {
-		free(path);
-		SKIP("fixture '%s' has not been captured", name);
-	}
-	return path;
-}
-
-/* A copy of an unpacked fixture in the test's temporary directory, to change. */
-static char *fixture_copy(const char *name)
-{
-	_cleanup_free_ char *src = fixture(name);
-	const char *tmp = test_tmpdir();
-	char *dst = NULL;
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	ASSERT_OK(pid);
-	if (pid == 0) {
-		execlp("cp", "cp", "-R", src, tmp, (char *)NULL);
-		_exit(127);
-	}
-	ASSERT_EQ(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		test_fail(TEST_FILE, __LINE__, "'cp -R %s %s' failed (status %d)", src, tmp,
-			  status);
-
-	if (strextend(&dst, tmp, "/", name, NULL) < 0)
-		test_fail(TEST_FILE, __LINE__, "out of memory");
-	return dst;
-}
-
 static char *read_text(const char *dir, const char *relpath)
 {
 	_cleanup_free_ char *path = NULL;
@@ -186,7 +143,7 @@ static bool has_mountpoint(const struct bs_node *n, const char *path)
 
 TEST(ps1_mounts_and_vg_membership)
 {
-	_cleanup_free_ char *root = fixture("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = test_fixture("ps1-raid6-lvm-crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = live_graph(root);
 	struct bs_node *n;
 
@@ -241,7 +198,7 @@ TEST(ps1_mounts_and_vg_membership)
 
 TEST(lvm_swap_loop_swap_loop_and_nested_mounts)
 {
-	_cleanup_free_ char *root = fixture("lvm-swap-loop-assembled");
+	_cleanup_free_ char *root = test_fixture("lvm-swap-loop-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = live_graph(root);
 	struct bs_node *n;
 
@@ -278,7 +235,7 @@ TEST(lvm_swap_loop_swap_loop_and_nested_mounts)
 
 TEST(rootless_mounts_have_no_root_to_need)
 {
-	_cleanup_free_ char *root = fixture("rootless-ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = test_fixture("rootless-ps1-raid6-lvm-crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = live_graph(root);
 
 	/* "/" is the initramfs's rootfs, no block device. */
@@ -291,7 +248,7 @@ TEST(rootless_mounts_have_no_root_to_need)
 
 TEST(disks_fixture_has_no_mounts_of_the_stack)
 {
-	_cleanup_free_ char *root = fixture("ps1-raid6-lvm-crypt-disks");
+	_cleanup_free_ char *root = test_fixture("ps1-raid6-lvm-crypt-disks");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = live_graph(root);
 
 	/* The report of a closed stack lists nothing; nothing is mounted from the disks. */
@@ -306,7 +263,7 @@ TEST(disks_fixture_has_no_mounts_of_the_stack)
 
 TEST(btrfs_2crypt_fixture)
 {
-	_cleanup_free_ char *root = fixture("btrfs-2crypt-assembled");
+	_cleanup_free_ char *root = test_fixture("btrfs-2crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = live_graph(root);
 	_cleanup_free_ char *id = NULL;
 	const char *uuid;
@@ -332,7 +289,7 @@ TEST(btrfs_2crypt_fixture)
 TEST(btrfs_two_devices_become_one_node)
 {
 	static const char uuid[] = "0a6b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	struct bs_node *fs;
 
@@ -372,7 +329,7 @@ TEST(btrfs_two_devices_become_one_node)
 
 TEST(bind_mounts_and_overmounts)
 {
-	_cleanup_free_ char *root = fixture_copy("lvm-swap-loop-assembled");
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	struct bs_node *n;
 
@@ -404,7 +361,7 @@ TEST(bind_mounts_and_overmounts)
 
 TEST(swap_file_needs_the_mount_holding_it)
 {
-	_cleanup_free_ char *root = fixture_copy("lvm-swap-loop-assembled");
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	struct bs_node *n;
 
@@ -431,7 +388,7 @@ TEST(swap_file_needs_the_mount_holding_it)
 
 TEST(truncated_mountinfo_line_is_skipped)
 {
-	_cleanup_free_ char *root = fixture_copy("lvm-swap-loop-assembled");
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 
 	test_write_file(root, "proc/self/mountinfo",
@@ -451,7 +408,7 @@ TEST(truncated_mountinfo_line_is_skipped)
 
 TEST(malformed_lvm_report_is_ignored)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	_cleanup_free_ char *text = read_text(root, "run/blkstack/lvm-fullreport.json");
 
@@ -469,7 +426,7 @@ TEST(malformed_lvm_report_is_ignored)
 
 TEST(lvm_report_syntax_error_names_offset)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 
 	test_write_file(root, "run/blkstack/lvm-fullreport.json", "{\"report\": [ {\"vg\": [} ] }");

@@ -83,66 +83,13 @@ static bool logged_line_with(const char *log, const char *a, const char *b)
 				  (log) ? (log) : "(nothing)");                                    \
 	} while (0)
 
-/* The test's temporary directory (test_tmpdir() may be called once a test). */
-static const char *scratch(void)
-{
-	static const char *dir;
-
-	if (!dir)
-		dir = test_tmpdir();
-	return dir;
-}
-
-/* The path of an unpacked fixture, which the test must not change. Skips the test when
- * the fixture was not captured. */
-static char *fixture(const char *name)
-{
-	const char *fixtures = getenv("BLKSTACK_FIXTURES");
-	char *path = NULL;
-
-	if (!fixtures)
-		SKIP("BLKSTACK_FIXTURES is not set; run through 'meson test'");
-	if (strextend(&path, fixtures, "/", name, NULL) < 0)
-		test_fail(TEST_FILE, __LINE__, "out of memory");
-	if (access(path, F_OK) < 0) {
-		free(path);
-		SKIP("fixture '%s' has not been captured", name);
-	}
-	return path;
-}
-
 static char *recipe_fixture(const char *recipe, const char *capture)
 {
 	_cleanup_free_ char *name = NULL;
 
 	if (strextend(&name, recipe, "-", capture, NULL) < 0)
 		test_fail(TEST_FILE, __LINE__, "out of memory");
-	return fixture(name);
-}
-
-/* A copy of an unpacked fixture in the test's temporary directory, to change. */
-static char *fixture_copy(const char *name)
-{
-	_cleanup_free_ char *src = fixture(name);
-	const char *tmp = scratch();
-	char *dst = NULL;
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	ASSERT_OK(pid);
-	if (pid == 0) {
-		execlp("cp", "cp", "-R", src, tmp, (char *)NULL);
-		_exit(127);
-	}
-	ASSERT_EQ(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		test_fail(TEST_FILE, __LINE__, "'cp -R %s %s' failed (status %d)", src, tmp,
-			  status);
-
-	if (strextend(&dst, tmp, "/", name, NULL) < 0)
-		test_fail(TEST_FILE, __LINE__, "out of memory");
-	return dst;
+	return test_fixture(name);
 }
 
 static char *path_join(const char *dir, const char *rel)
@@ -258,8 +205,9 @@ static size_t count_entries(const char *dir)
 
 TEST(record_writes_below_sysroot)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled"), *json = NULL,
-			    *expected = NULL, *written = NULL, *path = NULL, *dir = NULL;
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"),
+			    *json = NULL, *expected = NULL, *written = NULL, *path = NULL,
+			    *dir = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = live_graph(root);
 	struct stat st;
 
@@ -293,10 +241,10 @@ TEST(record_writes_below_sysroot)
 
 TEST(record_to_a_file)
 {
-	_cleanup_free_ char *root = fixture("lvm-swap-loop-assembled"), *path = NULL,
+	_cleanup_free_ char *root = test_fixture("lvm-swap-loop-assembled"), *path = NULL,
 			    *missing = NULL, *written = NULL, *json = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = live_graph(root);
-	const char *tmp = scratch();
+	const char *tmp = test_scratch();
 
 	path = path_join(tmp, "out.json");
 	missing = path_join(tmp, "nowhere/out.json");
@@ -316,7 +264,7 @@ TEST(record_to_a_file)
 
 TEST(write_file_atomic_replaces_a_symlink)
 {
-	const char *tmp = scratch();
+	const char *tmp = test_scratch();
 	_cleanup_free_ char *target = path_join(tmp, "target"), *link = path_join(tmp, "link"),
 			    *text = NULL;
 	_cleanup_close_ int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -347,7 +295,7 @@ TEST(write_file_atomic_replaces_a_symlink)
 
 TEST(missing_record_adds_nothing)
 {
-	_cleanup_free_ char *root = fixture("ps1-raid6-lvm-crypt-disks"), *before = NULL,
+	_cleanup_free_ char *root = test_fixture("ps1-raid6-lvm-crypt-disks"), *before = NULL,
 			    *after = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = live_graph(root);
 
@@ -378,7 +326,7 @@ TEST(cold_start_every_recipe)
 		if (strextend(&disks_name, recipes[i], "-disks", NULL) < 0)
 			test_fail(TEST_FILE, __LINE__, "out of memory");
 		assembled = recipe_fixture(recipes[i], "assembled");
-		copy = fixture_copy(disks_name);
+		copy = test_fixture_copy(disks_name);
 		record_assembled(recipes[i], copy);
 
 		rec = live_graph(assembled);
@@ -443,7 +391,7 @@ TEST(cold_start_every_recipe)
 
 TEST(cold_start_ps1_inner_layers)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	struct bs_node *n;
 
@@ -499,7 +447,7 @@ TEST(cold_start_ps1_inner_layers)
 
 TEST(cold_start_lv_identity_from_record)
 {
-	_cleanup_free_ char *root = fixture_copy("lvm-swap-loop-disks");
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-disks");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	struct bs_node *n;
 
@@ -540,7 +488,8 @@ static void swap_vda_vdb(char *text)
 
 TEST(renamed_disks_map_by_identity)
 {
-	_cleanup_free_ char *root = fixture_copy("btrfs-2crypt-disks"), *path = NULL, *text = NULL;
+	_cleanup_free_ char *root = test_fixture_copy("btrfs-2crypt-disks"), *path = NULL,
+			    *text = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	size_t n_before;
 
@@ -576,7 +525,7 @@ TEST(renamed_disks_map_by_identity)
 
 TEST(same_name_other_device_is_not_merged)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	struct bs_node *n;
 
@@ -602,7 +551,7 @@ TEST(same_name_other_device_is_not_merged)
 
 TEST(live_holder_keeps_its_live_needs)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 
 	/* md:sys had a fifth member, now missing; mnt:/ was on another device. */
@@ -627,7 +576,7 @@ TEST(live_holder_keeps_its_live_needs)
 
 TEST(record_closing_a_cycle_with_live_is_cut)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 
 	/* Alone the record has no cycle; with the live stack it would: mnt:/ needs vda
@@ -651,7 +600,7 @@ TEST(record_closing_a_cycle_with_live_is_cut)
 
 TEST(live_device_keeps_its_identities)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	struct bs_node *n;
 
@@ -672,7 +621,7 @@ TEST(live_device_keeps_its_identities)
 
 TEST(swap_id_follows_its_device)
 {
-	_cleanup_free_ char *root = fixture_copy("lvm-swap-loop-disks");
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-disks");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 
 	/* Swap on the partition that was vdb2 and is vda2 now. */
@@ -748,7 +697,7 @@ static const struct {
 
 TEST(damaged_records_add_nothing)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks");
 
 	for (size_t i = 0; i < ELEMENTSOF(damaged_records); i++) {
 		_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
@@ -770,7 +719,7 @@ TEST(damaged_records_add_nothing)
 /* A real record cut short anywhere is damaged, and says where it ends. */
 TEST(truncated_record_adds_nothing)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks"), *path = NULL,
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks"), *path = NULL,
 			    *text = NULL;
 
 	record_assembled("ps1-raid6-lvm-crypt", root);
@@ -797,7 +746,7 @@ TEST(truncated_record_adds_nothing)
 
 TEST(unreadable_record_is_reported)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-disks");
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 
 	test_mkdir_p(root, RECORD_REL);
@@ -840,7 +789,7 @@ TEST(round_trip_every_fixture)
 			_cleanup_free_ char *dir = NULL;
 
 			root = recipe_fixture(recipes[i], assembled ? "assembled" : "disks");
-			ASSERT_TRUE(asprintf(&dir, "%s/%zu-%d", scratch(), i, assembled) > 0);
+			ASSERT_TRUE(asprintf(&dir, "%s/%zu-%d", test_scratch(), i, assembled) > 0);
 			ASSERT_OK(mkdir(dir, 0755));
 			live = live_graph(root);
 			path = path_join(dir, RECORD_REL);
@@ -936,7 +885,7 @@ static struct cli_result run_cli(const char *const *args)
 
 TEST(cli_record)
 {
-	_cleanup_free_ char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled"),
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"),
 			    *canonical = NULL, *expected = NULL, *out = NULL, *written = NULL,
 			    *path = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
@@ -961,7 +910,7 @@ TEST(cli_record)
 	written = read_text(path);
 	ASSERT_TRUE(startswith(written, json));
 
-	out = path_join(scratch(), "g.json");
+	out = path_join(test_scratch(), "g.json");
 	r = RUN_CLI("--sysroot", root, "record", "--output", out);
 	ASSERT_EQ(r.exit_code, 0);
 	ASSERT_TRUE(startswith(r.out, "recorded 12 nodes and 12 edges to "));

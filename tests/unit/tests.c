@@ -484,3 +484,49 @@ int main(int argc, char **argv)
 		return EXIT_TEST_SKIP;
 	return EXIT_SUCCESS;
 }
+
+const char *test_scratch(void)
+{
+	return tmpdir_path ? tmpdir_path : test_tmpdir();
+}
+
+char *test_fixture(const char *name)
+{
+	const char *fixtures = getenv("BLKSTACK_FIXTURES");
+	char *path = NULL;
+
+	if (!fixtures)
+		SKIP("BLKSTACK_FIXTURES is not set; run through 'meson test'");
+	if (strextend(&path, fixtures, "/", name, NULL) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	if (access(path, F_OK) < 0) {
+		free(path);
+		SKIP("fixture '%s' has not been captured", name);
+	}
+	return path;
+}
+
+char *test_fixture_copy(const char *name)
+{
+	_cleanup_free_ char *src = test_fixture(name);
+	const char *tmp = test_scratch();
+	char *dst = NULL;
+	int status;
+	pid_t pid;
+
+	if (strextend(&dst, tmp, "/", name, NULL) < 0)
+		test_fail(TEST_FILE, __LINE__, "out of memory");
+	pid = fork();
+	if (pid < 0)
+		test_fail(TEST_FILE, __LINE__, "fork(): %m");
+	if (pid == 0) {
+		execlp("cp", "cp", "-R", src, dst, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		test_fail(TEST_FILE, __LINE__, "waitpid(): %m");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		test_fail(TEST_FILE, __LINE__, "'cp -R %s %s' failed (status %d)", src, dst,
+			  status);
+	return dst;
+}

@@ -160,6 +160,19 @@ _noreturn_ void test_fail_strings(const char *file, int line, const char *expres
  * whether it passes or fails. Returns its path, which stays valid for the whole test. */
 const char *test_tmpdir(void);
 
+/* The test's temporary directory, created by the first call (test_tmpdir()) and the same
+ * for every later call in the test. */
+const char *test_scratch(void);
+
+/* The sysroot of a captured fixture, unpacked by the build into $BLKSTACK_FIXTURES/NAME; the
+ * test must not change it. Skips the test when the variable is unset or the fixture was not
+ * captured. The caller frees the path. */
+char *test_fixture(const char *name);
+
+/* A whole copy of that fixture in the test's temporary directory, to change. A sysroot's
+ * links resolve inside it, so a copy cannot borrow sys/ from the original through a link. */
+char *test_fixture_copy(const char *name);
+
 /* Creates dir/relpath with contents, and any missing parent directories. */
 void test_write_file(const char *dir, const char *relpath, const char *contents);
 
