@@ -20,6 +20,7 @@
 #include "graph.h"
 #include "sources/config.h"
 #include "strv.h"
+#include "test-graph.h"
 #include "tests.h"
 #include "util.h"
 
@@ -101,28 +102,6 @@ static struct bs_graph *clean_graph(const char *sysroot)
 		test_fail(TEST_FILE, __LINE__, "bs_graph_add_config() = %d, first problem: %s", r,
 			  strna(bs_graph_get_problem(g, 0)));
 	return g;
-}
-
-static struct bs_node *get_node(const struct bs_graph *g, const char *id)
-{
-	struct bs_node *n = bs_graph_find_node(g, id);
-
-	if (!n)
-		test_fail(TEST_FILE, __LINE__, "no node '%s'", id);
-	return n;
-}
-
-static const char *need_role(const struct bs_graph *g, const char *holder, const char *needs)
-{
-	struct bs_node *h = get_node(g, holder);
-
-	for (size_t i = 0; i < bs_node_get_n_needs(h); i++) {
-		struct bs_edge *e = bs_node_get_need(h, i);
-
-		if (streq(bs_node_get_id(bs_edge_get_needs(e)), needs))
-			return bs_edge_get_role(e);
-	}
-	return NULL;
 }
 
 /* The problems of a problem list, one per line, for comparing with what is expected. */
@@ -1242,60 +1221,18 @@ TEST(unreadable_file_is_a_problem)
 
 /* ---- blkstack check ---------------------------------------------------------------------- */
 
-struct cli_result {
-	int exit_code;
-	char *out, *err;
-};
-
-static char *read_memfd(int fd)
+static struct test_cli_result run_check(const char *sysroot, const char *extra)
 {
-	off_t size = lseek(fd, 0, SEEK_END);
-	char *s;
-
-	ASSERT_OK(size);
-	s = calloc(1, (size_t)size + 1);
-	ASSERT_NOTNULL(s);
-	ASSERT_EQ(pread(fd, s, (size_t)size, 0), size);
-	return s;
-}
-
-static struct cli_result run_check(const char *sysroot, const char *extra)
-{
-	const char *cli = getenv("BLKSTACK_CLI");
 	_cleanup_free_ char *opt = NULL;
-	_cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF;
-	posix_spawn_file_actions_t actions;
-	struct cli_result res = {};
-	int status;
-	pid_t pid;
 
-	if (!cli)
-		SKIP("BLKSTACK_CLI is not set; run through 'meson test'");
-	ASSERT_OK(unsetenv("BLKSTACK_DEBUG"));
 	ASSERT_OK(asprintf(&opt, "--sysroot=%s", sysroot));
-	char *argv[] = { (char *)cli, opt, (char *)"check", (char *)extra, NULL };
-
-	out_fd = memfd_create("stdout", MFD_CLOEXEC);
-	err_fd = memfd_create("stderr", MFD_CLOEXEC);
-	ASSERT_OK(out_fd);
-	ASSERT_OK(err_fd);
-	ASSERT_EQ(posix_spawn_file_actions_init(&actions), 0);
-	ASSERT_EQ(posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO), 0);
-	ASSERT_EQ(posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO), 0);
-	ASSERT_EQ(posix_spawn(&pid, cli, &actions, NULL, argv, environ), 0);
-	ASSERT_EQ(posix_spawn_file_actions_destroy(&actions), 0);
-	ASSERT_EQ(waitpid(pid, &status, 0), pid);
-	ASSERT_TRUE(WIFEXITED(status));
-	res.exit_code = WEXITSTATUS(status);
-	res.out = read_memfd(out_fd);
-	res.err = read_memfd(err_fd);
-	return res;
+	return TEST_RUN_CLI(opt, "check", extra);
 }
 
 TEST(check_cli_ok)
 {
 	_cleanup_free_ char *root = test_fixture("ps1-raid6-lvm-crypt-assembled");
-	struct cli_result r = run_check(root, NULL);
+	struct test_cli_result r = run_check(root, NULL);
 
 	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
 	ASSERT_STREQ(r.out, "configuration OK\n");
@@ -1307,7 +1244,7 @@ TEST(check_cli_ok)
 TEST(check_cli_notes_what_closed_layers_hide)
 {
 	_cleanup_free_ char *root = test_fixture("ps3-crypt-raid10-lvm-disks");
-	struct cli_result r = run_check(root, NULL);
+	struct test_cli_result r = run_check(root, NULL);
 
 	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
 	ASSERT_TRUE(startswith(r.out, "note: md:r10 needs "
@@ -1322,7 +1259,7 @@ TEST(check_cli_prints_every_problem_and_exits_3)
 {
 	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"), *a = NULL,
 			    *b = NULL, *expected = NULL;
-	struct cli_result r;
+	struct test_cli_result r;
 
 	append_file(root, "etc/crypttab", "cryptx /dev/vdz none discrad\n");
 	append_file(root, "etc/blkstack/stack.conf", "loop rel.img\n");
@@ -1342,7 +1279,7 @@ TEST(check_cli_json)
 {
 	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"),
 			    *expected = NULL;
-	struct cli_result r;
+	struct test_cli_result r;
 
 	append_file(root, "etc/fstab", "/dev/vdz\n");
 	r = run_check(root, "--json");

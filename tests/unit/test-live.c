@@ -15,6 +15,7 @@
 
 #include "blkstack.h"
 #include "graph.h"
+#include "test-graph.h"
 #include "tests.h"
 #include "util.h"
 
@@ -106,29 +107,6 @@ static struct bs_graph *live_graph(const char *sysroot)
 
 	ASSERT_OK(bs_graph_add_live(g));
 	return g;
-}
-
-static struct bs_node *get_node(const struct bs_graph *g, const char *id)
-{
-	struct bs_node *n = bs_graph_find_node(g, id);
-
-	if (!n)
-		test_fail(TEST_FILE, __LINE__, "no node '%s'", id);
-	return n;
-}
-
-/* The role of the edge from holder to needs, or NULL if there is none. */
-static const char *need_role(const struct bs_graph *g, const char *holder, const char *needs)
-{
-	struct bs_node *h = get_node(g, holder);
-
-	for (size_t i = 0; i < bs_node_get_n_needs(h); i++) {
-		struct bs_edge *e = bs_node_get_need(h, i);
-
-		if (streq(bs_node_get_id(bs_edge_get_needs(e)), needs))
-			return bs_edge_get_role(e);
-	}
-	return NULL;
 }
 
 static bool has_mountpoint(const struct bs_node *n, const char *path)

@@ -20,6 +20,7 @@
 #include "fileio.h"
 #include "graph.h"
 #include "strv.h"
+#include "test-graph.h"
 #include "tests.h"
 #include "util.h"
 
@@ -152,29 +153,6 @@ static char *graph_json(const struct bs_graph *g)
 
 	ASSERT_OK(bs_graph_to_json(g, &json));
 	return json;
-}
-
-static struct bs_node *get_node(const struct bs_graph *g, const char *id)
-{
-	struct bs_node *n = bs_graph_find_node(g, id);
-
-	if (!n)
-		test_fail(TEST_FILE, __LINE__, "no node '%s'", id);
-	return n;
-}
-
-/* The role of the edge from holder to needs, or NULL if there is none. */
-static const char *need_role(const struct bs_graph *g, const char *holder, const char *needs)
-{
-	struct bs_node *h = get_node(g, holder);
-
-	for (size_t i = 0; i < bs_node_get_n_needs(h); i++) {
-		struct bs_edge *e = bs_node_get_need(h, i);
-
-		if (streq(bs_node_get_id(bs_edge_get_needs(e)), needs))
-			return bs_edge_get_role(e);
-	}
-	return NULL;
 }
 
 /* Records the live graph of the recipe's assembled fixture into dir's recorded graph. */
@@ -821,68 +799,6 @@ TEST(round_trip_every_fixture)
 
 /* ---- the command ------------------------------------------------------------------------- */
 
-struct cli_result {
-	int exit_code;
-	char *out;
-	char *err;
-};
-
-static char *read_memfd(int fd)
-{
-	off_t size = lseek(fd, 0, SEEK_END);
-	char *s;
-
-	ASSERT_OK(size);
-	s = calloc(1, (size_t)size + 1);
-	ASSERT_NOTNULL(s);
-	ASSERT_EQ(pread(fd, s, (size_t)size, 0), size);
-	return s;
-}
-
-/* Runs the blkstack binary that meson built (BLKSTACK_CLI) with args, without
- * BLKSTACK_DEBUG, capturing its output. */
-static struct cli_result run_cli(const char *const *args)
-{
-	const char *cli = getenv("BLKSTACK_CLI");
-	_cleanup_strv_free_ char **argv = NULL, **env = NULL;
-	_cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF;
-	posix_spawn_file_actions_t actions;
-	struct cli_result result = {};
-	int status;
-	pid_t pid;
-
-	if (!cli)
-		SKIP("BLKSTACK_CLI is not set; run through 'meson test'");
-	ASSERT_OK(strv_extend(&argv, cli));
-	for (const char *const *a = args; *a; a++)
-		ASSERT_OK(strv_extend(&argv, *a));
-	for (char **e = environ; *e; e++)
-		if (!startswith(*e, "BLKSTACK_DEBUG="))
-			ASSERT_OK(strv_extend(&env, *e));
-	if (!env)
-		ASSERT_OK(strv_split("", NULL, &env));
-
-	out_fd = memfd_create("stdout", MFD_CLOEXEC);
-	ASSERT_OK(out_fd);
-	err_fd = memfd_create("stderr", MFD_CLOEXEC);
-	ASSERT_OK(err_fd);
-	ASSERT_EQ(posix_spawn_file_actions_init(&actions), 0);
-	ASSERT_EQ(posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO), 0);
-	ASSERT_EQ(posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO), 0);
-	ASSERT_EQ(posix_spawn(&pid, cli, &actions, NULL, argv, env), 0);
-	ASSERT_EQ(posix_spawn_file_actions_destroy(&actions), 0);
-	ASSERT_EQ(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status))
-		test_fail(TEST_FILE, __LINE__, "blkstack died with wait status 0x%x",
-			  (unsigned)status);
-	result.exit_code = WEXITSTATUS(status);
-	result.out = read_memfd(out_fd);
-	result.err = read_memfd(err_fd);
-	return result;
-}
-
-#define RUN_CLI(...) run_cli((const char *const[]){ __VA_ARGS__, NULL })
-
 TEST(cli_record)
 {
 	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"),
@@ -890,9 +806,9 @@ TEST(cli_record)
 			    *path = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	_cleanup_free_ char *json = NULL;
-	struct cli_result r;
+	struct test_cli_result r;
 
-	r = RUN_CLI("--sysroot", root, "record");
+	r = TEST_RUN_CLI("--sysroot", root, "record");
 	canonical = realpath(root, NULL);
 	ASSERT_NOTNULL(canonical);
 	ASSERT_TRUE(asprintf(&expected, "recorded 12 nodes and 12 edges to %s/%s\n", canonical,
@@ -911,27 +827,27 @@ TEST(cli_record)
 	ASSERT_TRUE(startswith(written, json));
 
 	out = path_join(test_scratch(), "g.json");
-	r = RUN_CLI("--sysroot", root, "record", "--output", out);
+	r = TEST_RUN_CLI("--sysroot", root, "record", "--output", out);
 	ASSERT_EQ(r.exit_code, 0);
 	ASSERT_TRUE(startswith(r.out, "recorded 12 nodes and 12 edges to "));
 	ASSERT_NOTNULL(strstr(r.out, "/g.json"));
 	free(r.out);
 	free(r.err);
 
-	r = RUN_CLI("--sysroot", root, "record", "-o", "/nonexistent/dir/g.json");
+	r = TEST_RUN_CLI("--sysroot", root, "record", "-o", "/nonexistent/dir/g.json");
 	ASSERT_EQ(r.exit_code, 1);
 	ASSERT_NOTNULL(strstr(r.err, "Failed to write the recorded graph to "
 				     "'/nonexistent/dir/g.json': No such file or directory"));
 	free(r.out);
 	free(r.err);
 
-	r = RUN_CLI("--sysroot", root, "record", "extra");
+	r = TEST_RUN_CLI("--sysroot", root, "record", "extra");
 	ASSERT_EQ(r.exit_code, 2);
 	ASSERT_NOTNULL(strstr(r.err, "record: unexpected argument 'extra'"));
 	free(r.out);
 	free(r.err);
 
-	r = RUN_CLI("record", "--output");
+	r = TEST_RUN_CLI("record", "--output");
 	ASSERT_EQ(r.exit_code, 2);
 	free(r.out);
 	free(r.err);

@@ -6,14 +6,17 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "strv.h"
 #include "tests.h"
 #include "util.h"
 
@@ -529,4 +532,76 @@ char *test_fixture_copy(const char *name)
 		test_fail(TEST_FILE, __LINE__, "'cp -R %s %s' failed (status %d)", src, dst,
 			  status);
 	return dst;
+}
+
+void test_cli_result_done(struct test_cli_result *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static char *read_memfd(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	char *s;
+
+	ASSERT_OK(size);
+	s = calloc(1, (size_t)size + 1);
+	ASSERT_NOTNULL(s);
+	ASSERT_EQ(pread(fd, s, (size_t)size, 0), size);
+	return s;
+}
+
+/* The environment minus BLKSTACK_DEBUG, which would add output the tests do not expect. */
+static char **clean_environment(void)
+{
+	char **env = NULL;
+
+	for (char **e = environ; *e; e++)
+		if (!startswith(*e, "BLKSTACK_DEBUG="))
+			ASSERT_OK(strv_extend(&env, *e));
+	if (!env)
+		ASSERT_OK(strv_split("", NULL, &env));
+	return env;
+}
+
+/* Runs the blkstack binary that meson built (BLKSTACK_CLI) with args, capturing its output. */
+struct test_cli_result test_run_cli(const char *const *args)
+{
+	const char *cli = getenv("BLKSTACK_CLI");
+	_cleanup_strv_free_ char **argv = NULL, **env = NULL;
+	_cleanup_close_ int out_fd = -EBADF, err_fd = -EBADF;
+	posix_spawn_file_actions_t actions;
+	struct test_cli_result result = {};
+	int status;
+	pid_t pid;
+
+	if (!cli)
+		SKIP("BLKSTACK_CLI is not set; run through 'meson test'");
+
+	ASSERT_OK(strv_extend(&argv, cli));
+	for (const char *const *a = args; *a; a++)
+		ASSERT_OK(strv_extend(&argv, *a));
+	env = clean_environment();
+
+	out_fd = memfd_create("stdout", MFD_CLOEXEC);
+	ASSERT_OK(out_fd);
+	err_fd = memfd_create("stderr", MFD_CLOEXEC);
+	ASSERT_OK(err_fd);
+
+	ASSERT_EQ(posix_spawn_file_actions_init(&actions), 0);
+	ASSERT_EQ(posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO), 0);
+	ASSERT_EQ(posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO), 0);
+	ASSERT_EQ(posix_spawn(&pid, cli, &actions, NULL, argv, env), 0);
+	ASSERT_EQ(posix_spawn_file_actions_destroy(&actions), 0);
+
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status))
+		test_fail(TEST_FILE, __LINE__, "blkstack died with wait status 0x%x",
+			  (unsigned)status);
+
+	result.exit_code = WEXITSTATUS(status);
+	result.out = read_memfd(out_fd);
+	result.err = read_memfd(err_fd);
+	return result;
 }

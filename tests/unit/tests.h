@@ -160,6 +160,18 @@ _noreturn_ void test_fail_strings(const char *file, int line, const char *expres
  * whether it passes or fails. Returns its path, which stays valid for the whole test. */
 const char *test_tmpdir(void);
 
+/* What test_run_cli() saw of one run of the blkstack command. */
+struct test_cli_result {
+	int exit_code;
+	char *out;
+	char *err;
+};
+void test_cli_result_done(struct test_cli_result *r);
+/* Runs the blkstack binary that meson built (BLKSTACK_CLI) with the NULL-terminated args and
+ * without BLKSTACK_DEBUG, capturing its output; skips the test when BLKSTACK_CLI is unset. */
+struct test_cli_result test_run_cli(const char *const *args);
+#define TEST_RUN_CLI(...) test_run_cli((const char *const[]){ __VA_ARGS__, NULL })
+
 /* The test's temporary directory, created by the first call (test_tmpdir()) and the same
  * for every later call in the test. */
 const char *test_scratch(void);
