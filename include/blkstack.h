@@ -31,6 +31,13 @@ struct bs_ctx_opts {
 	/* Directory that stands in for "/" for every read of system state (sys/, proc/,
 	 * etc/, run/), as with lsblk --sysroot. NULL means "/". */
 	const char *sysroot;
+	/* Where the system's filesystems are mounted, as an initramfs mounts the root at
+	 * /sysroot before it switches to it. A live mount below it is taken as the mount of
+	 * the same path without the prefix (mount_root/srv is "mnt:/srv"); the executor mounts
+	 * fstab's "/" at mount_root itself, "/srv" at mount_root/srv, and opens files that lie
+	 * on those filesystems (key files, loop backing files) there. NULL means "/": mounts
+	 * are where fstab says. */
+	const char *mount_root;
 };
 
 /*
@@ -379,6 +386,116 @@ const char *bs_plan_get_unresolved_what(const struct bs_plan *p, size_t i);
 int bs_plan_to_text(const struct bs_plan *p, char **ret);
 int bs_plan_to_json(const struct bs_plan *p, char **ret);
 int bs_plan_to_dot(const struct bs_plan *p, char **ret);
+
+/* ---- Running plans ---------------------------------------------------------------------------
+ *
+ * The executor turns plans into actions. Each step starts as soon as the steps it waits for
+ * are done, up to a number at once; devices are waited for through kernel uevents, each wait
+ * with a timeout; a failure stops only what depends on it. Every side effect (spawning mdadm
+ * or lvm, mount, ioctls, libcryptsetup) goes through an ops table, which unit tests replace.
+ * Unlike the rest of the library it acts on the running system: the context's sysroot is
+ * read as the system's state, so anything but "/" makes sense only with a replaced ops table.
+ */
+struct bs_exec;
+
+struct bs_exec_opts {
+	/* Steps run at once; 0 means the number of online CPUs. */
+	unsigned jobs;
+	/* How long a device is waited for when its node sets no timeout of its own
+	 * (stack.conf "timeout"); 0 means 90 seconds. */
+	uint64_t timeout_usec;
+	/* Passphrases are read from this descriptor, one a line, when it is >= 0; else from
+	 * askpass_socket if set, else asked on console (NULL: /dev/tty, then /dev/console). */
+	int key_fd;
+	const char *askpass_socket;
+	const char *console;
+	/* up: do not write the recorded graph when done. */
+	int no_record;
+};
+
+enum bs_exec_event_type {
+	BS_EXEC_EVENT_ROUND,    /* a plan was made: round, n_total steps (discovery repeats) */
+	BS_EXEC_EVENT_START,    /* a step started */
+	BS_EXEC_EVENT_WAIT,     /* a step waits for a device: message says which, how long */
+	BS_EXEC_EVENT_DONE,     /* a step succeeded */
+	BS_EXEC_EVENT_FAILED,   /* a step failed: error, message */
+	BS_EXEC_EVENT_SKIPPED,  /* a step did not run: message names the failure it needs */
+	BS_EXEC_EVENT_BUSY,     /* down: a step found its node busy and will be retried */
+	BS_EXEC_EVENT_WARNING,  /* something to shout about that fails nothing (degraded) */
+	BS_EXEC_EVENT_BLOCKER,  /* down: node is still open; message names a holder */
+	_BS_EXEC_EVENT_MAX,
+	_BS_EXEC_EVENT_INVALID = -EINVAL,
+};
+
+/* "round", "start", "wait", "done", "failed", "skipped", "busy", "warning", "blocker". */
+const char *bs_exec_event_type_to_string(enum bs_exec_event_type t);
+
+struct bs_exec_event {
+	enum bs_exec_event_type type;
+	unsigned round;       /* 1, 2, ...: the plan being run (discovery re-plans) */
+	unsigned step;        /* the step's number in that plan; 0 for none */
+	const char *action;   /* NULL for none */
+	const char *node;     /* the node id, NULL for none */
+	int error;            /* failed: a negative errno */
+	const char *message;  /* NULL for none */
+	unsigned n_done;      /* steps finished (done, failed or skipped) in this round */
+	unsigned n_total;     /* steps in this round's plan */
+};
+
+/* Called in the order things happen, from the thread running the step; calls are
+ * serialized, never concurrent. The event and its strings live until the call returns. */
+typedef void (*bs_exec_event_fn)(void *userdata, const struct bs_exec_event *ev);
+
+/* Creates an executor on c. opts NULL gives the defaults (and no key descriptor). */
+int bs_exec_new(struct bs_ctx *c, const struct bs_exec_opts *opts, struct bs_exec **ret);
+struct bs_exec *bs_exec_ref(struct bs_exec *e);
+struct bs_exec *bs_exec_unref(struct bs_exec *e);
+void bs_exec_set_event_fn(struct bs_exec *e, bs_exec_event_fn fn, void *userdata);
+
+/*
+ * Brings targets up or takes them down (targets and flags as for bs_plan_new()), reading the
+ * graph (live, recorded and configured) itself.
+ *
+ * Up with a recorded graph runs its plan. Without one, or while targets are still
+ * unresolved, it runs in discovery mode: it opens every layer whose inputs are there,
+ * re-reads the graph, and repeats until the targets exist or nothing changes (waiting for
+ * uevents up to the timeout before it gives up); then it records the graph it found.
+ * Down retries steps that found their node busy while any step still makes progress, then
+ * makes one last pass and reports each node still open with what holds it.
+ *
+ * Returns 0 when every step succeeded; otherwise the results say what happened to each,
+ * and the return value is -EBADMSG (the configuration has problems; nothing was run),
+ * -ETIMEDOUT (a device did not appear), -EBUSY (down left something open), or the error of
+ * the first step that failed.
+ */
+int bs_exec_run(struct bs_exec *e, enum bs_plan_op op, const char *const *targets,
+		unsigned flags);
+
+enum bs_exec_status {
+	BS_EXEC_DONE,    /* it succeeded */
+	BS_EXEC_FAILED,  /* it failed */
+	BS_EXEC_SKIPPED, /* it did not run: something it needs failed */
+	BS_EXEC_BUSY,    /* down: still open at the end, held by something */
+	_BS_EXEC_STATUS_MAX,
+	_BS_EXEC_STATUS_INVALID = -EINVAL,
+};
+/* "done", "failed", "skipped", "busy". */
+const char *bs_exec_status_to_string(enum bs_exec_status s);
+
+/* The outcome of every step of the last run, in the order they ended; a step run in several
+ * rounds (discovery, retries) appears once, with its last outcome. */
+size_t bs_exec_get_n_results(const struct bs_exec *e);
+const char *bs_exec_get_result_action(const struct bs_exec *e, size_t i);
+const char *bs_exec_get_result_node(const struct bs_exec *e, size_t i);
+enum bs_exec_status bs_exec_get_result_status(const struct bs_exec *e, size_t i);
+/* A negative errno for failed and busy, 0 otherwise. */
+int bs_exec_get_result_error(const struct bs_exec *e, size_t i);
+/* Why it failed or was skipped, or what holds it; warnings of a step that succeeded
+ * (degraded). NULL if nothing was said. */
+const char *bs_exec_get_result_message(const struct bs_exec *e, size_t i);
+/* The results as JSON, newly allocated: {"version":1,"op":...,"results":[{"action",
+ * "node","status","error","message"}]}. */
+int bs_exec_results_to_json(const struct bs_exec *e, char **ret);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "libblkstack-private.h"
 #include "parse.h"
+#include "util.h"
 
 _printf_(6, 0) static void log_to_stderr(_unused_ void *userdata, _unused_ int priority,
 					 const char *file, int line, const char *fn,
@@ -81,6 +82,21 @@ _public_ int bs_ctx_new(const struct bs_ctx_opts *opts, struct bs_ctx **ret)
 		return -ENOMEM;
 	}
 
+	if (opts && opts->mount_root) {
+		size_t l = strlen(opts->mount_root);
+
+		if (opts->mount_root[0] != '/') {
+			free(canonical);
+			return -EINVAL;
+		}
+		while (l > 1 && opts->mount_root[l - 1] == '/')
+			l--;
+		if (l > 1 && !(c->mount_root = strndup(opts->mount_root, l))) {
+			free(canonical);
+			return -ENOMEM;
+		}
+	}
+
 	c->n_ref = 1;
 	c->root_fd = TAKE_FD(root_fd);
 	c->sysroot = canonical;
@@ -121,6 +137,7 @@ _public_ struct bs_ctx *bs_ctx_unref(struct bs_ctx *c)
 	if (c->root_fd >= 0)
 		(void)close(c->root_fd);
 	free(c->sysroot);
+	free(c->mount_root);
 	free(c);
 	return NULL;
 }
@@ -159,6 +176,20 @@ _public_ const char *bs_ctx_get_sysroot(const struct bs_ctx *c)
 		return NULL;
 
 	return c->sysroot;
+}
+
+const char *bs_ctx_target_path(const struct bs_ctx *c, const char *path)
+{
+	const char *rest;
+
+	if (!c || !c->mount_root || !path)
+		return path;
+	rest = startswith(path, c->mount_root);
+	if (!rest)
+		return path;
+	if (*rest == '\0')
+		return "/";
+	return *rest == '/' ? rest : path;
 }
 
 _public_ const char *bs_version(void)

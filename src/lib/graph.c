@@ -49,6 +49,7 @@ static const char *const attr_names[_BS_ATTR_MAX] = {
 	[BS_ATTR_BACKING_FILE] = "backing_file",
 	[BS_ATTR_SOURCE] = "source",
 	[BS_ATTR_OPTIONS] = "options",
+	[BS_ATTR_TIMEOUT] = "timeout",
 	[BS_ATTR_UNRESOLVED] = "unresolved",
 };
 

@@ -27,6 +27,7 @@ enum bs_attr {
 	BS_ATTR_BACKING_FILE,
 	BS_ATTR_SOURCE,
 	BS_ATTR_OPTIONS,
+	BS_ATTR_TIMEOUT, /* seconds to wait for the device: stack.conf "timeout ID SECONDS" */
 	BS_ATTR_UNRESOLVED, /* set by configuration sources, see bs_node_get_unresolved() */
 	_BS_ATTR_MAX,
 	_BS_ATTR_INVALID = -EINVAL,
@@ -172,3 +173,7 @@ struct bs_problem_list;
  * in the nodes and edges. Sorts g. Returns the number of cycles, or -ENOMEM.
  */
 int bs_graph_find_cycles(struct bs_graph *g, struct bs_problem_list *problems);
+
+/* Internal plan flag (exec.c): up also opens every closed layer that could hold an
+ * unresolved reference, see closure_discover() in plan.c. */
+#define BS_PLAN_DISCOVER (1u << 16)

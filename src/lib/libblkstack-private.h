@@ -16,11 +16,20 @@ struct bs_ctx {
 	int root_fd;
 	/* Canonical absolute path of the same directory, for libraries that want paths. */
 	char *sysroot;
+	/* Where the system's filesystems are mounted (bs_ctx_opts.mount_root), without a
+	 * trailing slash; NULL when they are mounted where fstab says. */
+	char *mount_root;
 
 	bs_log_fn log_fn;
 	void *log_userdata;
 	int log_priority;
 };
+
+/* A path of the running system as the system being brought up names it: with a mount root,
+ * a path below it loses the prefix (mount root + "/srv" is "/srv", the mount root itself is
+ * "/"); other paths, and all paths without a mount root, are returned unchanged. Borrowed
+ * from path, except the "/" for the mount root itself. */
+const char *bs_ctx_target_path(const struct bs_ctx *c, const char *path);
 
 static inline bool bs_log_enabled(const struct bs_ctx *c, int priority)
 {

@@ -380,6 +380,29 @@ static int closure_up(struct work *w, struct bs_node **targets, size_t n_targets
 	return 0;
 }
 
+/* Discovery: what configuration cannot tell lies inside layers still closed, so every
+ * layer that could hold it is opened: the configured ones, and every logical volume of the
+ * volume groups the lvm report shows. */
+static int closure_discover(struct work *w)
+{
+	int r;
+
+	for (size_t i = 0; i < w->n; i++) {
+		struct bs_node *n = w->g->nodes[i];
+
+		if (w->in[i] || !(n->kind == BS_NODE_LV || default_up_target(n, true)) ||
+		    n->kind == BS_NODE_MOUNT || n->kind == BS_NODE_SWAP)
+			continue;
+		r = mark_needs(w, n, w->in);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < w->n; i++)
+		if (w->in[i] && !w->action[i])
+			w->action[i] = up_action(w->g->nodes[i]);
+	return 0;
+}
+
 /* The first holder of n that stays up (not in the closure), or NULL. */
 static struct bs_node *staying_holder(const struct work *w, const struct bs_node *n)
 {
@@ -759,9 +782,12 @@ _public_ int bs_plan_new(struct bs_graph *g, enum bs_plan_op op, const char *con
 	size_t n_targets = 0;
 	int r;
 
-	if (!g || !ret || op < 0 || op >= _BS_PLAN_OP_MAX || (flags & ~BS_PLAN_KEEP_ROOT))
+	if (!g || !ret || op < 0 || op >= _BS_PLAN_OP_MAX ||
+	    (flags & ~(BS_PLAN_KEEP_ROOT | BS_PLAN_DISCOVER)))
 		return -EINVAL;
 	if ((flags & BS_PLAN_KEEP_ROOT) && op != BS_PLAN_DOWN)
+		return -EINVAL;
+	if ((flags & BS_PLAN_DISCOVER) && op != BS_PLAN_UP)
 		return -EINVAL;
 	bs_graph_sort(g);
 
@@ -808,6 +834,8 @@ _public_ int bs_plan_new(struct bs_graph *g, enum bs_plan_op op, const char *con
 	else
 		r = closure_down(&w, targets ? resolved : NULL, n_targets,
 				 flags & BS_PLAN_KEEP_ROOT);
+	if (r >= 0 && (flags & BS_PLAN_DISCOVER))
+		r = closure_discover(&w);
 	if (r >= 0)
 		r = order_steps(&w);
 	if (r >= 0 && op == BS_PLAN_UP)

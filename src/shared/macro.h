@@ -18,6 +18,13 @@
 #define _public_ __attribute__((visibility("default")))
 
 /* Fails to compile when given a pointer instead of an array, which sizeof would accept silently. */
+#define MIN(a, b)                                                                                  \
+	__extension__({                                                                            \
+		const __typeof__(a) _min_a_ = (a);                                                 \
+		const __typeof__(b) _min_b_ = (b);                                                 \
+		_min_a_ < _min_b_ ? _min_a_ : _min_b_;                                             \
+	})
+
 #define MAX(a, b)                                                                                  \
 	__extension__({                                                                            \
 		const __typeof__(a) _max_a_ = (a);                                                 \

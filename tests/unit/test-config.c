@@ -572,7 +572,10 @@ TEST(stack_conf_errors)
 			   "iscsi s1 foo host\n"
 			   "after mnt:/a\n"
 			   "after crypt:a crypt:a\n"
-			   "drbd r0\n";
+			   "drbd r0\n"
+			   "timeout md:sys\n"
+			   "timeout md:sys 0\n"
+			   "timeout md:sys soon\n";
 	_cleanup_(bs_stack_conf_freep) struct bs_stack_conf *c = NULL;
 	struct bs_problem_list pl = {};
 	_cleanup_free_ char *problems = NULL;
@@ -593,7 +596,11 @@ TEST(stack_conf_errors)
 		     "F:10: 'foo' is not an iSCSI target name (iqn., eui. or naa.)\n"
 		     "F:11: 'after' needs exactly two node ids (after ID ID), got 1\n"
 		     "F:12: 'after' needs two different nodes, got 'crypt:a' twice\n"
-		     "F:13: unknown kind 'drbd' (loop, nbd, iscsi or after)\n");
+		     "F:13: unknown kind 'drbd' (loop, nbd, iscsi, after or timeout)\n"
+		     "F:14: 'timeout' needs a node id and seconds (timeout ID SECONDS), got 1 "
+		     "fields\n"
+		     "F:15: 'timeout': '0' is not a number of seconds from 1 to 86400\n"
+		     "F:16: 'timeout': 'soon' is not a number of seconds from 1 to 86400\n");
 	ASSERT_EQ(c->n_entries, 1);
 	ASSERT_STREQ(c->entries[0].path, "/srv/a.img");
 	bs_problem_list_done(&pl);
@@ -1329,4 +1336,27 @@ TEST(swap_entry_is_linked_once)
 	g = config_graph(root, &r);
 	ASSERT_ERR(r, -EBADMSG);
 	ASSERT_EQ(bs_graph_get_n_problems(g), 2);
+}
+
+/* stack.conf "timeout ID SECONDS" sets the node's device timeout; a wrong id is named. */
+TEST(stack_conf_timeout_sets_the_node)
+{
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks"), *got = NULL,
+			    *expected = NULL;
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	int r;
+
+	append_file(root, "etc/blkstack/stack.conf", "timeout md:sys 5\n");
+	g = config_graph(root, &r);
+	ASSERT_OK(r);
+	ASSERT_STREQ(bs_node_get_attr(bs_graph_find_node(g, "md:sys"), "timeout"), "5");
+	bs_graph_unref(TAKE_PTR(g));
+
+	append_file(root, "etc/blkstack/stack.conf", "timeout md:sis 5\n");
+	g = config_graph(root, &r);
+	ASSERT_ERR(r, -EBADMSG);
+	expected = expect_at(root, "etc/blkstack/stack.conf",
+			     "2: 'timeout': no node 'md:sis' (did you mean 'md:sys'?)");
+	got = graph_problem_texts(g);
+	ASSERT_STREQ(got, expected);
 }

@@ -3,6 +3,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fnmatch.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -928,6 +929,34 @@ static int link_stack(struct merge *m, size_t i)
 	return need_network(m, n, m->stack_path, e->line);
 }
 
+/* The node a stack.conf line names by id; NULL (and a problem naming the line, with a
+ * suggestion) if there is none. */
+static int find_stack_node(struct merge *m, const struct bs_stack_entry *e, const char *id,
+			   struct bs_node **ret)
+{
+	_cleanup_free_ const char **all = NULL;
+	const char *kind = bs_stack_kind_to_string(e->kind), *s;
+	int r;
+
+	*ret = bs_graph_find_node(m->g, id);
+	if (*ret)
+		return 0;
+	all = calloc(m->g->n_nodes + 1, sizeof(char *));
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->g->n_nodes; i++)
+		all[i] = m->g->nodes[i]->id;
+	s = bs_config_suggest(id, all);
+	if (s)
+		r = bs_problem_add(m->problems, m->stack_path, e->line,
+				   "'%s': no node '%s' (did you mean '%s'?)", kind, id, s);
+	else
+		r = bs_problem_add(m->problems, m->stack_path, e->line,
+				   "'%s': no node '%s' (ids are as 'blkstack show' prints them)",
+				   kind, id);
+	return r < 0 ? r : 0;
+}
+
 /* "after FIRST SECOND", once every node is there. */
 static int link_after(struct merge *m, const struct bs_stack_entry *e)
 {
@@ -936,32 +965,27 @@ static int link_after(struct merge *m, const struct bs_stack_entry *e)
 	int r;
 
 	for (int k = 0; k < 2; k++) {
-		nodes[k] = bs_graph_find_node(m->g, ids[k]);
-		if (nodes[k])
-			continue;
-
-		_cleanup_free_ const char **all = calloc(m->g->n_nodes + 1, sizeof(char *));
-		const char *s;
-
-		if (!all)
-			return -ENOMEM;
-		for (size_t i = 0; i < m->g->n_nodes; i++)
-			all[i] = m->g->nodes[i]->id;
-		s = bs_config_suggest(ids[k], all);
-		if (s)
-			r = bs_problem_add(m->problems, m->stack_path, e->line,
-					   "'after': no node '%s' (did you mean '%s'?)", ids[k], s);
-		else
-			r = bs_problem_add(m->problems, m->stack_path, e->line,
-					   "'after': no node '%s' (ids are as 'blkstack show' "
-					   "prints them)",
-					   ids[k]);
+		r = find_stack_node(m, e, ids[k], &nodes[k]);
 		if (r < 0)
 			return r;
 	}
 	if (!nodes[0] || !nodes[1])
 		return 0;
 	return add_edge(m, nodes[0], nodes[1], "after", m->stack_path, e->line);
+}
+
+/* "timeout ID SECONDS": how long the executor waits for that node's device. */
+static int set_timeout(struct merge *m, const struct bs_stack_entry *e)
+{
+	char buf[24];
+	struct bs_node *n;
+	int r;
+
+	r = find_stack_node(m, e, e->first, &n);
+	if (r < 0 || !n)
+		return r;
+	snprintf(buf, sizeof(buf), "%" PRIu64, e->timeout_sec);
+	return bs_node_set_attr(n, BS_ATTR_TIMEOUT, buf);
 }
 
 /* ---- fstab ------------------------------------------------------------------------------- */
@@ -1005,7 +1029,9 @@ static int add_mount_nodes(struct merge *m)
 		/* A live mount shows what is mounted; the configured values fill in the rest. */
 		if ((r = set_attr_default(n, BS_ATTR_SOURCE, e->source)) < 0 ||
 		    (r = set_attr_default(n, BS_ATTR_FSTYPE, e->fstype)) < 0 ||
-		    (!live && (r = set_attr_default(n, BS_ATTR_OPTIONS, e->options)) < 0) ||
+		    /* Options recorded from a past mount are what the kernel showed then;
+		     * what to mount with is fstab's. */
+		    (!live && (r = bs_node_set_attr(n, BS_ATTR_OPTIONS, e->options)) < 0) ||
 		    (r = bs_node_add_mountpoint(n, e->target)) < 0)
 			return r;
 	}
@@ -1306,8 +1332,10 @@ static int merge_all(struct merge *m)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; m->stack && i < m->stack->n_entries; i++)
-		if (m->stack->entries[i].kind == BS_STACK_AFTER &&
-		    (r = link_after(m, &m->stack->entries[i])) < 0)
+		if ((m->stack->entries[i].kind == BS_STACK_AFTER &&
+		     (r = link_after(m, &m->stack->entries[i])) < 0) ||
+		    (m->stack->entries[i].kind == BS_STACK_TIMEOUT &&
+		     (r = set_timeout(m, &m->stack->entries[i])) < 0))
 			return r;
 
 	r = report_unresolved(m);

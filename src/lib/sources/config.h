@@ -187,6 +187,7 @@ enum bs_stack_kind {
 	BS_STACK_NBD,
 	BS_STACK_ISCSI,
 	BS_STACK_AFTER,
+	BS_STACK_TIMEOUT,
 	_BS_STACK_KIND_MAX,
 	_BS_STACK_KIND_INVALID = -EINVAL,
 };
@@ -210,11 +211,11 @@ struct bs_stack_entry {
 	char *host; /* nbd: HOST; iscsi: the portal's host */
 	uint16_t port; /* 0: the default (10809 for nbd, 3260 for iscsi) */
 	char *target; /* nbd: EXPORT (NULL: the default export); iscsi: TARGET-IQN */
-	char *first, *second; /* after FIRST SECOND: FIRST needs SECOND */
+	char *first, *second; /* after FIRST SECOND: FIRST needs SECOND; timeout FIRST SEC */
 	char *options; /* as written, NULL if none */
 	unsigned flags; /* enum bs_stack_flag */
 	uint64_t offset, sizelimit, sector_size; /* loop */
-	uint64_t timeout_sec; /* nbd, iscsi */
+	uint64_t timeout_sec; /* nbd, iscsi, timeout */
 	uint32_t connections, block_size, lun; /* nbd, nbd, iscsi */
 	char *iface; /* iscsi */
 	char **files; /* files the options name (nbd TLS keys and certificates) */

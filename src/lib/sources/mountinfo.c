@@ -41,6 +41,9 @@ static int add_mount(struct bs_graph *g, struct libmnt_fs *fs)
 	target = mnt_fs_get_target(fs);
 	if (!target || target[0] != '/')
 		return 0;
+	/* Below a mount root (an initramfs's /sysroot), mounts are named as the system being
+	 * brought up will see them. */
+	target = bs_ctx_target_path(g->ctx, target);
 
 	dev = mount_device(g, fs);
 	if (!dev) {

@@ -15,7 +15,7 @@
 
 static const char *const kind_names[_BS_STACK_KIND_MAX + 1] = {
 	[BS_STACK_LOOP] = "loop",   [BS_STACK_NBD] = "nbd",	 [BS_STACK_ISCSI] = "iscsi",
-	[BS_STACK_AFTER] = "after", [_BS_STACK_KIND_MAX] = NULL,
+	[BS_STACK_AFTER] = "after", [BS_STACK_TIMEOUT] = "timeout", [_BS_STACK_KIND_MAX] = NULL,
 };
 
 const char *bs_stack_kind_to_string(enum bs_stack_kind k)
@@ -403,6 +403,22 @@ static int parse_after(struct parser *p, char **f, int n, struct bs_stack_entry 
 	return e->first && e->second ? 0 : -ENOMEM;
 }
 
+static int parse_timeout(struct parser *p, char **f, int n, struct bs_stack_entry *e)
+{
+	uint64_t v;
+
+	if (n != 3)
+		return problem(p, "'timeout' needs a node id and seconds (timeout ID SECONDS), got "
+			       "%d fields",
+			       n - 1);
+	if (safe_atou64(f[2], &v) < 0 || v == 0 || v > 86400)
+		return problem(p, "'timeout': '%s' is not a number of seconds from 1 to 86400",
+			       f[2]);
+	e->timeout_sec = v;
+	e->first = strdup(f[1]);
+	return e->first ? 0 : -ENOMEM;
+}
+
 /* Reports a second declaration of one loop file or device name. Returns 1 if new (and
  * records it), 0 if a duplicate (reported), or -ENOMEM. */
 static int declare(struct parser *p, const struct bs_stack_entry *e)
@@ -415,7 +431,7 @@ static int declare(struct parser *p, const struct bs_stack_entry *e)
 	unsigned other;
 	int r;
 
-	if (e->kind == BS_STACK_AFTER)
+	if (e->kind == BS_STACK_AFTER || e->kind == BS_STACK_TIMEOUT)
 		return 1;
 	if (strextend(&key, kind_names[e->kind], ":", value, NULL) < 0)
 		return -ENOMEM;
@@ -447,7 +463,7 @@ static int parse_line(struct parser *p, char **f, int n, struct bs_stack_entry *
 
 		if (s)
 			return problem(p, "unknown kind '%s' (did you mean '%s'?)", f[0], s);
-		return problem(p, "unknown kind '%s' (loop, nbd, iscsi or after)", f[0]);
+		return problem(p, "unknown kind '%s' (loop, nbd, iscsi, after or timeout)", f[0]);
 	}
 
 	switch (e->kind) {
@@ -459,6 +475,9 @@ static int parse_line(struct parser *p, char **f, int n, struct bs_stack_entry *
 		break;
 	case BS_STACK_ISCSI:
 		r = parse_iscsi(p, f, n, e);
+		break;
+	case BS_STACK_TIMEOUT:
+		r = parse_timeout(p, f, n, e);
 		break;
 	default:
 		r = parse_after(p, f, n, e);

@@ -42,6 +42,7 @@ static int add_file_swap(struct bs_graph *g, const char *path, struct bs_node **
 	struct bs_node *s;
 	int r;
 
+	path = bs_ctx_target_path(g->ctx, path);
 	if (strextend(&id, "swap:", path, NULL) < 0)
 		return -ENOMEM;
 	r = bs_graph_ensure_node(g, BS_NODE_SWAP, id, &s);

@@ -748,7 +748,8 @@ static int add_node(struct scan *s, struct blockdev *d)
 	    (r = set_attr(n, BS_ATTR_MD_LEVEL, d->md_level)) < 0 ||
 	    (r = set_attr(n, BS_ATTR_MD_UUID, d->md_uuid)) < 0 ||
 	    (r = set_attr(n, BS_ATTR_MD_NAME, d->kind == BS_NODE_MD ? d->md_name : NULL)) < 0 ||
-	    (r = set_attr(n, BS_ATTR_BACKING_FILE, d->backing_file)) < 0 ||
+	    (r = set_attr(n, BS_ATTR_BACKING_FILE,
+			  bs_ctx_target_path(n->graph->ctx, d->backing_file))) < 0 ||
 	    (r = set_attr(n, BS_ATTR_SERIAL, d->serial)) < 0)
 		return r;
 
