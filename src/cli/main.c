@@ -29,14 +29,17 @@ static int verb_version(struct bs_ctx *ctx, int argc, char **argv);
 /* The extension point: a new verb is one line here and its run function in cmd-VERB.c. */
 static const struct bs_verb verbs[] = {
 	{ "check", verb_check, "Check the configuration and print every problem" },
+	{ "down", verb_down, "Take targets down, with what holds them (--dry-run: the plan)" },
 	{ "help", verb_help, "Show this help" },
 	{ "plan", verb_plan, "Print the steps to bring targets up or down, running nothing" },
 	{ "record", verb_record, "Record the live graph for the next cold start" },
 	{ "show", verb_show, "Show the graph of block layers (tree, --json or --dot)" },
+	{ "up", verb_up, "Bring targets up, with every layer below them (--dry-run: the plan)" },
 	{ "version", verb_version, "Show the versions of blkstack and libblkstack" },
 };
 
 static const char *arg_sysroot;
+static const char *arg_mount_root;
 static bool arg_verbose;
 
 static void print_help(void)
@@ -48,6 +51,8 @@ static void print_help(void)
 	       "  -V --version        Show the version\n"
 	       "  -v --verbose        Log debug messages\n"
 	       "     --sysroot=DIR    Read system state below DIR instead of /\n"
+	       "     --mount-root=DIR The system's filesystems are mounted below DIR (as an\n"
+	       "                      initramfs mounts the root at /sysroot)\n"
 	       "\n"
 	       "Verbs:\n");
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
@@ -93,12 +98,14 @@ static int parse_argv(int argc, char **argv)
 {
 	enum {
 		ARG_SYSROOT = 0x100,
+		ARG_MOUNT_ROOT,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "sysroot", required_argument, NULL, ARG_SYSROOT },
+		{ "mount-root", required_argument, NULL, ARG_MOUNT_ROOT },
 		{},
 	};
 	int c;
@@ -121,6 +128,13 @@ static int parse_argv(int argc, char **argv)
 			if (optarg[0] == '\0')
 				return log_usage_error("--sysroot needs a directory");
 			arg_sysroot = optarg;
+			break;
+		case ARG_MOUNT_ROOT:
+			if (optarg[0] != '/')
+				return log_usage_error("--mount-root needs an absolute directory, not "
+						       "'%s'",
+						       optarg);
+			arg_mount_root = optarg;
 			break;
 		case ':':
 			return log_usage_error("option '%s' needs an argument", argv[optind - 1]);
@@ -158,6 +172,7 @@ static int run(int argc, char **argv)
 	/* Created before any verb runs, so a bad --sysroot is reported the same way whichever
 	 * verb was asked for. */
 	opts.sysroot = arg_sysroot;
+	opts.mount_root = arg_mount_root;
 	r = bs_ctx_new(&opts, &ctx);
 	if (r < 0)
 		return log_error_errno(r, "Failed to open system root '%s': %m",

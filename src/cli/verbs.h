@@ -10,3 +10,5 @@ int verb_show(struct bs_ctx *ctx, int argc, char **argv);
 int verb_plan(struct bs_ctx *ctx, int argc, char **argv);
 int verb_record(struct bs_ctx *ctx, int argc, char **argv);
 int verb_check(struct bs_ctx *ctx, int argc, char **argv);
+int verb_up(struct bs_ctx *ctx, int argc, char **argv);
+int verb_down(struct bs_ctx *ctx, int argc, char **argv);

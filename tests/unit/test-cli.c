@@ -125,3 +125,44 @@ TEST(sysroot_option)
 	ASSERT_NOTNULL(strstr(bad.err, "No such file or directory"));
 	ASSERT_NOTNULL(strstr(bad.err, missing));
 }
+
+/* up and down: usage errors are exit 2 and name the problem; nothing runs against the host. */
+TEST(up_down_usage_errors)
+{
+	const char *root = test_tmpdir();
+	_cleanup_(test_cli_result_done) struct test_cli_result none = TEST_RUN_CLI("up");
+	_cleanup_(test_cli_result_done) struct test_cli_result both =
+		TEST_RUN_CLI("down", "--all", "/srv");
+	_cleanup_(test_cli_result_done) struct test_cli_result keep =
+		TEST_RUN_CLI("up", "--all", "--keep-root");
+	_cleanup_(test_cli_result_done) struct test_cli_result jobs =
+		TEST_RUN_CLI("up", "--all", "-j", "0");
+	_cleanup_(test_cli_result_done) struct test_cli_result timeout =
+		TEST_RUN_CLI("up", "--all", "--timeout", "soon");
+	_cleanup_(test_cli_result_done) struct test_cli_result keyfd =
+		TEST_RUN_CLI("up", "--all", "--key-fd", "987");
+	_cleanup_(test_cli_result_done) struct test_cli_result downkey =
+		TEST_RUN_CLI("down", "--all", "--key-fd", "0");
+	_cleanup_(test_cli_result_done) struct test_cli_result sysroot =
+		TEST_RUN_CLI("--sysroot", root, "up", "--all");
+	_cleanup_(test_cli_result_done) struct test_cli_result mroot =
+		TEST_RUN_CLI("--mount-root", "relative", "up", "--all");
+	_cleanup_(test_cli_result_done) struct test_cli_result help = TEST_RUN_CLI("up", "--help");
+
+	ASSERT_EQ(none.exit_code, BS_EXIT_USAGE);
+	ASSERT_NOTNULL(strstr(none.err, "give TARGETs or --all"));
+	ASSERT_EQ(both.exit_code, BS_EXIT_USAGE);
+	ASSERT_EQ(keep.exit_code, BS_EXIT_USAGE);
+	ASSERT_NOTNULL(strstr(keep.err, "--keep-root applies to 'down' only"));
+	ASSERT_EQ(jobs.exit_code, BS_EXIT_USAGE);
+	ASSERT_EQ(timeout.exit_code, BS_EXIT_USAGE);
+	ASSERT_NOTNULL(strstr(timeout.err, "'soon'"));
+	ASSERT_EQ(keyfd.exit_code, BS_EXIT_USAGE);
+	ASSERT_NOTNULL(strstr(keyfd.err, "no open descriptor"));
+	ASSERT_EQ(downkey.exit_code, BS_EXIT_USAGE);
+	ASSERT_EQ(sysroot.exit_code, BS_EXIT_USAGE);
+	ASSERT_NOTNULL(strstr(sysroot.err, "--dry-run"));
+	ASSERT_EQ(mroot.exit_code, BS_EXIT_USAGE);
+	ASSERT_EQ(help.exit_code, 0);
+	ASSERT_NOTNULL(strstr(help.out, "--key-fd"));
+}

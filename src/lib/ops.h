@@ -1,0 +1,122 @@
+/* The ops table: every side effect of the executor and its drivers goes through it. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The executor never calls mount(2), an ioctl, libcryptsetup or a tool directly: it calls
+ * these functions. bs_ops_real() does the real thing; unit tests install a recorder that
+ * writes a transcript and scripts failures (EBUSY, timeouts, a wrong key). Every function
+ * gets the userdata given with the table, may be called from several worker threads at
+ * once, and returns 0 (or what it says) or a negative errno.
+ */
+
+/* What crypt_open needs: one mapping as crypttab(5) describes it. Strings are borrowed. */
+struct bs_crypt_request {
+	const char *name;   /* the mapping name, crypttab's first field */
+	const char *device; /* the backing device's path */
+	const char *type;   /* "luks" (LUKS1 or LUKS2, whichever the header is), "luks1",
+			     * "luks2" or "plain" */
+	const char *header; /* detached header path, or NULL */
+	/* The key: a key file (with offset and size; size 0 means the whole file, or the key
+	 * size for plain) or, if key_file is NULL, key_size bytes at key (a passphrase), in
+	 * locked memory owned by the caller. */
+	const char *key_file;
+	uint64_t key_file_offset;
+	size_t key_file_size;
+	const char *key;
+	size_t key_size;
+	int keyslot; /* -1: any */
+	/* plain only; NULL/0 for cryptsetup's defaults */
+	const char *cipher;
+	unsigned key_bits;
+	const char *hash;
+	uint64_t offset_sectors;
+	uint64_t skip_sectors;
+	unsigned sector_size; /* 0: default */
+	bool read_only;
+	bool discard;
+	bool same_cpu_crypt;
+	bool submit_from_crypt_cpus;
+	bool no_read_workqueue;
+	bool no_write_workqueue;
+};
+
+/* What identifies a block device that has to appear. The first field set decides; a device
+ * matches when it has that value. */
+struct bs_device_match {
+	const char *id;       /* the node id, for messages and transcripts */
+	const char *serial;   /* sysfs device/serial, or the disk's by-id serial */
+	const char *partuuid;
+	const char *uuid_sub; /* a member of a multi-device filesystem or an md array */
+	const char *uuid;     /* a filesystem or LUKS UUID */
+	const char *name;     /* a kernel name, when nothing else is known */
+};
+
+struct bs_ops {
+	/* Runs argv[0] from PATH with argv; its standard output goes to *ret_stdout (may be
+	 * NULL to discard it). 0 if it exits 0; -ENOENT if it is not installed; -EPROTO if it
+	 * fails (its standard error has been logged). */
+	int (*spawn)(void *userdata, const char *const argv[], char **ret_stdout);
+	/* mount(2); flags and data as libmount split them from the fstab options. */
+	int (*mount)(void *userdata, const char *source, const char *target, const char *fstype,
+		     unsigned long flags, const char *data);
+	/* umount2(2). */
+	int (*umount)(void *userdata, const char *target, int flags);
+	/* swapon(2) / swapoff(2) on a path. */
+	int (*swapon)(void *userdata, const char *path, int flags);
+	int (*swapoff)(void *userdata, const char *path);
+	/* Attaches a free loop device to file (LOOP_CONFIGURE, or LOOP_SET_FD on older
+	 * kernels); *ret_device is its path (/dev/loopN), newly allocated. */
+	int (*loop_attach)(void *userdata, const char *file, bool read_only, char **ret_device);
+	int (*loop_detach)(void *userdata, const char *device);
+	/* Registers device with btrfs (BTRFS_IOC_SCAN_DEV); then *ret_complete says whether
+	 * every device of its filesystem is registered (BTRFS_IOC_DEVICES_READY). */
+	int (*btrfs_scan)(void *userdata, const char *device, bool *ret_complete);
+	/* Opens a dm-crypt mapping (libcryptsetup). A key that opens no key slot is
+	 * -EPERM; a device that is not what req->type says is -EINVAL. */
+	int (*crypt_open)(void *userdata, const struct bs_crypt_request *req);
+	/* Closes the mapping name; its key leaves the kernel with it. */
+	int (*crypt_close)(void *userdata, const char *name);
+	/* Asks for a passphrase with prompt, echoing nothing. *ret_secret is allocated by
+	 * bs_secret_new() (locked memory, NUL-terminated) and freed with bs_secret_free(). -ENXIO
+	 * when there is nobody to ask (no terminal, no --key-fd, no askpass socket); -ECANCELED
+	 * if the user gave up (end of input). */
+	int (*ask_password)(void *userdata, const char *prompt, char **ret_secret,
+			    size_t *ret_size);
+	/* Waits until a block device matching m exists, through kernel uevents (netlink),
+	 * up to timeout_usec. *ret_name is its kernel name ("vdb1"), newly allocated.
+	 * -ETIMEDOUT if none appeared in time. */
+	int (*wait_device)(void *userdata, const struct bs_device_match *m, uint64_t timeout_usec,
+			   char **ret_name);
+	/* Waits for the next block device uevent, up to timeout_usec: 0 when one came,
+	 * -ETIMEDOUT if none did. */
+	int (*wait_uevent)(void *userdata, uint64_t timeout_usec);
+	/* reboot(2) with one of the RB_* commands. */
+	int (*reboot)(void *userdata, int how);
+};
+
+/* The real ops, acting on the running system. userdata is the context (struct bs_ctx *),
+ * for logging; real_opts for how passphrases are asked. */
+struct bs_real_ops_opts {
+	int key_fd;                 /* read passphrases from this descriptor, one a line; -1: no */
+	const char *askpass_socket; /* ask through this AF_UNIX socket; NULL: no */
+	const char *console;        /* terminal to prompt on; NULL: /dev/tty, then /dev/console */
+};
+struct bs_ctx;
+const struct bs_ops *bs_ops_real(void);
+/* The userdata the real ops take. */
+struct bs_real_ops_data {
+	struct bs_ctx *ctx;
+	struct bs_real_ops_opts opts;
+};
+
+/* Secrets: locked (mlock), never swapped or dumped, wiped before they are freed. */
+int bs_secret_new(size_t size, char **ret);
+/* size usable bytes, zeroed, plus a NUL after them. Returns 0, or 1 when the pages could not be
+ * locked (RLIMIT_MEMLOCK): the memory is usable but may be swapped; or a negative errno. */
+/* Wipes the whole allocation and frees it. Accepts NULL. */
+void bs_secret_free(char *p);
