@@ -1,0 +1,260 @@
+/* The md driver: assembles arrays from their named members with mdadm, and stops them. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spawn-util.h"
+#include "strv.h"
+#include "util.h"
+
+#define USEC_PER_SEC UINT64_C(1000000)
+
+static bool role_is(const struct bs_edge *e, const char *role)
+{
+	return e->role && streq(e->role, role);
+}
+
+/* What assembling an array takes: the devices to give mdadm and the members that are not
+ * there. */
+struct md_parts {
+	char **paths; /* members, spares and containers that are there, in graph order */
+	char **missing; /* ids of the members that timed out */
+	unsigned n_members; /* edges with role "member", there or not */
+	uint64_t waited_usec; /* the longest wait among the missing */
+	const char *label; /* a member's LABEL: the array's name with its homehost */
+};
+
+static void md_parts_done(struct md_parts *p)
+{
+	p->paths = strv_free(p->paths);
+	p->missing = strv_free(p->missing);
+}
+
+static int collect_parts(struct bs_step *s, const struct bs_node *md, struct md_parts *p)
+{
+	int r;
+
+	for (size_t i = 0; i < md->n_needs; i++) {
+		const struct bs_edge *e = md->needs[i];
+		const struct bs_node *dev = e->needs;
+		bool member = role_is(e, "member");
+		char *path = NULL;
+
+		if (!member && !role_is(e, "spare") && !role_is(e, "faulty") &&
+		    !role_is(e, "container"))
+			continue;
+		if (member)
+			p->n_members++;
+
+		if (bs_step_is_missing(s, dev)) {
+			if (role_is(e, "container"))
+				return bs_step_fail(s, -ETIMEDOUT,
+						    "%s: its container %s did not appear; an "
+						    "array in a container needs it",
+						    md->id, dev->id);
+			if (!member) {
+				bs_log_info(bs_step_ctx(s),
+					    "%s: %s %s did not appear, going on without it", md->id,
+					    e->role, dev->id);
+				continue;
+			}
+			if (strv_extend(&p->missing, dev->id) < 0)
+				return bs_step_fail(s, -ENOMEM, "%s: out of memory", md->id);
+			p->waited_usec = MAX(p->waited_usec, bs_step_timeout_usec(s, dev));
+			continue;
+		}
+
+		r = bs_step_device(s, dev, &path);
+		if (r < 0)
+			return r; /* reported, naming the member */
+		if (strv_push(&p->paths, path) < 0) {
+			free(path);
+			return bs_step_fail(s, -ENOMEM, "%s: out of memory", md->id);
+		}
+		if (member && !p->label)
+			p->label = dev->attrs[BS_ATTR_LABEL];
+	}
+	return 0;
+}
+
+/* Whether the array may start without its missing members: 1 (start it with --run), 0
+ * (nothing is missing) or the failure, reported. */
+static int check_quorum(struct bs_step *s, const struct bs_node *md, const struct md_parts *p)
+{
+	const char *level_attr = md->attrs[BS_ATTR_MD_LEVEL];
+	enum bs_md_level level = bs_md_level_from_string(level_attr);
+	const char *level_name = bs_md_level_to_string(level);
+	unsigned n_missing = (unsigned)strv_length(p->missing), present, quorum;
+	_cleanup_free_ char *missing = NULL;
+	uint64_t waited = (p->waited_usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
+	int r;
+
+	if (n_missing == 0)
+		return 0;
+	r = strv_join(p->missing, ", ", &missing);
+	if (r < 0)
+		return bs_step_fail(s, r, "%s: out of memory", md->id);
+	present = p->n_members - n_missing;
+	quorum = bs_md_degraded_quorum(level, p->n_members);
+
+	if (!level_name)
+		return bs_step_fail(s, -ETIMEDOUT,
+				    "%s: %s did not appear after %llu s, and the array's level is "
+				    "%s%s%s, so it is never started degraded; bring the member "
+				    "back, or give its level in mdadm.conf ('level=raid1')",
+				    md->id, missing, (unsigned long long)waited,
+				    level_attr ? "'" : "", level_attr ? level_attr : "unknown",
+				    level_attr ? "' (not known here)" : "");
+	if (quorum == 0)
+		return bs_step_fail(s, -ETIMEDOUT,
+				    "%s: %s did not appear after %llu s; %s has no redundancy and "
+				    "cannot start without every member; bring it back",
+				    md->id, missing, (unsigned long long)waited, level_name);
+	if (present < quorum)
+		return bs_step_fail(s, -ETIMEDOUT,
+				    "%s: %u of %u members missing after %llu s (%s); %s needs at "
+				    "least %u of them to start degraded; bring them back",
+				    md->id, n_missing, p->n_members, (unsigned long long)waited,
+				    missing, level_name, quorum);
+	return 1;
+}
+
+static void warn_degraded(struct bs_step *s, const struct bs_node *md, const struct md_parts *p)
+{
+	enum bs_md_level level = bs_md_level_from_string(md->attrs[BS_ATTR_MD_LEVEL]);
+	unsigned present = p->n_members - (unsigned)strv_length(p->missing);
+	unsigned left = present - bs_md_degraded_quorum(level, p->n_members);
+	_cleanup_free_ char *missing = NULL;
+	char tail[64];
+
+	if (level == BS_MD_RAID10)
+		/* Whether it survives more depends on which mirror the next failure hits. */
+		snprintf(tail, sizeof(tail), "one more failed member may lose the array");
+	else if (left == 0)
+		snprintf(tail, sizeof(tail), "the array has no redundancy left to lose");
+	else
+		snprintf(tail, sizeof(tail), "it survives %u more failed member%s", left,
+			 left == 1 ? "" : "s");
+	if (strv_join(p->missing, ", ", &missing) < 0)
+		missing = NULL;
+	bs_step_warn(s, "%s: starting DEGRADED (%s, %u of %u members) without %s after %llu s; %s",
+		     md->id, bs_md_level_to_string(level), present, p->n_members, strna(missing),
+		     (unsigned long long)((p->waited_usec + USEC_PER_SEC - 1) / USEC_PER_SEC),
+		     tail);
+}
+
+/* mdadm matches --name= against the superblock's name, which carries the homehost ("host:sys")
+ * unless the homehost is this machine's: a member's label has the name as written. */
+static const char *name_to_match(const struct bs_node *md, const struct md_parts *p)
+{
+	const char *name = md->attrs[BS_ATTR_MD_NAME], *colon;
+
+	if (!p->label)
+		return name;
+	colon = strchr(p->label, ':');
+	if (!name || streq(colon ? colon + 1 : p->label, name))
+		return p->label;
+	return name;
+}
+
+static int md_assemble(struct bs_step *s)
+{
+	struct bs_node *md = bs_step_node(s);
+	_cleanup_(md_parts_done) struct md_parts p = {};
+	_cleanup_(bs_argv_done) struct bs_argv a = {};
+	_cleanup_free_ char *device = NULL;
+	const char *uuid_attr = md->attrs[BS_ATTR_MD_UUID], *name;
+	char uuid[36];
+	int run, r;
+
+	r = bs_md_device_path(md->id, md->attrs[BS_ATTR_MD_NAME], &device);
+	if (r < 0)
+		return bs_step_fail(s, r,
+				    "%s: no name to assemble it as /dev/md/NAME; name it in "
+				    "mdadm.conf ('ARRAY /dev/md/NAME uuid=...')",
+				    md->id);
+
+	r = collect_parts(s, md, &p);
+	if (r < 0)
+		return r;
+	if (!p.paths)
+		return bs_step_fail(s, -ENXIO,
+				    "%s: no member device is known; list them in mdadm.conf "
+				    "('devices=') or run 'blkstack record' while the array is up",
+				    md->id);
+	run = check_quorum(s, md, &p);
+	if (run < 0)
+		return run;
+
+	bs_argv_add(&a, "mdadm");
+	bs_argv_add(&a, "--assemble");
+	bs_argv_add(&a, device);
+	if (uuid_attr) {
+		if (!bs_md_uuid_to_mdadm(uuid_attr, uuid))
+			return bs_step_fail(s, -EINVAL,
+					    "%s: md_uuid '%s' is not an md uuid (32 hex digits); "
+					    "check mdadm.conf",
+					    md->id, uuid_attr);
+		bs_argv_addf(&a, "--uuid=%s", uuid);
+	} else {
+		/* Without a uuid the name is the only check that the members belong together. */
+		name = name_to_match(md, &p);
+		if (!name)
+			return bs_step_fail(s, -EINVAL,
+					    "%s: neither a uuid nor a name identifies the array; "
+					    "add 'uuid=' to its ARRAY line in mdadm.conf",
+					    md->id);
+		bs_log_info(bs_step_ctx(s), "%s: no uuid known, assembling by the name '%s'",
+			    md->id, name);
+		bs_argv_addf(&a, "--name=%s", name);
+	}
+	if (run)
+		bs_argv_add(&a, "--run");
+	for (char **d = p.paths; *d; d++)
+		bs_argv_add(&a, *d);
+
+	r = bs_argv_spawn(s, &a, NULL);
+	if (r < 0)
+		return bs_spawn_fail(s, r,
+				     "%s: 'mdadm --assemble %s' failed (see its message); check "
+				     "the members with 'mdadm --examine'",
+				     md->id, device);
+	if (run)
+		warn_degraded(s, md, &p);
+	/* Without udev, mdadm makes /dev/md/NAME itself; with udev, it waits for it. */
+	return bs_step_set_device(s, device);
+}
+
+static int md_stop(struct bs_step *s)
+{
+	struct bs_node *md = bs_step_node(s);
+	_cleanup_(bs_argv_done) struct bs_argv a = {};
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	r = bs_step_device(s, md, &path);
+	if (r < 0)
+		return r;
+
+	bs_argv_add(&a, "mdadm");
+	bs_argv_add(&a, "--stop");
+	bs_argv_add(&a, path);
+	r = bs_argv_spawn(s, &a, NULL);
+	if (r == -EPROTO && bs_step_device_busy(s, path) > 0)
+		return bs_step_fail(s, -EBUSY, "%s (%s) is busy", path, md->id);
+	if (r < 0)
+		return bs_spawn_fail(s, r, "%s: 'mdadm --stop %s' failed (see its message)", md->id,
+				     path);
+	return 0;
+}
+
+static const struct bs_layer_action actions[] = {
+	{ "md-assemble", md_assemble },
+	{ "md-stop", md_stop },
+	{ NULL, NULL },
+};
+
+const struct bs_layer bs_layer_md = { "md", "mdadm", actions };

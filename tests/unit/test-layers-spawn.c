@@ -1,0 +1,498 @@
+/* The drivers that spawn tools (md, lvm, nbd, iscsi): their parsers, and their commands as the
+ * recording ops table sees them. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blkstack.h"
+#include "exec.h"
+#include "layers/spawn-util.h"
+#include "recorder.h"
+#include "tests.h"
+#include "util.h"
+
+/* ---- md ---------------------------------------------------------------------------------- */
+
+TEST(md_level_from_sysfs_and_mdadm_conf)
+{
+	ASSERT_EQ(bs_md_level_from_string("raid6"), BS_MD_RAID6);
+	ASSERT_EQ(bs_md_level_from_string("RAID5"), BS_MD_RAID5);
+	ASSERT_EQ(bs_md_level_from_string("10"), BS_MD_RAID10);
+	ASSERT_EQ(bs_md_level_from_string("mirror"), BS_MD_RAID1);
+	ASSERT_EQ(bs_md_level_from_string("linear"), BS_MD_LINEAR);
+	ASSERT_EQ(bs_md_level_from_string("-1"), BS_MD_LINEAR);
+	ASSERT_EQ(bs_md_level_from_string("container"), _BS_MD_LEVEL_INVALID);
+	ASSERT_EQ(bs_md_level_from_string("raid7"), _BS_MD_LEVEL_INVALID);
+	ASSERT_EQ(bs_md_level_from_string(NULL), _BS_MD_LEVEL_INVALID);
+	ASSERT_STREQ(bs_md_level_to_string(BS_MD_RAID10), "raid10");
+	ASSERT_NULL(bs_md_level_to_string(_BS_MD_LEVEL_INVALID));
+}
+
+TEST(md_degraded_quorum_per_level)
+{
+	ASSERT_EQ(bs_md_degraded_quorum(BS_MD_RAID1, 2), 1u);
+	ASSERT_EQ(bs_md_degraded_quorum(BS_MD_RAID1, 3), 1u);
+	ASSERT_EQ(bs_md_degraded_quorum(BS_MD_RAID4, 3), 2u);
+	ASSERT_EQ(bs_md_degraded_quorum(BS_MD_RAID5, 4), 3u);
+	ASSERT_EQ(bs_md_degraded_quorum(BS_MD_RAID6, 4), 2u);
+	ASSERT_EQ(bs_md_degraded_quorum(BS_MD_RAID10, 4), 3u);
+	/* No redundancy, nothing to spend. */
+	ASSERT_EQ(bs_md_degraded_quorum(BS_MD_RAID0, 4), 0u);
+	ASSERT_EQ(bs_md_degraded_quorum(BS_MD_LINEAR, 2), 0u);
+	ASSERT_EQ(bs_md_degraded_quorum(_BS_MD_LEVEL_INVALID, 4), 0u);
+	ASSERT_EQ(bs_md_degraded_quorum(BS_MD_RAID1, 1), 0u);
+	ASSERT_EQ(bs_md_degraded_quorum(BS_MD_RAID5, 0), 0u);
+}
+
+TEST(md_uuid_in_mdadm_form)
+{
+	char buf[36];
+
+	ASSERT_STREQ(bs_md_uuid_to_mdadm("f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6", buf),
+		     "f278e03c:a31aa7bd:a0e88e06:eaa17cd6");
+	ASSERT_STREQ(bs_md_uuid_to_mdadm("F278E03C:A31AA7BD:A0E88E06:EAA17CD6", buf),
+		     "f278e03c:a31aa7bd:a0e88e06:eaa17cd6");
+	ASSERT_NULL(bs_md_uuid_to_mdadm("f278e03c", buf));
+	ASSERT_NULL(bs_md_uuid_to_mdadm(NULL, buf));
+}
+
+TEST(md_device_path)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+	char *x = NULL;
+
+	ASSERT_OK(bs_md_device_path("md:sys", "sys", &a));
+	ASSERT_STREQ(a, "/dev/md/sys");
+	ASSERT_OK(bs_md_device_path("md:f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6", NULL, &b));
+	ASSERT_STREQ(b, "/dev/md/f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6");
+	ASSERT_OK(bs_md_device_path("md:md0", NULL, &c));
+	ASSERT_STREQ(c, "/dev/md0");
+	ASSERT_ERR(bs_md_device_path("md:..", NULL, &x), -EINVAL);
+	ASSERT_ERR(bs_md_device_path("md:a/b", NULL, &x), -EINVAL);
+	ASSERT_ERR(bs_md_device_path("vg:x", NULL, &x), -EINVAL);
+	ASSERT_NULL(x);
+}
+
+/* ---- lvm --------------------------------------------------------------------------------- */
+
+TEST(lvm_names)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL;
+
+	ASSERT_TRUE(bs_lvm_name_is_valid("vg0"));
+	ASSERT_TRUE(bs_lvm_name_is_valid("my-vg_1.x+"));
+	ASSERT_FALSE(bs_lvm_name_is_valid("-vg"));
+	ASSERT_FALSE(bs_lvm_name_is_valid("a/b"));
+	ASSERT_FALSE(bs_lvm_name_is_valid(".."));
+	ASSERT_FALSE(bs_lvm_name_is_valid(""));
+	ASSERT_FALSE(bs_lvm_name_is_valid(NULL));
+
+	ASSERT_OK(bs_lvm_dm_name("vg0", "root", &a));
+	ASSERT_STREQ(a, "vg0-root");
+	ASSERT_OK(bs_lvm_dm_name("vg-0", "my--lv", &b));
+	ASSERT_STREQ(b, "vg--0-my----lv");
+}
+
+static int vgs(const char *text, const char *vg, unsigned *pvs, unsigned *missing)
+{
+	return bs_lvm_vgs_parse(text, strlen(text), vg, pvs, missing);
+}
+
+TEST(lvm_vgs_report)
+{
+	unsigned pvs = 99, missing = 99;
+
+	/* lvm 2.03.16 prints every value as a string. */
+	ASSERT_OK(
+		vgs("{\n  \"report\": [\n    {\n      \"vg\": [\n        {\"vg_name\":\"vg0\", "
+		    "\"pv_count\":\"3\", \"vg_missing_pv_count\":\"1\"}\n      ]\n    }\n  ]\n}\n",
+		    "vg0", &pvs, &missing));
+	ASSERT_EQ(pvs, 3u);
+	ASSERT_EQ(missing, 1u);
+	/* json_std prints numbers. */
+	ASSERT_OK(vgs("{\"report\":[{\"vg\":[{\"vg_name\":\"a\",\"pv_count\":1,"
+		      "\"vg_missing_pv_count\":0},{\"vg_name\":\"b\",\"pv_count\":2,"
+		      "\"vg_missing_pv_count\":0}]}]}",
+		      "b", &pvs, &missing));
+	ASSERT_EQ(pvs, 2u);
+	ASSERT_EQ(missing, 0u);
+
+	ASSERT_ERR(vgs("{\"report\":[{\"vg\":[]}]}", "vg0", &pvs, &missing), -ENOENT);
+	ASSERT_ERR(vgs("{\"report\":[{\"vg\":[{\"vg_name\":\"vg0\",\"pv_count\":\"x\","
+		       "\"vg_missing_pv_count\":\"0\"}]}]}",
+		       "vg0", &pvs, &missing),
+		   -EBADMSG);
+	ASSERT_ERR(vgs("{\"report\":[{\"vg\":[{\"vg_name\":\"vg0\",\"pv_count\":\"1\"}]}]}", "vg0",
+		       &pvs, &missing),
+		   -EBADMSG);
+	ASSERT_ERR(vgs("{\"report\":[{\"vg\":[{\"vg_name\":\"vg0\",\"pv_count\":-1,"
+		       "\"vg_missing_pv_count\":0}]}]}",
+		       "vg0", &pvs, &missing),
+		   -EBADMSG);
+	ASSERT_ERR(vgs("", "vg0", &pvs, &missing), -EBADMSG);
+	ASSERT_ERR(vgs("{\"report\":", "vg0", &pvs, &missing), -EBADMSG);
+	ASSERT_ERR(vgs("[1,2]", "vg0", &pvs, &missing), -EBADMSG);
+	ASSERT_ERR(vgs("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+		       "vg0", &pvs, &missing),
+		   -EBADMSG);
+}
+
+/* ---- network layers ---------------------------------------------------------------------- */
+
+TEST(remote_uri)
+{
+	_cleanup_free_ char *h1 = NULL, *r1 = NULL, *h2 = NULL, *r2 = NULL, *h3 = NULL, *r3 = NULL;
+	char *h = NULL, *r = NULL;
+	uint16_t port = 1;
+
+	ASSERT_OK(
+		bs_remote_uri_parse("nbd://storage.example:10810/vm/disk", "nbd", &h1, &port, &r1));
+	ASSERT_STREQ(h1, "storage.example");
+	ASSERT_EQ(port, 10810);
+	ASSERT_STREQ(r1, "vm/disk");
+	ASSERT_OK(bs_remote_uri_parse("nbd://host/", "nbd", &h2, &port, &r2));
+	ASSERT_STREQ(h2, "host");
+	ASSERT_EQ(port, 0);
+	ASSERT_STREQ(r2, "");
+	ASSERT_OK(bs_remote_uri_parse("iscsi://[2001:db8::1]:3261/iqn.2004-01.org.example:backup",
+				      "iscsi", &h3, &port, &r3));
+	ASSERT_STREQ(h3, "2001:db8::1");
+	ASSERT_EQ(port, 3261);
+	ASSERT_STREQ(r3, "iqn.2004-01.org.example:backup");
+
+	ASSERT_ERR(bs_remote_uri_parse("iscsi://host/x", "nbd", &h, &port, &r), -EINVAL);
+	ASSERT_ERR(bs_remote_uri_parse("nbd://host", "nbd", &h, &port, &r), -EINVAL);
+	ASSERT_ERR(bs_remote_uri_parse("nbd://:10809/x", "nbd", &h, &port, &r), -EINVAL);
+	ASSERT_ERR(bs_remote_uri_parse("nbd://host:0/x", "nbd", &h, &port, &r), -EINVAL);
+	ASSERT_ERR(bs_remote_uri_parse("nbd://host:65536/x", "nbd", &h, &port, &r), -EINVAL);
+	ASSERT_ERR(bs_remote_uri_parse("nbd://host:/x", "nbd", &h, &port, &r), -EINVAL);
+	ASSERT_ERR(bs_remote_uri_parse("nbd://[::1/x", "nbd", &h, &port, &r), -EINVAL);
+	ASSERT_ERR(bs_remote_uri_parse("nbd://[::1]x/x", "nbd", &h, &port, &r), -EINVAL);
+	/* It would be taken for an option of nbd-client. */
+	ASSERT_ERR(bs_remote_uri_parse("nbd://-host/x", "nbd", &h, &port, &r), -EINVAL);
+	ASSERT_ERR(bs_remote_uri_parse(NULL, "nbd", &h, &port, &r), -EINVAL);
+	ASSERT_NULL(h);
+	ASSERT_NULL(r);
+}
+
+TEST(options_get)
+{
+	_cleanup_free_ char *t = NULL, *l = NULL, *e = NULL;
+	char *v = (char *)"untouched";
+
+	ASSERT_EQ(bs_options_get("ro,timeout=30,lun=2,lun=3", "timeout", &t), 1);
+	ASSERT_STREQ(t, "30");
+	ASSERT_EQ(bs_options_get("ro,timeout=30,lun=2,lun=3", "lun", &l), 1);
+	ASSERT_STREQ(l, "3");
+	ASSERT_EQ(bs_options_get("ro,,timeout=30", "ro", &v), 1);
+	ASSERT_NULL(v);
+	ASSERT_EQ(bs_options_get("iface=", "iface", &e), 1);
+	ASSERT_STREQ(e, "");
+	ASSERT_EQ(bs_options_get("rot,timeouts=1", "ro", &v), 0);
+	ASSERT_EQ(bs_options_get("rot,timeouts=1", "timeout", &v), 0);
+	ASSERT_EQ(bs_options_get(NULL, "ro", &v), 0);
+}
+
+TEST(nbd_client_output)
+{
+	_cleanup_free_ char *a = NULL;
+	char *x = NULL;
+
+	ASSERT_EQ(bs_nbd_parse_connected("Warning: the oldstyle protocol is no longer supported.\n"
+					 "Negotiation: ..size = 1024MB\nConnected /dev/nbd3\n",
+					 &a),
+		  1);
+	ASSERT_STREQ(a, "nbd3");
+	ASSERT_EQ(bs_nbd_parse_connected("Negotiation: ..size = 1024MB\n", &x), 0);
+	ASSERT_EQ(bs_nbd_parse_connected("Connected /dev/../sda\n", &x), 0);
+	ASSERT_EQ(bs_nbd_parse_connected("Connected /dev/sda\n", &x), 0);
+	ASSERT_EQ(bs_nbd_parse_connected("", &x), 0);
+	ASSERT_NULL(x);
+}
+
+static const char session_p3[] = "iSCSI Transport Class version 2.0-870\n"
+				 "version 2.1.8\n"
+				 "Target: iqn.2004-01.org.example:other (non-flash)\n"
+				 "\tCurrent Portal: 192.0.2.11:3260,1\n"
+				 "\t\tHost Number: 2\tState: running\n"
+				 "\t\tscsi2 Channel 00 Id 0 Lun: 0\n"
+				 "\t\t\tAttached scsi disk sdb\t\tState: running\n"
+				 "Target: iqn.2004-01.org.example:backup (non-flash)\n"
+				 "\tCurrent Portal: 192.0.2.10:3260,1\n"
+				 "\tPersistent Portal: 192.0.2.10:3260,1\n"
+				 "\t\t************************\n"
+				 "\t\tAttached SCSI devices:\n"
+				 "\t\t************************\n"
+				 "\t\tHost Number: 3\tState: running\n"
+				 "\t\tscsi3 Channel 00 Id 0 Lun: 0\n"
+				 "\t\t\tAttached scsi disk sdc\t\tState: running\n"
+				 "\t\tscsi3 Channel 00 Id 0 Lun: 1\n"
+				 "\t\t\tAttached scsi disk sdd\t\tState: running\n"
+				 "\t\tscsi3 Channel 00 Id 0 Lun: 2\n";
+
+TEST(iscsi_session_disks)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+	char *x = NULL;
+
+	ASSERT_EQ(bs_iscsi_find_disk(session_p3, "iqn.2004-01.org.example:backup", 0, &a), 1);
+	ASSERT_STREQ(a, "sdc");
+	ASSERT_EQ(bs_iscsi_find_disk(session_p3, "iqn.2004-01.org.example:backup", 1, &b), 1);
+	ASSERT_STREQ(b, "sdd");
+	ASSERT_EQ(bs_iscsi_find_disk(session_p3, "iqn.2004-01.org.example:other", 0, &c), 1);
+	ASSERT_STREQ(c, "sdb");
+	/* LUN 2 is there, its disk not yet. */
+	ASSERT_EQ(bs_iscsi_find_disk(session_p3, "iqn.2004-01.org.example:backup", 2, &x), 0);
+	ASSERT_EQ(bs_iscsi_find_disk(session_p3, "iqn.2004-01.org.example:back", 0, &x), 0);
+	ASSERT_EQ(bs_iscsi_find_disk("iscsiadm: No active sessions.\n", "iqn.x", 0, &x), 0);
+	ASSERT_NULL(x);
+}
+
+/* ---- the drivers, through the executor and the recorder ----------------------------------- */
+
+static struct bs_ctx *ctx_on(const char *root)
+{
+	struct bs_ctx_opts o = { .sysroot = root };
+	struct bs_ctx *c = NULL;
+
+	ASSERT_OK(bs_ctx_new(&o, &c));
+	return c;
+}
+
+/* A copy of RECIPE-disks with the graph recorded from RECIPE-assembled. */
+static char *disks_with_record(const char *recipe)
+{
+	_cleanup_free_ char *disks = NULL, *assembled = NULL, *path = NULL, *out = NULL;
+	struct bs_graph *g = NULL;
+	struct bs_ctx *c;
+	char *copy;
+
+	ASSERT_TRUE(asprintf(&disks, "%s-disks", recipe) >= 0);
+	ASSERT_TRUE(asprintf(&assembled, "%s-assembled", recipe) >= 0);
+	copy = test_fixture_copy(disks);
+	path = test_fixture(assembled);
+	c = ctx_on(path);
+	ASSERT_OK(bs_graph_new(c, &g));
+	ASSERT_OK(bs_graph_add_live(g));
+	ASSERT_TRUE(asprintf(&out, "%s/var/lib/blkstack/graph.json", copy) >= 0);
+	test_mkdir_p(copy, "var/lib/blkstack");
+	ASSERT_OK(bs_graph_record(g, out));
+	bs_graph_unref(g);
+	bs_ctx_unref(c);
+	return copy;
+}
+
+struct run {
+	struct bs_exec *e;
+	int r;
+	char *events;
+	size_t events_size;
+	FILE *ev;
+};
+
+static void on_event(void *userdata, const struct bs_exec_event *ev)
+{
+	struct run *run = userdata;
+
+	fprintf(run->ev, "%s %s %s%s%s\n", bs_exec_event_type_to_string(ev->type),
+		strna(ev->action), strna(ev->node), ev->message ? ": " : "", strempty(ev->message));
+}
+
+static void run_up(struct run *run, const char *root, const char *const *targets,
+		   struct recorder *rec)
+{
+	struct bs_exec_opts o = { .jobs = 1, .key_fd = -1, .no_record = 1 };
+	struct bs_ctx *c = ctx_on(root);
+
+	*run = (struct run){};
+	run->ev = open_memstream(&run->events, &run->events_size);
+	ASSERT_OK(bs_exec_new(c, &o, &run->e));
+	ASSERT_OK(bs_exec_set_ops(run->e, recorder_ops(), rec));
+	bs_exec_set_event_fn(run->e, on_event, run);
+	run->r = bs_exec_run(run->e, BS_PLAN_UP, targets, 0);
+	fflush(run->ev);
+	bs_ctx_unref(c);
+}
+
+static void run_done(struct run *run)
+{
+	bs_exec_unref(run->e);
+	fclose(run->ev);
+	free(run->events);
+}
+
+static int status_of(const struct run *run, const char *action, const char *node)
+{
+	for (size_t i = 0; i < bs_exec_get_n_results(run->e); i++)
+		if (streq(bs_exec_get_result_action(run->e, i), action) &&
+		    streq(bs_exec_get_result_node(run->e, i), node))
+			return (int)bs_exec_get_result_status(run->e, i);
+	return -1;
+}
+
+static const char *message_of(const struct run *run, const char *action, const char *node)
+{
+	for (size_t i = 0; i < bs_exec_get_n_results(run->e); i++)
+		if (streq(bs_exec_get_result_action(run->e, i), action) &&
+		    streq(bs_exec_get_result_node(run->e, i), node))
+			return bs_exec_get_result_message(run->e, i);
+	return NULL;
+}
+
+static void remove_disk(const char *root, const char *name)
+{
+	_cleanup_free_ char *p = NULL;
+
+	ASSERT_TRUE(asprintf(&p, "%s/sys/class/block/%s", root, name) >= 0);
+	ASSERT_TRUE(unlink(p) == 0);
+}
+
+/* ps1: RAID6 from four disks, assembled by uuid in mdadm's form; then the VG is checked and
+ * only the LVs the plan needs are activated. */
+TEST(driver_commands_up)
+{
+	_cleanup_free_ char *root = disks_with_record("ps1-raid6-lvm-crypt");
+	const char *t;
+	struct recorder rec;
+	struct run run;
+
+	recorder_init(&rec);
+	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
+	run_up(&run, root, NULL, &rec);
+	t = recorder_transcript(&rec);
+	ASSERT_NOTNULL(strstr(t, "spawn mdadm --assemble /dev/md/sys "
+				 "--uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6 /dev/vda /dev/vdb "
+				 "/dev/vdc /dev/vdd\n"));
+	ASSERT_NOTNULL(strstr(t, "spawn lvm vgs --reportformat json -o "
+				 "vg_name,pv_count,vg_missing_pv_count vg0\n"));
+	ASSERT_NOTNULL(strstr(t, "spawn lvm lvchange -ay -K vg0/root\n"));
+	ASSERT_NULL(strstr(t, "vgchange"));
+	ASSERT_NULL(strstr(t, "--run"));
+	ASSERT_NULL(strstr(run.events, "DEGRADED"));
+	run_done(&run);
+	recorder_done(&rec);
+}
+
+/* One RAID6 member gone: started with --run and a loud warning; three gone: refused, naming
+ * them. */
+TEST(driver_md_degraded_and_refused)
+{
+	_cleanup_free_ char *root = disks_with_record("ps1-raid6-lvm-crypt");
+	const char *m;
+	struct recorder rec;
+	struct run run;
+
+	remove_disk(root, "vdd");
+	recorder_init(&rec);
+	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
+	recorder_fail(&rec, "wait-device", "blk:vdd", -ETIMEDOUT, -1);
+	run_up(&run, root, NULL, &rec);
+	ASSERT_NOTNULL(strstr(recorder_transcript(&rec),
+			      "spawn mdadm --assemble /dev/md/sys "
+			      "--uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6 --run /dev/vda /dev/vdb "
+			      "/dev/vdc\n"));
+	ASSERT_NOTNULL(strstr(run.events, "md:sys: starting DEGRADED (raid6, 3 of 4 members) "
+					  "without blk:vdd after 90 s; it survives 1 more failed "
+					  "member"));
+	run_done(&run);
+	recorder_done(&rec);
+
+	remove_disk(root, "vdc");
+	remove_disk(root, "vdb");
+	recorder_init(&rec);
+	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
+	recorder_fail(&rec, "wait-device", "blk:vdb", -ETIMEDOUT, -1);
+	recorder_fail(&rec, "wait-device", "blk:vdc", -ETIMEDOUT, -1);
+	recorder_fail(&rec, "wait-device", "blk:vdd", -ETIMEDOUT, -1);
+	run_up(&run, root, NULL, &rec);
+	ASSERT_TRUE(run.r < 0);
+	ASSERT_NULL(strstr(recorder_transcript(&rec), "mdadm --assemble"));
+	m = message_of(&run, "md-assemble", "md:sys");
+	ASSERT_NOTNULL(m);
+	ASSERT_NOTNULL(strstr(m, "3 of 4 members missing"));
+	ASSERT_NOTNULL(strstr(m, "blk:vdb, blk:vdc, blk:vdd"));
+	ASSERT_NOTNULL(strstr(m, "raid6 needs at least 2"));
+	run_done(&run);
+	recorder_done(&rec);
+}
+
+/* mdadm fails: the step says which command and what to check. */
+TEST(driver_md_assemble_fails)
+{
+	_cleanup_free_ char *root = disks_with_record("ps1-raid6-lvm-crypt");
+	const char *m;
+	struct recorder rec;
+	struct run run;
+
+	recorder_init(&rec);
+	recorder_fail(&rec, "spawn", "mdadm --assemble", -EPROTO, -1);
+	run_up(&run, root, NULL, &rec);
+	ASSERT_EQ(run.r, -EPROTO);
+	m = message_of(&run, "md-assemble", "md:sys");
+	ASSERT_NOTNULL(m);
+	ASSERT_NOTNULL(strstr(m, "'mdadm --assemble /dev/md/sys' failed"));
+	run_done(&run);
+	recorder_done(&rec);
+}
+
+/* nbd and iscsi from stack.conf: nbd-client with the device, the export and the options;
+ * iscsiadm's record, login, and the LUN's disk looked for until the uevent wait times out. */
+TEST(driver_network_commands)
+{
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-disks");
+	const char *t, *m;
+	struct recorder rec;
+	struct run run;
+
+	test_write_file(
+		root, "etc/blkstack/stack.conf",
+		"nbd nbd0 storage.example:10810 vm-disk ro,timeout=1min,connections=2\n"
+		"nbd vm [2001:db8::1]\n"
+		"iscsi backup iqn.2004-01.org.example:backup 192.0.2.10 lun=1,iface=eth1\n");
+	test_write_file(root, "proc/net/route",
+			"Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
+			"eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\n");
+	recorder_init(&rec);
+	run_up(&run, root, (const char *const[]){ "blk:nbd0", "nbd:vm", "iscsi:backup", NULL },
+	       &rec);
+	t = recorder_transcript(&rec);
+	ASSERT_NOTNULL(strstr(t, "spawn nbd-client storage.example 10810 /dev/nbd0 --name vm-disk "
+				 "--readonly --connections 2 --timeout 60\n"));
+	ASSERT_EQ(status_of(&run, "nbd-connect", "blk:nbd0"), (int)BS_EXEC_DONE);
+	/* The kernel picks the device; the recorder's nbd-client does not say which. */
+	ASSERT_NOTNULL(strstr(t, "spawn nbd-client 2001:db8::1 10809\n"));
+	m = message_of(&run, "nbd-connect", "nbd:vm");
+	ASSERT_NOTNULL(m);
+	ASSERT_NOTNULL(strstr(m, "did not say which device"));
+
+	ASSERT_NOTNULL(strstr(t, "spawn iscsiadm -m node -T iqn.2004-01.org.example:backup -p "
+				 "192.0.2.10:3260 -I eth1\n"
+				 "spawn iscsiadm -m node -T iqn.2004-01.org.example:backup -p "
+				 "192.0.2.10:3260 -I eth1 --login\n"
+				 "spawn iscsiadm -m session -P 3\n"
+				 "wait-uevent timeout="));
+	ASSERT_NOTNULL(strstr(strstr(t, "wait-uevent"), "\nspawn iscsiadm -m session -P 3\n"));
+	m = message_of(&run, "iscsi-login", "iscsi:backup");
+	ASSERT_NOTNULL(m);
+	ASSERT_NOTNULL(strstr(m, "no disk of LUN 1 appeared within 90 s"));
+	run_done(&run);
+	recorder_done(&rec);
+
+	/* iscsiadm has no record of the target: one is added, then logged in to. */
+	recorder_init(&rec);
+	recorder_fail(&rec, "spawn", "iscsiadm -m node", -EPROTO, 1);
+	run_up(&run, root, (const char *const[]){ "iscsi:backup", NULL }, &rec);
+	ASSERT_NOTNULL(strstr(recorder_transcript(&rec),
+			      "spawn iscsiadm -m node -T iqn.2004-01.org.example:backup -p "
+			      "192.0.2.10:3260 -I eth1 -> EPROTO\n"
+			      "spawn iscsiadm -m node -T iqn.2004-01.org.example:backup -p "
+			      "192.0.2.10:3260 -I eth1 -o new\n"
+			      "spawn iscsiadm -m node -T iqn.2004-01.org.example:backup -p "
+			      "192.0.2.10:3260 -I eth1 --login\n"));
+	run_done(&run);
+	recorder_done(&rec);
+}
