@@ -1,0 +1,167 @@
+/* The loop driver: attaches the files of stack.conf's loop lines and detaches loop devices. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+#include "layers-fs.h"
+#include "layers.h"
+#include "parse.h"
+#include "sources/config.h"
+#include "strv.h"
+#include "util.h"
+
+static int bad_option(const char *opt, char **ret_bad)
+{
+	if (ret_bad) {
+		*ret_bad = strdup(opt);
+		if (!*ret_bad)
+			return -ENOMEM;
+	}
+	return -EINVAL;
+}
+
+int bs_loop_options_parse(const char *options, struct bs_loop_options *ret, char **ret_bad)
+{
+	_cleanup_strv_free_ char **opts = NULL;
+	struct bs_loop_options o = {};
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	r = options ? strv_split(options, ",", &opts) : 0;
+	if (r < 0)
+		return r;
+	for (char **p = opts; p && *p; p++) {
+		const char *v;
+		uint64_t n;
+
+		if (streq(*p, "ro"))
+			o.read_only = true;
+		else if (streq(*p, "partscan"))
+			o.partscan = true;
+		else if (streq(*p, "direct-io"))
+			o.direct_io = true;
+		else if (streq(*p, "noauto") || streq(*p, "nofail"))
+			continue; /* the planner's */
+		else if ((v = startswith(*p, "offset="))) {
+			if (bs_config_parse_size(v, &o.offset) < 0)
+				return bad_option(*p, ret_bad);
+		} else if ((v = startswith(*p, "sizelimit="))) {
+			if (bs_config_parse_size(v, &o.sizelimit) < 0)
+				return bad_option(*p, ret_bad);
+		} else if ((v = startswith(*p, "sector-size="))) {
+			if (safe_atou64(v, &n) < 0 || n < 512 || n > 4096 || (n & (n - 1)) != 0)
+				return bad_option(*p, ret_bad);
+			o.sector_size = (uint32_t)n;
+		} else
+			/* stack.conf rejects unknown options; one that gets here is newer than this
+			 * driver, and ignoring it could expose the wrong bytes. */
+			return bad_option(*p, ret_bad);
+	}
+	*ret = o;
+	return 0;
+}
+
+/* The options that the ops table cannot pass on yet, as "offset, partscan"; NULL if none. */
+static int unsupported_options(const struct bs_loop_options *o, char **ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+
+	if ((o->offset && strv_extend(&l, "offset") < 0) ||
+	    (o->sizelimit && strv_extend(&l, "sizelimit") < 0) ||
+	    (o->sector_size && strv_extend(&l, "sector-size") < 0) ||
+	    (o->partscan && strv_extend(&l, "partscan") < 0) ||
+	    (o->direct_io && strv_extend(&l, "direct-io") < 0))
+		return -ENOMEM;
+	if (!l) {
+		*ret = NULL;
+		return 0;
+	}
+	return strv_join(l, ", ", ret);
+}
+
+static int run_loop_attach(struct bs_step *s)
+{
+	struct bs_node *n = bs_step_node(s);
+	const char *file = bs_node_attr(n, BS_ATTR_BACKING_FILE);
+	_cleanup_free_ char *bad = NULL, *unsupported = NULL, *path = NULL, *device = NULL;
+	struct bs_loop_options o;
+	int r;
+
+	if (!file || file[0] != '/')
+		return bs_step_fail(s, -EINVAL, "'%s' has no backing file to attach", n->id);
+
+	r = bs_loop_options_parse(bs_node_attr(n, BS_ATTR_OPTIONS), &o, &bad);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return bs_step_fail(s, r, "'%s': bad loop option '%s' (see stack.conf(5))", n->id,
+				    strna(bad));
+	r = unsupported_options(&o, &unsupported);
+	if (r < 0)
+		return r;
+	if (unsupported)
+		return bs_step_fail(s, -EOPNOTSUPP,
+				    "'%s': loop options %s are not supported by this version; "
+				    "remove them from its stack.conf line",
+				    n->id, unsupported);
+
+	r = bs_step_target_path(s, file, &path);
+	if (r < 0)
+		return bs_step_fail(s, r, "'%s': cannot locate '%s': %s", n->id, file,
+				    strerror(-r));
+
+	r = bs_step_loop_attach(s, path, o.read_only, &device);
+	if (r == -EROFS || r == -EACCES)
+		return bs_step_fail(s, r,
+				    "'%s' cannot be opened for writing (%s); add 'ro' to its "
+				    "stack.conf line to attach it read-only",
+				    path, strerror(-r));
+	if (r == -ENOENT)
+		return bs_step_fail(s, r,
+				    "attaching '%s' failed: it does not exist, or the loop driver "
+				    "is missing (no /dev/loop-control: load the 'loop' module)",
+				    path);
+	if (r == -EBUSY)
+		return bs_step_fail(s, r,
+				    "attaching '%s' failed: no free loop device (others kept "
+				    "taking them)",
+				    path);
+	if (r < 0)
+		return bs_step_fail(s, r, "attaching '%s' to a loop device failed: %s", path,
+				    strerror(-r));
+
+	return bs_step_set_device(s, device);
+}
+
+static int run_loop_detach(struct bs_step *s)
+{
+	struct bs_node *n = bs_step_node(s);
+	_cleanup_free_ char *device = NULL;
+	int r;
+
+	r = bs_step_device(s, n, &device);
+	if (r < 0)
+		return r;
+
+	r = bs_step_loop_detach(s, device);
+	if (r == -EBUSY)
+		return bs_step_fail(s, r,
+				    "'%s' is in use: mounted, held by another layer, or open in a "
+				    "process (then it detaches when that closes it)",
+				    device);
+	if (r < 0)
+		return bs_step_fail(s, r, "detaching '%s' failed: %s", device, strerror(-r));
+	return 0;
+}
+
+static const struct bs_layer_action actions[] = {
+	{ "loop-attach", run_loop_attach },
+	{ "loop-detach", run_loop_detach },
+	{ NULL, NULL },
+};
+
+const struct bs_layer bs_layer_loop = { "loop", NULL, actions };

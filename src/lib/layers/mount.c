@@ -1,0 +1,445 @@
+/* The mount driver: mounts filesystems where fstab says, unmounts them, remounts read-only. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <blkid.h>
+#include <errno.h>
+#include <libmount/libmount.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "graph.h"
+#include "layers-fs.h"
+#include "layers.h"
+#include "util.h"
+
+/* The r* forms of these add MS_REC. */
+#define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
+
+/* The loop options of mount(8) that change what the loop device shows; "loop" and
+ * "loop=/dev/loopN" only ask for one. */
+static const char *const unsupported_loop_options[] = { "offset", "sizelimit", "encryption" };
+
+void bs_mount_options_done(struct bs_mount_options *o)
+{
+	if (!o)
+		return;
+	o->data = mfree(o->data);
+	o->helper = mfree(o->helper);
+	o->loop_unsupported = mfree(o->loop_unsupported);
+}
+
+static bool is_propagation_option(const char *name, size_t len)
+{
+	static const char *const names[] = { "shared", "slave", "private", "unbindable" };
+
+	if (len > 1 && name[0] == 'r') {
+		name++;
+		len--;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (strlen(names[i]) == len && strncmp(name, names[i], len) == 0)
+			return true;
+	return false;
+}
+
+static int append_option(char **list, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	_cleanup_free_ char *opt = NULL;
+
+	opt = value ? strndup(name, nlen + 1 + vlen) : strndup(name, nlen);
+	if (!opt)
+		return -ENOMEM;
+	return mnt_optstr_append_option(list, opt, NULL) < 0 ? -ENOMEM : 0;
+}
+
+int bs_mount_options_split(const char *options, struct bs_mount_options *ret)
+{
+	const struct libmnt_optmap *linux_map = mnt_get_builtin_optmap(MNT_LINUX_MAP);
+	_cleanup_free_ char *user = NULL, *vfs = NULL, *fs = NULL, *main = NULL, *prop = NULL,
+			    *loop_bad = NULL, *helper = NULL;
+	struct bs_mount_options o = {};
+	char *p, *name, *value;
+	size_t nlen, vlen;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	if (!options || !*options) {
+		*ret = o;
+		return 0;
+	}
+
+	r = mnt_split_optstr(options, &user, &vfs, &fs, 0, 0);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EINVAL;
+
+	/* The flags come from every option in its order, so that "user,exec" is user without
+	 * noexec; only the propagation options are set apart, for a call of their own. */
+	p = (char *)options;
+	while ((r = mnt_optstr_next_option(&p, &name, &nlen, &value, &vlen)) == 0) {
+		char **list = is_propagation_option(name, nlen) ? &prop : &main;
+
+		if (append_option(list, name, nlen, value, vlen) < 0)
+			return -ENOMEM;
+	}
+	if (r < 0)
+		return -EINVAL;
+	if (main && mnt_optstr_get_flags(main, &o.flags, linux_map) < 0)
+		return -EINVAL;
+	if (prop && mnt_optstr_get_flags(prop, &o.propagation, linux_map) < 0)
+		return -EINVAL;
+	o.flags &= ~(unsigned long)(MS_REMOUNT | MS_MOVE | PROPAGATION_FLAGS);
+	/* MS_REC belongs to the propagation call unless it came with bind (rbind). */
+	if (!(o.propagation & PROPAGATION_FLAGS))
+		o.propagation = 0;
+
+	/* The helper gets the kernel's options (ro, noatime, ...) and the filesystem's. */
+	if (vfs && mnt_optstr_append_option(&helper, vfs, NULL) < 0)
+		return -ENOMEM;
+	if (fs && mnt_optstr_append_option(&helper, fs, NULL) < 0)
+		return -ENOMEM;
+
+	p = user;
+	while (p && mnt_optstr_next_option(&p, &name, &nlen, &value, &vlen) == 0)
+		for (size_t i = 0; i < ELEMENTSOF(unsupported_loop_options); i++)
+			if (strlen(unsupported_loop_options[i]) == nlen &&
+			    strncmp(name, unsupported_loop_options[i], nlen) == 0 &&
+			    append_option(&loop_bad, name, nlen, value, vlen) < 0)
+				return -ENOMEM;
+
+	o.data = TAKE_PTR(fs);
+	o.helper = TAKE_PTR(helper);
+	o.loop_unsupported = TAKE_PTR(loop_bad);
+	*ret = o;
+	return 0;
+}
+
+/* ---- the device to mount ----------------------------------------------------------------- */
+
+/* Any device of a multi-device btrfs names the whole filesystem to mount(2); the kernel
+ * finds the others among the devices btrfs-scan registered. */
+static int btrfs_member_device(struct bs_step *s, const struct bs_node *fs, char **ret)
+{
+	for (size_t i = 0; i < fs->n_needs; i++) {
+		const struct bs_edge *e = fs->needs[i];
+
+		if (!streq(e->role, "member") || bs_step_is_missing(s, e->needs))
+			continue;
+		if (bs_step_device(s, e->needs, ret) >= 0)
+			return 0;
+	}
+	return bs_step_fail(s, -ENXIO, "no device of '%s' is there to mount it from", fs->id);
+}
+
+/* The filesystem type on path when the configuration says "auto" or gives a list: the
+ * device's own as the graph knows it, else probed. NULL if neither tells. */
+static int probe_fstype(const struct bs_node *dev, const char *path, char **ret)
+{
+	const char *known = dev ? bs_node_attr(dev, BS_ATTR_FSTYPE) : NULL;
+	const char *type = NULL;
+	blkid_probe pr;
+	int r = 0;
+
+	if (dev && dev->kind == BS_NODE_BTRFS)
+		known = "btrfs";
+	if (known) {
+		*ret = strdup(known);
+		return *ret ? 0 : -ENOMEM;
+	}
+
+	/* Opened read-only; nothing is written. */
+	pr = blkid_new_probe_from_filename(path);
+	if (!pr) {
+		*ret = NULL;
+		return 0;
+	}
+	(void)blkid_probe_enable_superblocks(pr, 1);
+	(void)blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	if (blkid_do_safeprobe(pr) == 0 && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0)
+		r = 1;
+	*ret = r ? strdup(type) : NULL;
+	blkid_free_probe(pr);
+	if (r && !*ret)
+		return -ENOMEM;
+	return 0;
+}
+
+static bool is_auto_fstype(const char *fstype)
+{
+	return !fstype || streq(fstype, "auto") || strchr(fstype, ',');
+}
+
+/* Why mount(2) failed, in words a user can act on. */
+static const char *mount_hint(int error)
+{
+	switch (error) {
+	case -ENOENT:
+		return "; the mount point or the device does not exist (blkstack creates no mount "
+		       "points: create the directory)";
+	case -ENOTDIR:
+		return "; the mount point is not a directory";
+	case -ENODEV:
+		return "; the kernel does not know this filesystem type (is its module loaded?)";
+	case -EINVAL:
+		return "; wrong filesystem type, bad option, or a damaged filesystem (see the "
+		       "kernel log)";
+	case -EBUSY:
+		return "; the device is in use or something is mounted there already";
+	case -EROFS:
+	case -EACCES:
+		return "; the device is read-only: add 'ro' to its options";
+	default:
+		return "";
+	}
+}
+
+/* Sets the propagation of the fresh mount at target; on failure the mount is undone, so
+ * that a failed step leaves nothing behind. */
+static int set_propagation(struct bs_step *s, const char *target, unsigned long propagation)
+{
+	int r;
+
+	if (!propagation)
+		return 0;
+	r = bs_step_mount(s, NULL, target, NULL, propagation, NULL);
+	if (r >= 0)
+		return 0;
+	(void)bs_step_umount(s, target, 0);
+	return bs_step_fail(s, r, "setting the propagation of '%s' failed: %s", target,
+			    strerror(-r));
+}
+
+static int mount_bind(struct bs_step *s, const struct bs_node *n, const char *target,
+		      const struct bs_mount_options *o)
+{
+	const char *source = bs_node_attr(n, BS_ATTR_SOURCE);
+	/* The per-mount flags: a bind mount takes them only in a remount of its own. */
+	unsigned long extra = o->flags & ~(unsigned long)(MS_BIND | MS_REC);
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (!source || source[0] != '/')
+		return bs_step_fail(s, -EINVAL,
+				    "'%s' is a bind mount of '%s', which is not an absolute path",
+				    n->id, strna(source));
+	r = bs_step_target_path(s, source, &path);
+	if (r < 0)
+		return bs_step_fail(s, r, "'%s': cannot locate '%s': %s", n->id, source,
+				    strerror(-r));
+
+	r = bs_step_mount(s, path, target, NULL, o->flags & (MS_BIND | MS_REC), NULL);
+	if (r < 0)
+		return bs_step_fail(s, r, "bind mounting '%s' on '%s' failed: %s%s", path, target,
+				    strerror(-r), mount_hint(r));
+	if (extra) {
+		r = bs_step_mount(s, NULL, target, NULL, MS_REMOUNT | MS_BIND | extra, NULL);
+		if (r < 0) {
+			(void)bs_step_umount(s, target, 0);
+			return bs_step_fail(s, r,
+					    "bind mount '%s': applying its options to '%s' "
+					    "failed: %s",
+					    n->id, target, strerror(-r));
+		}
+	}
+	return set_propagation(s, target, o->propagation);
+}
+
+/* A network filesystem: its mount helper (mount.nfs, mount.cifs) resolves the server and
+ * speaks the protocol; mount(8) calls it the same way. */
+static int mount_with_helper(struct bs_step *s, const struct bs_node *n, const char *target,
+			     const char *fstype, const struct bs_mount_options *o)
+{
+	const char *source = bs_node_attr(n, BS_ATTR_SOURCE);
+	_cleanup_free_ char *helper = NULL;
+	const char *argv[] = { NULL, source, target, o->helper ? "-o" : NULL, o->helper, NULL };
+	int r;
+
+	if (!source)
+		return bs_step_fail(s, -EINVAL, "'%s' has no source to mount", n->id);
+	if (strextend(&helper, "mount.", fstype, NULL) < 0)
+		return -ENOMEM;
+	argv[0] = helper;
+	r = bs_step_spawn(s, argv, NULL);
+	if (r == -ENOENT)
+		return bs_step_fail(s, r,
+				    "'%s' is not installed; '%s' (%s) cannot be mounted without it",
+				    helper, source, fstype);
+	if (r < 0)
+		return bs_step_fail(s, r, "'%s' could not mount '%s' on '%s'", helper, source,
+				    target);
+	return set_propagation(s, target, o->propagation);
+}
+
+/* Mounts path (a device, or a loop device over an image) on target. */
+static int mount_device_path(struct bs_step *s, const struct bs_node *n, const struct bs_node *dev,
+			     const char *path, const char *target, const struct bs_mount_options *o)
+{
+	const char *fstype = bs_node_attr(n, BS_ATTR_FSTYPE);
+	_cleanup_free_ char *probed = NULL;
+	int r;
+
+	if (is_auto_fstype(fstype)) {
+		r = probe_fstype(dev, path, &probed);
+		if (r < 0)
+			return r;
+		if (!probed)
+			return bs_step_fail(
+				s, -EINVAL,
+				"'%s': cannot tell the filesystem type of '%s'; give it "
+				"in fstab's third field",
+				n->id, path);
+		fstype = probed;
+	}
+
+	r = bs_step_mount(s, path, target, fstype, o->flags, o->data);
+	if (r < 0)
+		return bs_step_fail(s, r, "mounting '%s' (%s) on '%s' failed: %s%s", path, fstype,
+				    target, strerror(-r), mount_hint(r));
+	return set_propagation(s, target, o->propagation);
+}
+
+/* An image file: mount(8) would put it on a loop device, and so does this. The loop device
+ * stays when the filesystem is unmounted; the live graph then shows it under the mount, and
+ * taking the mount down detaches it. */
+static int mount_image(struct bs_step *s, const struct bs_node *n, const char *file,
+		       const char *target, const struct bs_mount_options *o)
+{
+	_cleanup_free_ char *path = NULL, *device = NULL;
+	int r;
+
+	if (o->loop_unsupported)
+		return bs_step_fail(s, -EOPNOTSUPP,
+				    "'%s': loop option '%s' is not supported; declare the image "
+				    "in stack.conf ('loop %s OPTIONS') and mount the loop device",
+				    n->id, o->loop_unsupported, file);
+	r = bs_step_target_path(s, file, &path);
+	if (r < 0)
+		return bs_step_fail(s, r, "'%s': cannot locate '%s': %s", n->id, file,
+				    strerror(-r));
+	r = bs_step_loop_attach(s, path, o->flags & MS_RDONLY, &device);
+	if (r < 0)
+		return bs_step_fail(s, r,
+				    "attaching the image '%s' of '%s' to a loop device failed: %s",
+				    path, n->id, strerror(-r));
+	r = mount_device_path(s, n, NULL, device, target, o);
+	if (r < 0)
+		(void)bs_step_loop_detach(s, device);
+	return r;
+}
+
+/*
+ * The mount point must exist: blkstack creates no directories. A missing one fails with
+ * ENOENT and says so. systemd creates missing mount points, mount(8) only with X-mount.mkdir;
+ * here a directory made on the parent filesystem would be a write to the user's filesystem
+ * (in an initramfs, often a root still mounted read-only), and a side effect outside the ops
+ * table that tests record.
+ */
+static int run_mount(struct bs_step *s)
+{
+	struct bs_node *n = bs_step_node(s), *dev;
+	const char *fstype = bs_node_attr(n, BS_ATTR_FSTYPE), *options,
+		   *source = bs_node_attr(n, BS_ATTR_SOURCE);
+	_cleanup_(bs_mount_options_done) struct bs_mount_options o = {};
+	_cleanup_free_ char *target = NULL, *path = NULL;
+	int r;
+
+	options = bs_node_attr(n, BS_ATTR_OPTIONS);
+	r = bs_mount_options_split(options, &o);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return bs_step_fail(s, r, "'%s': cannot parse the mount options '%s'", n->id,
+				    options);
+
+	r = bs_step_mount_point(s, n, &target);
+	if (r < 0)
+		return bs_step_fail(s, r, "'%s': cannot tell where to mount it: %s", n->id,
+				    strerror(-r));
+
+	if (o.flags & MS_BIND)
+		return mount_bind(s, n, target, &o);
+	if (fstype && mnt_fstype_is_netfs(fstype))
+		return mount_with_helper(s, n, target, fstype, &o);
+
+	dev = bs_layer_need_with_role(n, "device");
+	if (!dev) {
+		if (source && source[0] == '/' && !startswith(source, "/dev/"))
+			return mount_image(s, n, source, target, &o);
+		return bs_step_fail(s, -ENXIO,
+				    "'%s': no device is known for '%s'; if it is inside a layer "
+				    "that is still closed, open that layer first",
+				    n->id, strna(source));
+	}
+
+	if (dev->kind == BS_NODE_BTRFS)
+		r = btrfs_member_device(s, dev, &path);
+	else
+		r = bs_step_device(s, dev, &path);
+	if (r < 0)
+		return r;
+	return mount_device_path(s, n, dev, path, target, &o);
+}
+
+/* ---- down -------------------------------------------------------------------------------- */
+
+static int run_umount(struct bs_step *s)
+{
+	struct bs_node *n = bs_step_node(s);
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	/* Live mounts are named as the system sees them (without the mount root), like
+	 * configured ones: both are mounted at the same place. */
+	r = bs_step_mount_point(s, n, &path);
+	if (r < 0)
+		return bs_step_fail(s, r, "'%s': cannot tell where it is mounted: %s", n->id,
+				    strerror(-r));
+
+	/* Never lazy, never forced: a filesystem that is still used stays, and says so. */
+	r = bs_step_umount(s, path, 0);
+	if (r == -EBUSY)
+		return bs_step_fail(s, r,
+				    "'%s' is busy: a process uses a file on it, or something is "
+				    "still mounted below it",
+				    path);
+	if (r == -EINVAL)
+		return bs_step_fail(s, r, "'%s' is not a mount point (unmounted already?)", path);
+	if (r < 0)
+		return bs_step_fail(s, r, "unmounting '%s' failed: %s", path, strerror(-r));
+	return 0;
+}
+
+static int run_remount_ro(struct bs_step *s)
+{
+	struct bs_node *n = bs_step_node(s);
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	/* Live mounts are named as the system sees them (without the mount root), like
+	 * configured ones: both are mounted at the same place. */
+	r = bs_step_mount_point(s, n, &path);
+	if (r < 0)
+		return bs_step_fail(s, r, "'%s': cannot tell where it is mounted: %s", n->id,
+				    strerror(-r));
+
+	r = bs_step_mount(s, NULL, path, NULL, MS_REMOUNT | MS_RDONLY, NULL);
+	if (r == -EBUSY)
+		return bs_step_fail(s, r,
+				    "'%s' cannot be made read-only: a process has a file on it "
+				    "open for writing",
+				    path);
+	if (r < 0)
+		return bs_step_fail(s, r, "remounting '%s' read-only failed: %s", path,
+				    strerror(-r));
+	return 0;
+}
+
+static const struct bs_layer_action actions[] = {
+	{ "mount", run_mount },
+	{ "umount", run_umount },
+	{ "remount-ro", run_remount_ro },
+	{ NULL, NULL },
+};
+
+const struct bs_layer bs_layer_mount = { "mount", NULL, actions };
