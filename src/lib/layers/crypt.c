@@ -1,0 +1,514 @@
+/* The crypt driver: opens and closes dm-crypt mappings as crypttab(5) describes them. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypt.h"
+#include "layers.h"
+#include "sources/config.h"
+#include "sysroot.h"
+#include "util.h"
+
+#define CRYPTTAB_PATH "etc/crypttab"
+
+/* ---- from a crypttab entry to a request (pure) ------------------------------------------- */
+
+static bool is_random_key(const char *path)
+{
+	return streq(path, "/dev/urandom") || streq(path, "/dev/random") ||
+	       streq(path, "/dev/hw_random") || streq(path, "/dev/hwrng");
+}
+
+/* systemd's PATH:DEVICE: the key file lies on a filesystem of its own, not a mounted one. */
+static bool is_key_on_device(const char *key_file)
+{
+	const char *colon = strrchr(key_file, ':');
+
+	return colon && bs_config_is_device_spec(colon + 1);
+}
+
+const char *bs_crypt_entry_unsupported(const struct bs_crypttab_entry *e)
+{
+	if (!e)
+		return NULL;
+	if (e->keyscript)
+		return "keyscript= is not supported: blkstack runs no scripts to get keys; give a "
+		       "key file or let it ask for the passphrase";
+	if ((e->flags & (BS_CRYPTTAB_SWAP | BS_CRYPTTAB_TMP)) ||
+	    (e->key_file && is_random_key(e->key_file)))
+		return "mappings with a random key (swap, tmp, /dev/urandom) are not supported: "
+		       "they are made anew at each boot; set them up after boot (systemd-cryptsetup "
+		       "or cryptdisks_start)";
+	if (e->type == BS_CRYPT_TYPE_BITLK)
+		return "BitLocker mappings ('bitlk') are not supported; open it with 'cryptsetup "
+		       "open --type bitlk'";
+	if (e->type == BS_CRYPT_TYPE_TCRYPT || (e->flags & BS_CRYPTTAB_VERACRYPT))
+		return "TrueCrypt and VeraCrypt mappings ('tcrypt', 'veracrypt') are not supported; "
+		       "open it with 'cryptsetup open --type tcrypt'";
+	if (e->key_file && is_key_on_device(e->key_file))
+		return "a key file on a device of its own (PATH:DEVICE) is not supported; put the "
+		       "key file on a filesystem in fstab";
+	if (e->type == BS_CRYPT_TYPE_PLAIN && e->header)
+		return "a plain mapping has no header, so 'header=' makes no sense with 'plain'; "
+		       "remove one of them";
+	return NULL;
+}
+
+unsigned bs_crypt_entry_tries(const struct bs_crypttab_entry *e)
+{
+	return !e || e->tries < 0 ? BS_CRYPT_DEFAULT_TRIES : (unsigned)e->tries;
+}
+
+int bs_crypt_request_from_entry(const struct bs_crypttab_entry *e, const char *name,
+				const char *device, const char *header, const char *key_file,
+				bool as_plain, struct bs_crypt_request *ret)
+{
+	struct bs_crypt_request req = {
+		.name = name,
+		.device = device,
+		.header = header,
+		.key_file = key_file,
+		.keyslot = -1,
+	};
+	bool plain;
+
+	if (!name || !device || !ret)
+		return -EINVAL;
+	if (bs_crypt_entry_unsupported(e))
+		return -EOPNOTSUPP;
+
+	plain = as_plain || (e && e->type == BS_CRYPT_TYPE_PLAIN);
+	req.type = plain ? "plain" : "luks";
+	if (plain) {
+		req.cipher = e && e->cipher ? e->cipher : BS_CRYPT_PLAIN_DEFAULT_CIPHER;
+		req.key_bits = BS_CRYPT_PLAIN_DEFAULT_KEY_BITS;
+		/* The hash makes a key of a passphrase; a key file is the key already. */
+		req.hash = key_file ? NULL : e && e->hash ? e->hash : BS_CRYPT_PLAIN_DEFAULT_HASH;
+	}
+	if (!e) {
+		*ret = req;
+		return 0;
+	}
+
+	if (key_file) {
+		if (e->keyfile_size > SIZE_MAX)
+			return -ERANGE;
+		req.key_file_offset = e->keyfile_offset;
+		/* A plain key file gives exactly the key's bytes (cryptsetup ignores
+		 * keyfile-size= there too): 0 says so. */
+		req.key_file_size = plain ? 0 : (size_t)e->keyfile_size;
+	}
+	if (plain) {
+		/* The parser took size= as a multiple of 8 up to UINT32_MAX bits. */
+		if (e->key_size > UINT_MAX)
+			return -ERANGE;
+		if (e->key_size > 0)
+			req.key_bits = (unsigned)e->key_size;
+		req.offset_sectors = e->offset;
+		req.skip_sectors = e->skip;
+		/* LUKS2 keeps its sector size in its header; crypttab's is for plain only. */
+		req.sector_size = (unsigned)e->sector_size;
+	} else
+		req.keyslot = e->keyslot;
+
+	req.read_only = e->flags & BS_CRYPTTAB_READONLY;
+	req.discard = e->flags & BS_CRYPTTAB_DISCARD;
+	req.same_cpu_crypt = e->flags & BS_CRYPTTAB_SAME_CPU_CRYPT;
+	req.submit_from_crypt_cpus = e->flags & BS_CRYPTTAB_SUBMIT_FROM_CRYPT_CPUS;
+	req.no_read_workqueue = e->flags & BS_CRYPTTAB_NO_READ_WORKQUEUE;
+	req.no_write_workqueue = e->flags & BS_CRYPTTAB_NO_WRITE_WORKQUEUE;
+	*ret = req;
+	return 0;
+}
+
+/* ---- the driver -------------------------------------------------------------------------- */
+
+/* Node ids are "crypt:" and the mapping name (crypttab's first field). */
+static const char *mapping_name(const struct bs_node *n)
+{
+	const char *name = startswith(n->id, "crypt:");
+
+	return name && *name ? name : bs_node_attr(n, BS_ATTR_DM_NAME);
+}
+
+static bool is_device_node(const struct bs_node *n)
+{
+	return !IN_SET(n->kind, BS_NODE_VG, BS_NODE_MOUNT, BS_NODE_SWAP, BS_NODE_NETWORK);
+}
+
+/* The device n needs with role, or NULL. */
+static struct bs_node *find_device_need(const struct bs_node *n, const char *role)
+{
+	for (size_t i = 0; i < n->n_needs; i++)
+		if (n->needs[i]->role && streq(n->needs[i]->role, role) &&
+		    is_device_node(n->needs[i]->needs))
+			return n->needs[i]->needs;
+	return NULL;
+}
+
+/* The crypttab entry of the mapping name, re-read below the sysroot; *ret_entry is NULL when
+ * there is none (no crypttab, or no line for it). Problems of the file were reported when
+ * the graph was read, so they are not repeated here. */
+static int load_entry(struct bs_ctx *c, const char *name, struct bs_crypttab **ret_tab,
+		      const struct bs_crypttab_entry **ret_entry)
+{
+	_cleanup_(bs_crypttab_freep) struct bs_crypttab *tab = NULL;
+	_cleanup_free_ char *text = NULL, *path = NULL;
+	struct bs_problem_list problems = {};
+	size_t size = 0;
+	int r;
+
+	*ret_tab = NULL;
+	*ret_entry = NULL;
+	r = bs_sysroot_read_file(c, CRYPTTAB_PATH, &text, &size);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0;
+	if (r < 0)
+		return r;
+	path = bs_sysroot_path_dup(c, CRYPTTAB_PATH);
+	if (!path)
+		return -ENOMEM;
+	r = bs_crypttab_parse(path, text, size, &tab, &problems);
+	bs_problem_list_done(&problems);
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; i < tab->n_entries; i++)
+		if (streq(tab->entries[i].name, name)) {
+			*ret_entry = &tab->entries[i];
+			break;
+		}
+	*ret_tab = TAKE_PTR(tab);
+	return 0;
+}
+
+/* The path of the encrypted device: the node's backing device, or a file that
+ * libcryptsetup puts on a loop device itself. */
+static int find_backing(struct bs_step *s, const struct bs_node *n,
+			const struct bs_crypttab_entry *e, char **ret)
+{
+	struct bs_node *backing = find_device_need(n, "backing");
+	int r;
+
+	if (backing) {
+		/* bs_step_device() says itself why it knows no device. */
+		r = bs_step_device(s, backing, ret);
+		if (r == -ENOMEM)
+			return bs_step_fail(s, r, "%s: out of memory", n->id);
+		return r < 0 ? r : 0;
+	}
+	if (e && startswith(e->source, "/") && !startswith(e->source, "/dev/")) {
+		r = bs_step_target_path(s, e->source, ret);
+		if (r < 0)
+			return bs_step_fail(s, r, "%s: cannot find its file '%s': %s", n->id,
+					    e->source, strerror(-r));
+		return 0;
+	}
+	if (e)
+		return bs_step_fail(s, -ENXIO,
+				    "%s: its device '%s' was not found; check crypttab line %u",
+				    n->id, e->source, e->line);
+	return bs_step_fail(
+		s, -ENXIO, "%s: no device is known for it, and crypttab has no line for it", n->id);
+}
+
+/* The detached header of e, if it has one: a device, or a file on a mounted filesystem. */
+static int find_header(struct bs_step *s, const struct bs_node *n,
+		       const struct bs_crypttab_entry *e, char **ret)
+{
+	struct bs_node *dev;
+	int r;
+
+	*ret = NULL;
+	if (!e || !e->header)
+		return 0;
+	if (startswith(e->header, "/") && !startswith(e->header, "/dev/")) {
+		r = bs_step_target_path(s, e->header, ret);
+		if (r < 0)
+			return bs_step_fail(s, r, "%s: cannot find its header '%s': %s", n->id,
+					    e->header, strerror(-r));
+		return 0;
+	}
+	dev = find_device_need(n, "header");
+	if (!dev)
+		return bs_step_fail(s, -ENXIO,
+				    "%s: its header device '%s' was not found; check 'header=' in "
+				    "crypttab line %u",
+				    n->id, e->header, e->line);
+	r = bs_step_device(s, dev, ret);
+	if (r == -ENOMEM)
+		return bs_step_fail(s, r, "%s: out of memory", n->id);
+	return r < 0 ? r : 0;
+}
+
+/* A plain line that leaves the cipher, key size or hash to cryptsetup's defaults depends on
+ * which cryptsetup made the mapping; said once, loudly, since it opens without complaint
+ * even when the guess is wrong. */
+static void warn_plain_defaults(struct bs_step *s, const struct bs_node *n,
+				const struct bs_crypttab_entry *e,
+				const struct bs_crypt_request *req)
+{
+	char missing[64] = "";
+
+	if (!e->cipher)
+		strcat(missing, ", 'cipher='");
+	if (!e->key_size)
+		strcat(missing, ", 'size='");
+	if (!e->hash && !req->key_file)
+		strcat(missing, ", 'hash='");
+	if (!missing[0])
+		return;
+	bs_step_warn(
+		s,
+		"%s: crypttab line %u names no %s for this plain mapping; using %s, %u bits%s%s, "
+		"cryptsetup 2.6's defaults (2.7 changed them): name them in crypttab",
+		n->id, e->line, missing + 2, req->cipher, req->key_bits, req->hash ? ", hash " : "",
+		strempty(req->hash));
+}
+
+/*
+ * One attempt with the key in req. An entry that names no type is LUKS if the device has a
+ * LUKS header and plain otherwise (crypttab(5)): when the LUKS attempt finds no header, req
+ * becomes the plain request, for this attempt and the ones after it.
+ */
+static int open_once(struct bs_step *s, const struct bs_node *n, const struct bs_crypttab_entry *e,
+		     const struct bs_node *backing, struct bs_crypt_request *req)
+{
+	struct bs_crypt_request plain;
+	const char *fstype = backing ? bs_node_attr(backing, BS_ATTR_FSTYPE) : NULL;
+	int r;
+
+	r = bs_step_crypt_open(s, req);
+	if (r != -EINVAL || !e || e->type != BS_CRYPT_TYPE_AUTO || streq(req->type, "plain") ||
+	    req->header || (fstype && streq(fstype, "crypto_LUKS")))
+		return r;
+
+	r = bs_crypt_request_from_entry(e, req->name, req->device, NULL, req->key_file, true,
+					&plain);
+	if (r < 0)
+		return r;
+	plain.key = req->key;
+	plain.key_size = req->key_size;
+	*req = plain;
+	bs_step_warn(s,
+		     "%s: '%s' has no LUKS header, so it is opened as plain dm-crypt (crypttab "
+		     "line %u names neither 'luks' nor 'plain')",
+		     n->id, req->device, e->line);
+	warn_plain_defaults(s, n, e, req);
+	return bs_step_crypt_open(s, req);
+}
+
+/* Says why opening failed, for the errors other than a wrong key. */
+static int fail_open(struct bs_step *s, const struct bs_node *n, const struct bs_crypt_request *req,
+		     int r)
+{
+	if (r == -EEXIST)
+		return bs_step_fail(s, r,
+				    "%s: a mapping named '%s' exists already; close it first, or "
+				    "rename this one in crypttab",
+				    n->id, req->name);
+	if (r == -EINVAL && !streq(req->type, "plain"))
+		return bs_step_fail(s, r,
+				    "%s: '%s' is not a LUKS device, or its header cannot be used; "
+				    "check its source in crypttab (BLKSTACK_DEBUG=1 shows more)",
+				    n->id, req->header ? req->header : req->device);
+	if (r == -EINVAL)
+		return bs_step_fail(
+			s, r,
+			"%s: cannot set up plain dm-crypt on '%s' with cipher '%s' and a "
+			"%u-bit key; check 'cipher=' and 'size=' in crypttab, and that "
+			"the kernel has the cipher",
+			n->id, req->device, req->cipher, req->key_bits);
+	if (req->key_file)
+		return bs_step_fail(s, r, "%s: cannot open '%s' with key file '%s': %s", n->id,
+				    req->device, req->key_file, strerror(-r));
+	return bs_step_fail(s, r, "%s: cannot open '%s': %s", n->id, req->device, strerror(-r));
+}
+
+static int open_with_key_file(struct bs_step *s, const struct bs_node *n,
+			      const struct bs_crypttab_entry *e, const struct bs_node *backing,
+			      struct bs_crypt_request *req)
+{
+	int r = open_once(s, n, e, backing, req);
+
+	/* A key file does not get better by trying again. */
+	if (r == -EPERM)
+		return bs_step_fail(
+			s, r,
+			"%s: key file '%s' opens no key slot of '%s'; check the key file "
+			"(and keyfile-offset=, keyfile-size=, keyslot=) in crypttab",
+			n->id, req->key_file, req->device);
+	if (r < 0)
+		return fail_open(s, n, req, r);
+	return 0;
+}
+
+static int fail_asking(struct bs_step *s, const struct bs_node *n, unsigned n_wrong, int r)
+{
+	if (r == -ENXIO)
+		return bs_step_fail(
+			s, r,
+			"%s: needs a passphrase and there is nobody to ask (no terminal, "
+			"no key descriptor, no askpass socket); run it on a terminal or "
+			"give the passphrase with --key-fd",
+			n->id);
+	if (r == -ECANCELED && n_wrong > 0)
+		return bs_step_fail(s, r, "%s: no more passphrases after %u wrong one%s", n->id,
+				    n_wrong, n_wrong == 1 ? "" : "s");
+	if (r == -ECANCELED)
+		return bs_step_fail(s, r, "%s: no passphrase was given", n->id);
+	if (r == -EMSGSIZE)
+		return bs_step_fail(s, r, "%s: the passphrase given is too long (limit 8 KiB)",
+				    n->id);
+	return bs_step_fail(s, r, "%s: cannot ask for a passphrase: %s", n->id, strerror(-r));
+}
+
+static int open_with_passphrase(struct bs_step *s, const struct bs_node *n,
+				const struct bs_crypttab_entry *e, const struct bs_node *backing,
+				struct bs_crypt_request *req)
+{
+	_cleanup_free_ char *prompt = NULL;
+	unsigned max = bs_crypt_entry_tries(e), n_wrong = 0;
+	size_t tried = 0;
+	int r;
+
+	if (asprintf(&prompt, "Passphrase for %s (%s): ", n->id, req->device) < 0)
+		return bs_step_fail(s, -ENOMEM, "%s: out of memory", n->id);
+
+	for (;;) {
+		char *secret = NULL;
+		size_t size = 0;
+		bool asked = false;
+
+		r = bs_step_next_passphrase(s, prompt, &tried, &secret, &size, &asked);
+		if (r < 0)
+			return fail_asking(s, n, n_wrong, r);
+
+		req->key = secret;
+		req->key_size = size;
+		r = open_once(s, n, e, backing, req);
+		req->key = NULL;
+		req->key_size = 0;
+		bs_secret_free(secret);
+
+		if (r >= 0)
+			return 0;
+		if (r != -EPERM)
+			return fail_open(s, n, req, r);
+		/* A passphrase another mapping was opened with is not one the user got wrong. */
+		if (!asked)
+			continue;
+
+		n_wrong++;
+		if (max > 0 && n_wrong >= max)
+			return bs_step_fail(s, -EPERM, "%s: no valid passphrase after %u tries",
+					    n->id, n_wrong);
+		if (max > 0)
+			bs_log_warn(bs_step_ctx(s), "%s: wrong passphrase (try %u of %u)", n->id,
+				    n_wrong, max);
+		else
+			bs_log_warn(bs_step_ctx(s), "%s: wrong passphrase (try %u)", n->id,
+				    n_wrong);
+	}
+}
+
+static int crypt_open(struct bs_step *s)
+{
+	_cleanup_(bs_crypttab_freep) struct bs_crypttab *tab = NULL;
+	_cleanup_free_ char *device = NULL, *header = NULL, *key_file = NULL, *mapper = NULL;
+	const struct bs_crypttab_entry *e = NULL;
+	const struct bs_node *n = bs_step_node(s);
+	struct bs_crypt_request req;
+	const char *name = mapping_name(n), *why;
+	int r;
+
+	if (!name)
+		return bs_step_fail(s, -EINVAL, "%s: no mapping name is known for it", n->id);
+
+	r = load_entry(bs_step_ctx(s), name, &tab, &e);
+	if (r < 0)
+		return bs_step_fail(s, r, "%s: cannot read crypttab: %s", n->id, strerror(-r));
+	if (!e)
+		bs_log_debug(bs_step_ctx(s),
+			     "%s: no crypttab line; opening it as LUKS with a "
+			     "passphrase",
+			     n->id);
+	why = bs_crypt_entry_unsupported(e);
+	if (why)
+		return bs_step_fail(s, -EOPNOTSUPP, "%s: %s", n->id, why);
+
+	r = find_backing(s, n, e, &device);
+	if (r < 0)
+		return r;
+	r = find_header(s, n, e, &header);
+	if (r < 0)
+		return r;
+	if (e && e->key_file) {
+		r = bs_step_target_path(s, e->key_file, &key_file);
+		if (r < 0)
+			return bs_step_fail(s, r, "%s: cannot find its key file '%s': %s", n->id,
+					    e->key_file, strerror(-r));
+	}
+
+	r = bs_crypt_request_from_entry(e, name, device, header, key_file, false, &req);
+	if (r < 0)
+		return bs_step_fail(s, r, "%s: crypttab line %u cannot be used: %s", n->id,
+				    e ? e->line : 0, strerror(-r));
+	if (e && e->type == BS_CRYPT_TYPE_PLAIN)
+		warn_plain_defaults(s, n, e, &req);
+
+	if (key_file)
+		r = open_with_key_file(s, n, e, find_device_need(n, "backing"), &req);
+	else
+		r = open_with_passphrase(s, n, e, find_device_need(n, "backing"), &req);
+	if (r < 0)
+		return r;
+
+	if (asprintf(&mapper, "/dev/mapper/%s", name) < 0)
+		return bs_step_fail(s, -ENOMEM, "%s: out of memory", n->id);
+	r = bs_step_set_device(s, mapper);
+	if (r < 0)
+		return bs_step_fail(s, r, "%s: opened, but cannot record '%s': %s", n->id, mapper,
+				    strerror(-r));
+	return 0;
+}
+
+static int crypt_close(struct bs_step *s)
+{
+	const struct bs_node *n = bs_step_node(s);
+	const char *name = mapping_name(n);
+	int r;
+
+	if (!name)
+		return bs_step_fail(s, -EINVAL, "%s: no mapping name is known for it", n->id);
+
+	r = bs_step_crypt_close(s, name);
+	if (r == -ENODEV) {
+		/* What the step is for is done: someone closed it before us. */
+		bs_log_info(bs_step_ctx(s), "%s: '/dev/mapper/%s' is closed already", n->id, name);
+		return 0;
+	}
+	if (r == -EBUSY)
+		return bs_step_fail(
+			s, r,
+			"%s: '/dev/mapper/%s' is in use; unmount or close what holds it "
+			"first",
+			n->id, name);
+	if (r < 0)
+		return bs_step_fail(s, r, "%s: cannot close '/dev/mapper/%s': %s", n->id, name,
+				    strerror(-r));
+	return 0;
+}
+
+static const struct bs_layer_action actions[] = {
+	{ "crypt-open", crypt_open },
+	{ "crypt-close", crypt_close },
+	{ NULL, NULL },
+};
+
+const struct bs_layer bs_layer_crypt = { "crypt", NULL, actions };
