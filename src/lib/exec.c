@@ -1248,12 +1248,16 @@ static int load_graph(struct bs_exec *e, bool *ret_recorded, struct bs_graph **r
 	r = bs_graph_add_config(g);
 	if (r < 0 && r != -EBADMSG)
 		goto fail;
-	if (bs_graph_get_n_problems(g) > 0) {
-		for (size_t i = 0; i < bs_graph_get_n_problems(g); i++)
+	/* A device that is not there is waited for, like one that is late; anything else
+	 * wrong in the configuration stops the run before it starts. */
+	r = 0;
+	for (size_t i = 0; i < bs_graph_get_n_problems(g); i++)
+		if (!bs_graph_problem_is_missing_device(g, i)) {
 			bs_log_err(e->ctx, "%s", bs_graph_get_problem(g, i));
-		r = -EBADMSG;
+			r = -EBADMSG;
+		}
+	if (r < 0)
 		goto fail;
-	}
 	if (ret_recorded)
 		*ret_recorded = recorded > 0;
 	*ret = g;

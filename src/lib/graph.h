@@ -174,6 +174,10 @@ struct bs_problem_list;
  */
 int bs_graph_find_cycles(struct bs_graph *g, struct bs_problem_list *problems);
 
+/* Whether problem i of bs_graph_add_config() is only a reference to a device that is not
+ * there (see bs_problem.missing_device in sources/config.h). */
+bool bs_graph_problem_is_missing_device(const struct bs_graph *g, size_t i);
+
 /* Internal plan flag (exec.c): up also opens every closed layer that could hold an
  * unresolved reference, see closure_discover() in plan.c. */
 #define BS_PLAN_DISCOVER (1u << 16)

@@ -492,3 +492,30 @@ TEST(dry_run_is_the_plan)
 	ASSERT_STREQ(dry.out, plan.out);
 	ASSERT_NOTNULL(strstr(dry.out, "umount"));
 }
+
+/* An fstab entry whose device exists nowhere is no configuration error for up: it is waited
+ * for, times out naming it, and the rest comes up. */
+TEST(missing_device_times_out_the_rest_comes_up)
+{
+	_cleanup_free_ char *root = disks_with_record("rootless-ps2-raid5-crypt-lvm"), *path = NULL;
+	struct recorder rec;
+	struct run run;
+	FILE *f;
+
+	ASSERT_TRUE(asprintf(&path, "%s/etc/fstab", root) >= 0);
+	f = fopen(path, "ae");
+	ASSERT_NOTNULL(f);
+	fputs("UUID=00000000-1111-2222-3333-444444444444 /srv/usb ext4 defaults 0 2\n", f);
+	fclose(f);
+	recorder_init(&rec);
+	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
+	run_exec(&run, root, BS_PLAN_UP, NULL, 0, 2, &rec);
+	ASSERT_EQ(run.r, -ETIMEDOUT);
+	ASSERT_EQ(status_of(&run, "mount", "mnt:/srv/usb"), (int)BS_EXEC_FAILED);
+	ASSERT_NOTNULL(strstr(message_of(&run, "mount", "mnt:/srv/usb"),
+			      "UUID=00000000-1111-2222-3333-444444444444"));
+	ASSERT_EQ(status_of(&run, "mount", "mnt:/srv/main"), (int)BS_EXEC_DONE);
+	ASSERT_NOTNULL(strstr(recorder_transcript(&rec), "wait-uevent"));
+	run_done(&run);
+	recorder_done(&rec);
+}

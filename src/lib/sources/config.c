@@ -1290,6 +1290,7 @@ static int report_unresolved(struct merge *m)
 				   ref->spec);
 		if (r < 0)
 			return r;
+		m->problems->problems[m->problems->n_problems - 1].missing_device = true;
 	}
 	return 0;
 }
@@ -1430,6 +1431,12 @@ _public_ int bs_graph_add_config(struct bs_graph *g)
 _public_ size_t bs_graph_get_n_problems(const struct bs_graph *g)
 {
 	return g && g->problems ? g->problems->n_problems : 0;
+}
+
+bool bs_graph_problem_is_missing_device(const struct bs_graph *g, size_t i)
+{
+	return g && g->problems && i < g->problems->n_problems &&
+	       g->problems->problems[i].missing_device;
 }
 
 _public_ const char *bs_graph_get_problem(const struct bs_graph *g, size_t i)

@@ -27,6 +27,9 @@ struct bs_problem {
 	unsigned line; /* 1-based; 0: the file as a whole */
 	char *message;
 	char *text; /* "FILE:LINE: MESSAGE", "FILE: MESSAGE" or "MESSAGE" */
+	/* A reference to a device that is not there: wrong for 'check', but for 'up' a device
+	 * that may still appear (it is waited for, and times out naming it). */
+	bool missing_device;
 };
 
 struct bs_problem_list {
