@@ -727,6 +727,21 @@ int bs_step_wait_uevent(struct bs_step *s, uint64_t timeout_usec)
 	return OPS(s)->wait_uevent(OPS_DATA(s), timeout_usec);
 }
 
+int bs_step_remove_node(struct bs_step *s, const char *path)
+{
+	return OPS(s)->remove_node(OPS_DATA(s), path);
+}
+
+bool bs_step_udev_running(struct bs_step *s)
+{
+	int fd = bs_sysroot_open(bs_step_ctx(s), "run/udev/control", O_PATH);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static int secret_dup(const char *p, size_t size, char **ret)
 {
 	char *copy;

@@ -11,6 +11,7 @@
 #include "libblkstack-private.h"
 #include "ops-real.h"
 #include "process.h"
+#include "util.h"
 
 /* lvm fullreport and mdadm --detail print at most a few MiB even on large systems. */
 #define SPAWN_MAX_OUTPUT (64u << 20)
@@ -56,6 +57,13 @@ int bs_real_swapoff(_unused_ void *userdata, const char *path)
 	return swapoff(path) < 0 ? -errno : 0;
 }
 
+int bs_real_remove_node(_unused_ void *userdata, const char *path)
+{
+	if (!startswith(path, "/dev/"))
+		return -EINVAL;
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
 int bs_real_reboot(_unused_ void *userdata, int how)
 {
 	sync();
@@ -76,6 +84,7 @@ static const struct bs_ops real_ops = {
 	.ask_password = bs_real_ask_password,
 	.wait_device = bs_real_wait_device,
 	.wait_uevent = bs_real_wait_uevent,
+	.remove_node = bs_real_remove_node,
 	.reboot = bs_real_reboot,
 };
 

@@ -14,6 +14,7 @@ int bs_real_umount(void *userdata, const char *target, int flags);
 int bs_real_swapon(void *userdata, const char *path, int flags);
 int bs_real_swapoff(void *userdata, const char *path);
 int bs_real_reboot(void *userdata, int how);
+int bs_real_remove_node(void *userdata, const char *path);
 
 /* ops-loop.c: loop ioctls; btrfs device scan ioctls */
 int bs_real_loop_attach(void *userdata, const char *file, bool read_only, char **ret_device);

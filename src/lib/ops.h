@@ -95,6 +95,10 @@ struct bs_ops {
 	/* Waits for the next block device uevent, up to timeout_usec: 0 when one came,
 	 * -ETIMEDOUT if none did. */
 	int (*wait_uevent)(void *userdata, uint64_t timeout_usec);
+	/* Removes a device node or symlink below /dev that a tool made and left behind when its
+	 * device went away: what udev does on "remove", for systems without udev. A path that
+	 * is not there is 0. */
+	int (*remove_node)(void *userdata, const char *path);
 	/* reboot(2) with one of the RB_* commands. */
 	int (*reboot)(void *userdata, int how);
 };

@@ -260,6 +260,11 @@ static int rec_wait_uevent(void *u, uint64_t timeout_usec)
 	return e < 0 ? e : -ETIMEDOUT;
 }
 
+static int rec_remove_node(void *u, const char *path)
+{
+	return record(u, "remove-node", "%s", path);
+}
+
 static int rec_reboot(void *u, int how)
 {
 	return record(u, "reboot", "%#x", (unsigned)how);
@@ -279,6 +284,7 @@ static const struct bs_ops ops = {
 	.ask_password = rec_ask_password,
 	.wait_device = rec_wait_device,
 	.wait_uevent = rec_wait_uevent,
+	.remove_node = rec_remove_node,
 	.reboot = rec_reboot,
 };
 

@@ -105,3 +105,7 @@ int bs_step_device_busy(struct bs_step *s, const char *path);
 int bs_step_wait_device(struct bs_step *s, const struct bs_device_match *m,
 			uint64_t timeout_usec, char **ret_name);
 int bs_step_wait_uevent(struct bs_step *s, uint64_t timeout_usec);
+int bs_step_remove_node(struct bs_step *s, const char *path);
+/* Whether udev runs on the system (run/udev/control below the sysroot): without it, tools
+ * that make device nodes leave them behind, and drivers clean up as udev would. */
+bool bs_step_udev_running(struct bs_step *s);

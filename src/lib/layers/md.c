@@ -228,6 +228,37 @@ static int md_assemble(struct bs_step *s)
 	return bs_step_set_device(s, device);
 }
 
+/* Without udev, mdadm makes /dev/mdN and /dev/md/NAME itself and leaves them when the array
+ * stops. Whoever opens the stale /dev/mdN next (lvm scanning /dev, mdadm assembling under the
+ * same name) makes the kernel create an empty array there again, and the next assembly gets
+ * another minor. So they go, as udev would remove them. */
+static int remove_stale_nodes(struct bs_step *s, const struct bs_node *md, const char *path)
+{
+	const char *name = md->attrs[BS_ATTR_MD_NAME], *colon;
+	_cleanup_free_ char *link = NULL;
+	int r;
+
+	if (bs_step_udev_running(s))
+		return 0;
+	if (name && (colon = strchr(name, ':')))
+		name = colon + 1;
+	if (!name && startswith(md->id, "md:"))
+		name = md->id + 3;
+	if (name && !strchr(name, '/') && asprintf(&link, "/dev/md/%s", name) >= 0) {
+		r = bs_step_remove_node(s, link);
+		if (r < 0)
+			bs_log_warn(bs_step_ctx(s), "%s: cannot remove '%s': %s, ignoring", md->id,
+				    link, strerror(-r));
+	}
+	if (startswith(path, "/dev/md") && !startswith(path, "/dev/md/")) {
+		r = bs_step_remove_node(s, path);
+		if (r < 0)
+			bs_log_warn(bs_step_ctx(s), "%s: cannot remove '%s': %s, ignoring", md->id,
+				    path, strerror(-r));
+	}
+	return 0;
+}
+
 static int md_stop(struct bs_step *s)
 {
 	struct bs_node *md = bs_step_node(s);
@@ -248,7 +279,7 @@ static int md_stop(struct bs_step *s)
 	if (r < 0)
 		return bs_spawn_fail(s, r, "%s: 'mdadm --stop %s' failed (see its message)", md->id,
 				     path);
-	return 0;
+	return remove_stale_nodes(s, md, path);
 }
 
 static const struct bs_layer_action actions[] = {

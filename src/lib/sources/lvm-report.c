@@ -304,15 +304,31 @@ int bs_lvm_report_parse(struct bs_graph *g, const char *origin, const char *text
 	return n_vgs;
 }
 
-/* On the running system the report comes from lvm itself. A system without LVM installed
- * has no VGs to report: that is not an error. */
+/* On the running system the report comes from lvm itself, asked about the physical volumes
+ * the graph has found (libblkid's LVM2_member) and nothing else: left to scan /dev, lvm opens
+ * every node there, and opening the stale /dev/mdN node that mdadm leaves without udev brings
+ * a stopped md array back as an empty device. No PV, no lvm run; a system without LVM
+ * installed has no VGs to report: neither is an error. */
 static int lvm_report_from_lvm(struct bs_graph *g)
 {
-	const char *argv[] = { "lvm", "fullreport", "--reportformat", "json", NULL };
-	_cleanup_free_ char *text = NULL;
+	const char *argv[] = { "lvm", "fullreport", "--reportformat", "json", "--devices", NULL,
+			       NULL };
+	_cleanup_free_ char *text = NULL, *devices = NULL;
 	size_t size;
 	int r;
 
+	for (size_t i = 0; i < g->n_nodes; i++) {
+		const struct bs_node *n = g->nodes[i];
+		const char *type = bs_node_attr(n, BS_ATTR_FSTYPE);
+
+		if (!n->name || n->state == BS_STATE_ABSENT || !type || !streq(type, "LVM2_member"))
+			continue;
+		if (strextend(&devices, devices ? "," : "", "/dev/", n->name, NULL) < 0)
+			return -ENOMEM;
+	}
+	if (!devices)
+		return 0;
+	argv[5] = devices;
 	r = bs_spawn_capture(g->ctx, argv, LVM_REPORT_MAX, &text, &size);
 	if (r == -ENOENT)
 		return 0;
