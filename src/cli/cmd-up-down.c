@@ -301,7 +301,10 @@ static int verb_up_down(struct bs_ctx *ctx, int argc, char **argv, enum bs_plan_
 				       "(use --dry-run to see the plan for '%s')",
 				       verb, bs_ctx_get_sysroot(ctx));
 
-	progress.terminal = !progress.json && isatty(STDERR_FILENO);
+	/* A line rewritten in place needs a terminal that understands it; a serial console
+	 * without TERM gets the messages and the summary only. */
+	progress.terminal = !progress.json && isatty(STDERR_FILENO) && getenv("TERM") &&
+			    !streq(getenv("TERM"), "dumb");
 	r = bs_exec_new(ctx, &opts, &e);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the executor: %m");

@@ -66,6 +66,7 @@ struct round {
 	size_t *ready;
 	size_t n_ready;
 	size_t running, finished, n_new;
+	size_t n_hidden; /* carried from earlier rounds or deferred: not shown as progress */
 	size_t progress; /* steps that succeeded */
 	pthread_cond_t wake;
 	const char *message; /* for the round event */
@@ -269,8 +270,8 @@ static void emit(struct bs_exec *e, const struct round *rd, enum bs_exec_event_t
 		.node = s ? s->node->id : NULL,
 		.error = error,
 		.message = message,
-		.n_done = rd ? (unsigned)rd->finished : 0,
-		.n_total = rd ? (unsigned)rd->n : 0,
+		.n_done = rd ? (unsigned)(rd->finished - rd->n_hidden) : 0,
+		.n_total = rd ? (unsigned)(rd->n - rd->n_hidden) : 0,
 	};
 
 	if (e->event_fn)
@@ -1007,6 +1008,7 @@ static void defer_dependents(struct round *rd, size_t i)
 	size_t n_stack = 0;
 
 	rd->finished++;
+	rd->n_hidden++;
 	if (!stack)
 		return;
 	stack[n_stack++] = i;
@@ -1020,6 +1022,7 @@ static void defer_dependents(struct round *rd, size_t i)
 				continue;
 			rd->steps[d].state = STEP_DEFERRED;
 			rd->finished++;
+			rd->n_hidden++;
 			stack[n_stack++] = d;
 		}
 	}
@@ -1045,8 +1048,10 @@ static void step_ended(struct round *rd, size_t i)
 		     s, s->error, ok ? s->warning : s->message);
 		(void)set_result(e, s->action, s->node->id, status_of(s->state), s->error,
 				 ok ? s->warning : s->message);
-	} else
+	} else {
 		rd->finished++;
+		rd->n_hidden++;
+	}
 	if (s->state == STEP_DONE)
 		rd->progress++;
 	if (!ok) {
