@@ -501,6 +501,8 @@ TEST(renamed_disks_map_by_identity)
 	ASSERT_LOGGED(all, "'blk:vdb' is 'blk:vda' now", "serial 'b2a'");
 }
 
+/* The recorded vda is another disk than today's vda: it is not merged into it, but kept as
+ * absent under its serial, so that the array it belongs to waits for it. */
 TEST(same_name_other_device_is_not_merged)
 {
 	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks");
@@ -514,15 +516,19 @@ TEST(same_name_other_device_is_not_merged)
 		"{\"id\":\"md:old\",\"kind\":\"md\",\"md_uuid\":\"1:2:3:4\"}],"
 		"\"edges\":[{\"holder\":\"md:old\",\"needs\":\"blk:vda\",\"role\":\"member\"}]}");
 	g = live_graph(root);
-	ASSERT_EQ(bs_graph_add_recorded(g), 1);
+	ASSERT_EQ(bs_graph_add_recorded(g), 2);
 
 	n = get_node(g, "blk:vda");
 	ASSERT_EQ(bs_node_get_sources(n), BS_SOURCE_LIVE);
 	ASSERT_STREQ(bs_node_get_attr(n, "serial"), "ps1a");
 	ASSERT_EQ(bs_node_get_n_holders(n), 0);
+	n = get_node(g, "blk:serial=elsewhere");
+	ASSERT_EQ(bs_node_get_state(n), BS_STATE_ABSENT);
+	ASSERT_STREQ(bs_node_get_attr(n, "serial"), "elsewhere");
+	ASSERT_STREQ(need_role(g, "md:old", "blk:serial=elsewhere"), "member");
 	n = get_node(g, "md:old");
 	ASSERT_EQ(bs_node_get_state(n), BS_STATE_ABSENT);
-	ASSERT_EQ(bs_node_get_n_needs(n), 0);
+	ASSERT_EQ(bs_node_get_n_needs(n), 1);
 	ASSERT_LOGGED(all, "'blk:vda' has serial 'ps1a' now, not 'elsewhere'", NULL);
 	ASSERT_NULL(warnings);
 }

@@ -504,6 +504,34 @@ static int identity_conflict(const struct bs_node *n, const struct rec_node *rn)
 	return -1;
 }
 
+/* A recorded device that is not here, whose kernel name another device has taken (a disk
+ * missing at boot shifts the names of the disks after it): it is added as absent under an
+ * id made of what identifies it, "blk:serial=ps1b" (or partuuid=, uuid_sub=), so that the
+ * arrays and VGs that need it wait for it rather than forget it. Kernel names have no '='.
+ * Without such an identity nothing could recognize it, and it is left out. */
+static int add_displaced(struct record *rec, struct rec_node *rn)
+{
+	static const enum bs_attr by[] = { BS_ATTR_SERIAL, BS_ATTR_PARTUUID, BS_ATTR_UUID_SUB };
+	_cleanup_free_ char *id = NULL;
+	struct bs_node *n;
+	int r;
+
+	for (size_t k = 0; k < ELEMENTSOF(by) && !id; k++)
+		if (rn->attrs[by[k]] && asprintf(&id, "blk:%s=%s", bs_attr_to_string(by[k]),
+						 rn->attrs[by[k]]) < 0)
+			return -ENOMEM;
+	if (!id)
+		return decide(rn, NULL, NULL);
+	r = bs_graph_ensure_node(rec->g, rn->kind, id, &n);
+	if (r == -EEXIST)
+		return decide(rn, NULL, NULL);
+	if (r < 0)
+		return r;
+	bs_log_debug(rec->c, "%s: '%s' is not here and its name is taken; waiting for it as '%s'",
+		     rec->origin, rn->id, id);
+	return decide(rn, n, NULL);
+}
+
 /* The recorded devices no identity placed: onto the device of the same kernel name, unless
  * that is evidently another device. */
 static int map_devices_by_name(struct record *rec, struct hashmap *claimed)
@@ -528,16 +556,16 @@ static int map_devices_by_name(struct record *rec, struct hashmap *claimed)
 		} else if (is_claimed(claimed, n)) {
 			bs_log_debug(rec->c,
 				     "%s: '%s' is another recorded device now; the one recorded "
-				     "under this name is not here, leaving it out",
+				     "under this name is not here",
 				     rec->origin, rn->id);
-			r = decide(rn, NULL, NULL);
+			r = add_displaced(rec, rn);
 		} else if ((a = identity_conflict(n, rn)) >= 0) {
 			bs_log_debug(rec->c,
 				     "%s: '%s' has %s '%s' now, not '%s': another device; the "
-				     "recorded one is not here, leaving it out",
+				     "recorded one is not here",
 				     rec->origin, rn->id, bs_attr_to_string(a), n->attrs[a],
 				     rn->attrs[a]);
-			r = decide(rn, NULL, NULL);
+			r = add_displaced(rec, rn);
 		} else
 			r = decide(rn, n, claimed);
 		if (r < 0)
