@@ -963,17 +963,20 @@ static enum bs_exec_status status_of(enum step_state st)
 	}
 }
 
-/* Marks everything that waits for step i, transitively, as skipped. Holds e->lock. */
-static void skip_dependents(struct round *rd, size_t i)
+/* Marks everything that waits for step i, transitively, with state: skipped, and reported as
+ * waiting for step i, or deferred, silently (it is not a failure). Holds e->lock. */
+static void mark_dependents(struct round *rd, size_t i, enum step_state state)
 {
 	struct bs_exec *e = rd->exec;
 	const struct bs_step *cause = &rd->steps[i];
-	_cleanup_free_ size_t *stack = NULL;
+	_cleanup_free_ size_t *stack = malloc(rd->n * sizeof(size_t));
 	size_t n_stack = 0;
 
-	stack = malloc(rd->n * sizeof(*stack));
-	if (!stack)
+	if (!stack) {
+		bs_log_err(e->ctx, "out of memory: the steps after %s %s are not run", cause->action,
+			   cause->node->id);
 		return;
+	}
 	stack[n_stack++] = i;
 	while (n_stack > 0) {
 		size_t j = stack[--n_stack];
@@ -985,8 +988,13 @@ static void skip_dependents(struct round *rd, size_t i)
 
 			if (s->state != STEP_PENDING)
 				continue;
-			s->state = STEP_SKIPPED;
+			s->state = state;
 			rd->finished++;
+			stack[n_stack++] = d;
+			if (state == STEP_DEFERRED) {
+				rd->n_hidden++;
+				continue;
+			}
 			if (asprintf(&m, "waits for %s %s, which %s", cause->action, cause->node->id,
 				     cause->state == STEP_BUSY ? "is busy" : "failed") >= 0) {
 				free(s->message);
@@ -996,34 +1004,6 @@ static void skip_dependents(struct round *rd, size_t i)
 			 * what waits for it is reported now. */
 			emit(e, rd, BS_EXEC_EVENT_SKIPPED, s, 0, s->message);
 			(void)set_result(e, s->action, s->node->id, BS_EXEC_SKIPPED, 0, s->message);
-			stack[n_stack++] = d;
-		}
-	}
-}
-
-/* What waits for a deferred step is deferred too, silently: it is not a failure. */
-static void defer_dependents(struct round *rd, size_t i)
-{
-	_cleanup_free_ size_t *stack = malloc(rd->n * sizeof(size_t));
-	size_t n_stack = 0;
-
-	rd->finished++;
-	rd->n_hidden++;
-	if (!stack)
-		return;
-	stack[n_stack++] = i;
-	while (n_stack > 0) {
-		size_t j = stack[--n_stack];
-
-		for (size_t k = 0; k < rd->n_dependents[j]; k++) {
-			size_t d = rd->dependents[j][k];
-
-			if (rd->steps[d].state != STEP_PENDING)
-				continue;
-			rd->steps[d].state = STEP_DEFERRED;
-			rd->finished++;
-			rd->n_hidden++;
-			stack[n_stack++] = d;
 		}
 	}
 }
@@ -1036,7 +1016,9 @@ static void step_ended(struct round *rd, size_t i)
 	bool ok = IN_SET(s->state, STEP_DONE, STEP_CARRIED_OK);
 
 	if (s->state == STEP_DEFERRED) {
-		defer_dependents(rd, i);
+		rd->finished++;
+		rd->n_hidden++;
+		mark_dependents(rd, i, STEP_DEFERRED);
 		return;
 	}
 	if (!IN_SET(s->state, STEP_CARRIED, STEP_CARRIED_OK)) {
@@ -1055,7 +1037,7 @@ static void step_ended(struct round *rd, size_t i)
 	if (s->state == STEP_DONE)
 		rd->progress++;
 	if (!ok) {
-		skip_dependents(rd, i);
+		mark_dependents(rd, i, STEP_SKIPPED);
 		return;
 	}
 	for (size_t k = 0; k < rd->n_dependents[i]; k++) {

@@ -265,3 +265,15 @@ int bs_sysroot_write_file_atomic(struct bs_ctx *c, const char *relpath, const vo
 	}
 	return write_file_atomic_at(c->root_fd, rel, data, size, mode);
 }
+
+char *bs_dev_path_dup(const char *kernel_name)
+{
+	char *path;
+
+	if (asprintf(&path, "/dev/%s", kernel_name) < 0)
+		return NULL;
+	for (char *p = path; *p; p++)
+		if (*p == '!')
+			*p = '/';
+	return path;
+}

@@ -50,6 +50,10 @@ int bs_sysroot_opendir(struct bs_ctx *c, const char *relpath, DIR **ret);
  * paths (libmount, libblkid), or NULL when out of memory. */
 char *bs_sysroot_path_dup(struct bs_ctx *c, const char *relpath);
 
+/* The device node of a kernel name: "vda1" is "/dev/vda1"; kernel names spell '/' as '!'
+ * (cciss!c0d0 is /dev/cciss/c0d0). NULL when out of memory. */
+char *bs_dev_path_dup(const char *kernel_name);
+
 /* Replaces relpath below the system root with the size bytes at data, atomically (see
  * write_file_atomic_at() in fileio.h), after creating its missing parent directories with
  * mode 0755. The one way libblkstack writes below the system root, for the recorded graph

@@ -228,13 +228,8 @@ static int match_probe(struct bs_ctx *c, const char *name, enum match_key key, c
 	if (r <= 0)
 		return r;
 
-	/* Kernel names spell '/' as '!' (cciss!c0d0 is /dev/cciss/c0d0). */
-	if (strextend(&devname, "dev/", name, NULL) < 0)
-		return -ENOMEM;
-	for (char *p = devname; *p; p++)
-		if (*p == '!')
-			*p = '/';
-	path = bs_sysroot_path_dup(c, devname);
+	devname = bs_dev_path_dup(name);
+	path = devname ? bs_sysroot_path_dup(c, devname) : NULL;
 	if (!path)
 		return -ENOMEM;
 

@@ -348,13 +348,8 @@ static int probe_one(struct bs_ctx *c, struct bs_blkid_table *t, const char *ker
 	bool any = false;
 	int r, n;
 
-	/* Kernel names spell '/' as '!' (cciss!c0d0 is /dev/cciss/c0d0). */
-	if (strextend(&devname, "/dev/", kernel_name, NULL) < 0)
-		return -ENOMEM;
-	for (char *p = devname; *p; p++)
-		if (*p == '!')
-			*p = '/';
-	path = bs_sysroot_path_dup(c, devname);
+	devname = bs_dev_path_dup(kernel_name);
+	path = devname ? bs_sysroot_path_dup(c, devname) : NULL;
 	if (!path)
 		return -ENOMEM;
 
