@@ -65,6 +65,7 @@ struct round {
 	 * with one job is deterministic. */
 	size_t *ready;
 	size_t n_ready;
+	bool *preset; /* state set by round_setup(), before anything ran */
 	size_t running, finished, n_new;
 	size_t n_hidden; /* carried from earlier rounds or deferred: not shown as progress */
 	size_t progress; /* steps that succeeded */
@@ -420,11 +421,15 @@ _printf_(2, 0) static void vset_message(char **where, const char *format, va_lis
 
 int bs_step_fail(struct bs_step *s, int error, const char *format, ...)
 {
+	const char *rest;
 	va_list ap;
 
 	va_start(ap, format);
 	vset_message(&s->message, format, ap);
 	va_end(ap);
+	/* The summary names the node already: "crypt-open crypt:x: crypt:x: ..." says it twice. */
+	if (s->message && (rest = startswith(s->message, s->node->id)) && startswith(rest, ": "))
+		memmove(s->message, rest + 2, strlen(rest + 2) + 1);
 	if (s->message)
 		bs_log_debug(bs_step_ctx(s), "%s %s: %s", s->action, s->node->id, s->message);
 	return error < 0 ? error : -EIO;
@@ -1127,6 +1132,7 @@ static void round_free(struct round *rd)
 	free(rd->dependents);
 	free(rd->n_dependents);
 	free(rd->ready);
+	free(rd->preset);
 	pthread_cond_destroy(&rd->wake);
 }
 
@@ -1141,7 +1147,8 @@ static int round_setup(struct round *rd)
 	rd->dependents = calloc(MAX(rd->n, (size_t)1), sizeof(*rd->dependents));
 	rd->n_dependents = calloc(MAX(rd->n, (size_t)1), sizeof(*rd->n_dependents));
 	rd->ready = calloc(MAX(rd->n, (size_t)1), sizeof(*rd->ready));
-	if (!rd->steps || !rd->dependents || !rd->n_dependents || !rd->ready)
+	rd->preset = calloc(MAX(rd->n, (size_t)1), sizeof(*rd->preset));
+	if (!rd->steps || !rd->dependents || !rd->n_dependents || !rd->ready || !rd->preset)
 		return -ENOMEM;
 	for (size_t i = 0; i < rd->n; i++) {
 		struct bs_step *s = &rd->steps[i];
@@ -1195,12 +1202,16 @@ static int round_run(struct round *rd)
 	int r = 0;
 
 	pthread_mutex_lock(&e->lock);
-	emit(e, rd, BS_EXEC_EVENT_ROUND, NULL, 0, rd->message);
-	/* Steps carried from earlier rounds first, in step order: their dependents are skipped
-	 * or released before any worker could pick one of them. */
+	/* Steps carried from earlier rounds and deferred ones first, in step order: their
+	 * dependents are skipped, released or deferred before any worker could pick one. Only
+	 * those marked so by round_setup(): a step deferred on the way ends with its cause. */
 	for (size_t i = 0; i < rd->n; i++)
-		if (IN_SET(rd->steps[i].state, STEP_CARRIED, STEP_CARRIED_OK, STEP_DEFERRED))
+		rd->preset[i] = IN_SET(rd->steps[i].state, STEP_CARRIED, STEP_CARRIED_OK,
+				       STEP_DEFERRED);
+	for (size_t i = 0; i < rd->n; i++)
+		if (rd->preset[i])
 			step_ended(rd, i);
+	emit(e, rd, BS_EXEC_EVENT_ROUND, NULL, 0, rd->message);
 	for (size_t i = 0; i < rd->n; i++)
 		if (rd->steps[i].state == STEP_PENDING && rd->steps[i].n_pending == 0)
 			heap_push(rd, i);

@@ -13,12 +13,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <syslog.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "blkstack.h"
-#include "exec.h"
+#include "exec-harness.h"
 #include "layers/crypt.h"
 #include "ops-real.h"
 #include "ops.h"
@@ -856,115 +855,33 @@ static const struct bs_ops fake_ops = {
 	.reboot = fake_reboot,
 };
 
-/* One run of the executor with the fake ops: what they saw, what the library logged, the
- * warnings, and each step's outcome. */
-struct run {
-	struct fake fake;
-	struct bs_exec *e;
-	int r;
-	char *log, *events;
-	size_t log_size, events_size;
-	FILE *log_f, *events_f;
-};
-
-_printf_(6, 0) static void run_log(void *userdata, int priority, const char *file, int line,
-				   const char *fn, const char *format, va_list ap)
+static void fake_init(struct fake *k)
 {
-	struct run *run = userdata;
-
-	(void)file;
-	(void)line;
-	(void)fn;
-	if (priority > LOG_WARNING)
-		return;
-	vfprintf(run->log_f, format, ap);
-	fputc('\n', run->log_f);
+	*k = (struct fake){};
+	pthread_mutex_init(&k->lock, NULL);
+	k->f = open_memstream(&k->transcript, &k->size);
+	ASSERT_NOTNULL(k->f);
 }
 
-static void run_event(void *userdata, const struct bs_exec_event *ev)
+static void fake_done(struct fake *k)
 {
-	struct run *run = userdata;
-
-	if (ev->type == BS_EXEC_EVENT_WARNING)
-		fprintf(run->events_f, "warning %s\n", strempty(ev->message));
+	fclose(k->f);
+	free(k->transcript);
+	pthread_mutex_destroy(&k->lock);
 }
 
-static void run_init(struct run *run)
-{
-	*run = (struct run){};
-	pthread_mutex_init(&run->fake.lock, NULL);
-	run->fake.f = open_memstream(&run->fake.transcript, &run->fake.size);
-	run->log_f = open_memstream(&run->log, &run->log_size);
-	run->events_f = open_memstream(&run->events, &run->events_size);
-	ASSERT_NOTNULL(run->fake.f);
-	ASSERT_NOTNULL(run->log_f);
-	ASSERT_NOTNULL(run->events_f);
-}
-
-static void run_exec(struct run *run, const char *root, enum bs_plan_op op,
+/* Runs the executor with the fake ops, one step at a time; TEST_CRYPT_VERBOSE shows what the
+ * ops saw, what the library logged and the events. */
+static void run_fake(struct exec_run *run, struct fake *k, const char *root, enum bs_plan_op op,
 		     const char *const *targets)
 {
-	struct bs_exec_opts o = { .jobs = 1, .key_fd = -1, .no_record = 1 };
-	struct bs_ctx_opts co = { .sysroot = root };
-	struct bs_ctx *c = NULL;
-
-	ASSERT_OK(bs_ctx_new(&co, &c));
-	bs_ctx_set_log_fn(c, run_log, run);
-	ASSERT_OK(bs_ctx_set_log_priority(c, LOG_DEBUG));
-	ASSERT_OK(bs_exec_new(c, &o, &run->e));
-	ASSERT_OK(bs_exec_set_ops(run->e, &fake_ops, &run->fake));
-	bs_exec_set_event_fn(run->e, run_event, run);
-	run->r = bs_exec_run(run->e, op, targets, 0);
-	bs_ctx_unref(c);
-	fflush(run->fake.f);
-	fflush(run->log_f);
-	fflush(run->events_f);
+	EXEC_RUN(run, .sysroot = root, .op = op, .targets = targets, .ops = &fake_ops,
+		 .ops_data = k);
+	fflush(k->f);
 	if (getenv("TEST_CRYPT_VERBOSE"))
-		fprintf(stderr, "--- ops\n%s--- log\n%s--- events\n%s", run->fake.transcript,
-			run->log, run->events);
+		fprintf(stderr, "--- ops\n%s--- log\n%s--- events\n%s", k->transcript, run->log,
+			run->events);
 }
-
-static void run_done(struct run *run)
-{
-	bs_exec_unref(run->e);
-	fclose(run->fake.f);
-	fclose(run->log_f);
-	fclose(run->events_f);
-	free(run->fake.transcript);
-	free(run->log);
-	free(run->events);
-	pthread_mutex_destroy(&run->fake.lock);
-}
-
-/* The result of step ACTION NODE: its status, and its message in *ret_message. */
-static int result_of(const struct run *run, const char *action, const char *node,
-		     const char **ret_message)
-{
-	for (size_t i = 0; i < bs_exec_get_n_results(run->e); i++)
-		if (streq(bs_exec_get_result_action(run->e, i), action) &&
-		    streq(bs_exec_get_result_node(run->e, i), node)) {
-			if (ret_message)
-				*ret_message = bs_exec_get_result_message(run->e, i);
-			return (int)bs_exec_get_result_status(run->e, i);
-		}
-	test_fail(TEST_FILE, __LINE__, "no result for %s %s", action, node);
-}
-
-static size_t count(const char *text, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = text; p && (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
-
-#define ASSERT_CONTAINS(haystack, needle)                                                          \
-	do {                                                                                       \
-		const char *_h_ = (haystack), *_n_ = (needle);                                     \
-		if (!_h_ || !strstr(_h_, _n_))                                                     \
-			test_fail(TEST_FILE, __LINE__, "'%s' is not in:\n%s", _n_, strna(_h_));    \
-	} while (0)
 
 /* btrfs-2crypt: crypt1 on vda2 and crypt2 on vdb1, both LUKS, with crypttab replaced by
  * text (NAME and SOURCE fields given for each). Its root filesystem lies on both mappings,
@@ -986,65 +903,72 @@ static const char *const both[] = { "crypt:crypt1", "crypt:crypt2", NULL };
 TEST(driver_passphrase_is_shared_and_wrong_ones_counted)
 {
 	_cleanup_free_ char *root = two_mappings(CRYPT1 " none luks\n" CRYPT2 " - luks,discard\n");
-	struct run run;
-	const char *m = NULL;
+	struct fake fake;
+	struct exec_run run;
 
-	run_init(&run);
-	run.fake.answers[run.fake.n_answers++] = "bad";
-	run.fake.answers[run.fake.n_answers++] = "good";
-	run_exec(&run, root, BS_PLAN_UP, both);
+	fake_init(&fake);
+	fake.answers[fake.n_answers++] = "bad";
+	fake.answers[fake.n_answers++] = "good";
+	run_fake(&run, &fake, root, BS_PLAN_UP, both);
 	ASSERT_OK(run.r);
-	ASSERT_EQ(result_of(&run, "crypt-open", "crypt:crypt1", &m), (int)BS_EXEC_DONE);
-	ASSERT_EQ(result_of(&run, "crypt-open", "crypt:crypt2", &m), (int)BS_EXEC_DONE);
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:crypt1"), (int)BS_EXEC_DONE);
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:crypt2"), (int)BS_EXEC_DONE);
 	/* Asked twice in all: crypt2 tries what crypt1 was given ("bad" first, uncounted). */
-	ASSERT_EQ(count(run.fake.transcript, "ask "), 2u);
-	ASSERT_CONTAINS(run.fake.transcript, "ask Passphrase for crypt:crypt1 (/dev/vda2): \n");
-	ASSERT_CONTAINS(run.fake.transcript,
+	ASSERT_EQ(count_substrings(fake.transcript, "ask "), 2u);
+	ASSERT_CONTAINS(fake.transcript, "ask Passphrase for crypt:crypt1 (/dev/vda2): \n");
+	ASSERT_CONTAINS(fake.transcript,
 			"crypt-open crypt1 /dev/vda2 luks passphrase=bad slot=-1 cipher=- bits=0 "
 			"hash=- off=0 skip=0 ss=0\n");
-	ASSERT_CONTAINS(run.fake.transcript,
+	ASSERT_CONTAINS(fake.transcript,
 			"crypt-open crypt2 /dev/vdb1 luks passphrase=bad slot=-1 cipher=- bits=0 "
 			"hash=- off=0 skip=0 ss=0 discard\n");
-	ASSERT_CONTAINS(run.fake.transcript, "crypt-open crypt2 /dev/vdb1 luks passphrase=good");
-	ASSERT_EQ(count(run.log, "wrong passphrase"), 1u);
+	ASSERT_CONTAINS(fake.transcript, "crypt-open crypt2 /dev/vdb1 luks passphrase=good");
+	ASSERT_EQ(count_substrings(run.log, "wrong passphrase"), 1u);
 	ASSERT_CONTAINS(run.log, "crypt:crypt1: wrong passphrase (try 1 of 3)");
-	run_done(&run);
+	exec_run_done(&run);
+	fake_done(&fake);
 }
 
 TEST(driver_tries_from_crypttab)
 {
 	_cleanup_free_ char *root = two_mappings(CRYPT1 " none luks,tries=2\n" CRYPT2 " none\n");
 	const char *const one[] = { "crypt:crypt1", NULL };
-	struct run run;
-	const char *m = NULL;
+	struct fake fake;
+	struct exec_run run;
+	const char *m;
 
-	run_init(&run);
-	run.fake.answers[run.fake.n_answers++] = "bad-1";
-	run.fake.answers[run.fake.n_answers++] = "bad-2";
-	run.fake.answers[run.fake.n_answers++] = "good";
-	run_exec(&run, root, BS_PLAN_UP, one);
+	fake_init(&fake);
+	fake.answers[fake.n_answers++] = "bad-1";
+	fake.answers[fake.n_answers++] = "bad-2";
+	fake.answers[fake.n_answers++] = "good";
+	run_fake(&run, &fake, root, BS_PLAN_UP, one);
 	ASSERT_ERR(run.r, -EPERM);
-	ASSERT_EQ(result_of(&run, "crypt-open", "crypt:crypt1", &m), (int)BS_EXEC_FAILED);
-	ASSERT_STREQ(m, "crypt:crypt1: no valid passphrase after 2 tries");
-	ASSERT_EQ(count(run.fake.transcript, "ask "), 2u);
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:crypt1"), (int)BS_EXEC_FAILED);
+	m = exec_run_message(&run, "crypt-open", "crypt:crypt1");
+	ASSERT_STREQ(m, "no valid passphrase after 2 tries");
+	ASSERT_EQ(count_substrings(fake.transcript, "ask "), 2u);
 	ASSERT_CONTAINS(run.log, "crypt:crypt1: wrong passphrase (try 1 of 2)");
-	run_done(&run);
+	exec_run_done(&run);
+	fake_done(&fake);
 }
 
 TEST(driver_end_of_input)
 {
 	_cleanup_free_ char *root = two_mappings(CRYPT1 " none luks\n");
 	const char *const one[] = { "crypt:crypt1", NULL };
-	struct run run;
-	const char *m = NULL;
+	struct fake fake;
+	struct exec_run run;
+	const char *m;
 
-	run_init(&run);
-	run.fake.answers[run.fake.n_answers++] = "bad";
-	run_exec(&run, root, BS_PLAN_UP, one);
+	fake_init(&fake);
+	fake.answers[fake.n_answers++] = "bad";
+	run_fake(&run, &fake, root, BS_PLAN_UP, one);
 	ASSERT_ERR(run.r, -ECANCELED);
-	ASSERT_EQ(result_of(&run, "crypt-open", "crypt:crypt1", &m), (int)BS_EXEC_FAILED);
-	ASSERT_STREQ(m, "crypt:crypt1: no more passphrases after 1 wrong one");
-	run_done(&run);
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:crypt1"), (int)BS_EXEC_FAILED);
+	m = exec_run_message(&run, "crypt-open", "crypt:crypt1");
+	ASSERT_STREQ(m, "no more passphrases after 1 wrong one");
+	exec_run_done(&run);
+	fake_done(&fake);
 }
 
 TEST(driver_key_file_wrong_fails_at_once)
@@ -1053,25 +977,28 @@ TEST(driver_key_file_wrong_fails_at_once)
 		CRYPT1 " /dev/vda1 luks,keyfile-offset=512,keyfile-size=32,keyslot=1,readonly,"
 		       "same-cpu-crypt,submit-from-crypt-cpus,no-read-workqueue,"
 		       "no-write-workqueue\n" CRYPT2 " /dev/vdb luks\n");
-	struct run run;
-	const char *m = NULL;
+	struct fake fake;
+	struct exec_run run;
+	const char *m;
 
-	run_init(&run);
-	run.fake.good_key_file = "/dev/vdb";
-	run_exec(&run, root, BS_PLAN_UP, both);
+	fake_init(&fake);
+	fake.good_key_file = "/dev/vdb";
+	run_fake(&run, &fake, root, BS_PLAN_UP, both);
 	ASSERT_ERR(run.r, -EPERM);
-	ASSERT_EQ(result_of(&run, "crypt-open", "crypt:crypt1", &m), (int)BS_EXEC_FAILED);
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:crypt1"), (int)BS_EXEC_FAILED);
+	m = exec_run_message(&run, "crypt-open", "crypt:crypt1");
 	ASSERT_CONTAINS(m, "key file '/dev/vda1' opens no key slot of '/dev/vda2'");
-	ASSERT_EQ(result_of(&run, "crypt-open", "crypt:crypt2", &m), (int)BS_EXEC_DONE);
-	ASSERT_EQ(count(run.fake.transcript, "crypt-open crypt1"), 1u);
-	ASSERT_EQ(count(run.fake.transcript, "ask "), 0u);
-	ASSERT_CONTAINS(run.fake.transcript,
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:crypt2"), (int)BS_EXEC_DONE);
+	ASSERT_EQ(count_substrings(fake.transcript, "crypt-open crypt1"), 1u);
+	ASSERT_EQ(count_substrings(fake.transcript, "ask "), 0u);
+	ASSERT_CONTAINS(fake.transcript,
 			"crypt-open crypt1 /dev/vda2 luks keyfile=/dev/vda1@512+32 slot=1 "
 			"cipher=- bits=0 hash=- off=0 skip=0 ss=0 ro same-cpu submit no-rwq "
 			"no-wwq\n");
-	ASSERT_CONTAINS(run.fake.transcript,
+	ASSERT_CONTAINS(fake.transcript,
 			"crypt-open crypt2 /dev/vdb1 luks keyfile=/dev/vdb@0+0 slot=-1");
-	run_done(&run);
+	exec_run_done(&run);
+	fake_done(&fake);
 }
 
 TEST(driver_plain)
@@ -1079,26 +1006,27 @@ TEST(driver_plain)
 	_cleanup_free_ char *root = two_mappings(
 		CRYPT1 " none plain,cipher=aes-xts-plain64,size=512,hash=sha512,offset=2048,"
 		       "skip=16,sector-size=4096\n" CRYPT2 " /dev/vdb plain\n");
-	struct run run;
-	const char *m = NULL;
+	struct fake fake;
+	struct exec_run run;
 
-	run_init(&run);
-	run.fake.answers[run.fake.n_answers++] = "anything";
-	run_exec(&run, root, BS_PLAN_UP, both);
+	fake_init(&fake);
+	fake.answers[fake.n_answers++] = "anything";
+	run_fake(&run, &fake, root, BS_PLAN_UP, both);
 	ASSERT_OK(run.r);
-	ASSERT_CONTAINS(run.fake.transcript,
+	ASSERT_CONTAINS(fake.transcript,
 			"crypt-open crypt1 /dev/vda2 plain passphrase=anything slot=-1 "
 			"cipher=aes-xts-plain64 bits=512 hash=sha512 off=2048 skip=16 ss=4096\n");
 	/* A key file is the key: no hash; its size left to the key's. */
-	ASSERT_CONTAINS(run.fake.transcript,
+	ASSERT_CONTAINS(fake.transcript,
 			"crypt-open crypt2 /dev/vdb1 plain keyfile=/dev/vdb@0+0 slot=-1 "
 			"cipher=aes-cbc-essiv:sha256 bits=256 hash=- off=0 skip=0 ss=0\n");
 	/* crypt2 leaves cipher and size to defaults that changed: said loudly. */
-	ASSERT_EQ(result_of(&run, "crypt-open", "crypt:crypt2", &m), (int)BS_EXEC_DONE);
-	ASSERT_CONTAINS(run.events, "warning crypt:crypt2: crypttab line 2 names no 'cipher=', "
-				    "'size=' for this plain mapping");
-	ASSERT_EQ(count(run.events, "crypt:crypt1"), 0u);
-	run_done(&run);
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:crypt2"), (int)BS_EXEC_DONE);
+	ASSERT_CONTAINS(run.warnings, "crypt:crypt2: crypttab line 2 names no 'cipher=', "
+				      "'size=' for this plain mapping");
+	ASSERT_EQ(count_substrings(run.warnings, "crypt:crypt1"), 0u);
+	exec_run_done(&run);
+	fake_done(&fake);
 }
 
 TEST(driver_no_type_falls_back_to_plain)
@@ -1106,7 +1034,8 @@ TEST(driver_no_type_falls_back_to_plain)
 	_cleanup_free_ char *root = two_mappings(
 		CRYPT1 " none cipher=aes-xts-plain64,size=512,hash=sha256\n" CRYPT2 " none\n");
 	_cleanup_free_ char *blkid = NULL;
-	struct run run;
+	struct fake fake;
+	struct exec_run run;
 
 	/* blkid did not see LUKS on vda2 (only then is plain a possibility). */
 	ASSERT_TRUE(asprintf(&blkid, "%s/run/blkid/blkid.tab", root) > 0);
@@ -1128,41 +1057,45 @@ TEST(driver_no_type_falls_back_to_plain)
 		test_write_file(root, "run/blkid/blkid.tab", text);
 	}
 
-	run_init(&run);
-	run.fake.no_luks = "/dev/vda2";
-	run.fake.answers[run.fake.n_answers++] = "good";
-	run_exec(&run, root, BS_PLAN_UP, both);
+	fake_init(&fake);
+	fake.no_luks = "/dev/vda2";
+	fake.answers[fake.n_answers++] = "good";
+	run_fake(&run, &fake, root, BS_PLAN_UP, both);
 	ASSERT_OK(run.r);
-	ASSERT_CONTAINS(run.fake.transcript,
+	ASSERT_CONTAINS(fake.transcript,
 			"crypt-open crypt1 /dev/vda2 luks passphrase=good slot=-1 cipher=- bits=0 "
 			"hash=- off=0 skip=0 ss=0\n"
 			"crypt-open crypt1 /dev/vda2 plain passphrase=good slot=-1 "
 			"cipher=aes-xts-plain64 bits=512 hash=sha256 off=0 skip=0 ss=0\n");
-	ASSERT_CONTAINS(run.events, "warning crypt:crypt1: '/dev/vda2' has no LUKS header, so it "
-				    "is opened as plain dm-crypt");
+	ASSERT_CONTAINS(run.warnings, "crypt:crypt1: '/dev/vda2' has no LUKS header, so it "
+				      "is opened as plain dm-crypt");
 	/* vdb1 is LUKS by blkid: its -EINVAL would be an error, not a plain device. */
-	ASSERT_CONTAINS(run.fake.transcript, "crypt-open crypt2 /dev/vdb1 luks passphrase=good");
-	ASSERT_EQ(count(run.fake.transcript, "crypt-open crypt2"), 1u);
-	run_done(&run);
+	ASSERT_CONTAINS(fake.transcript, "crypt-open crypt2 /dev/vdb1 luks passphrase=good");
+	ASSERT_EQ(count_substrings(fake.transcript, "crypt-open crypt2"), 1u);
+	exec_run_done(&run);
+	fake_done(&fake);
 }
 
 TEST(driver_not_luks)
 {
 	_cleanup_free_ char *root = two_mappings(CRYPT1 " none\n");
 	const char *const one[] = { "crypt:crypt1", NULL };
-	struct run run;
-	const char *m = NULL;
+	struct fake fake;
+	struct exec_run run;
+	const char *m;
 
 	/* blkid says LUKS, libcryptsetup finds none: no guessing plain over it. */
-	run_init(&run);
-	run.fake.no_luks = "/dev/vda2";
-	run.fake.answers[run.fake.n_answers++] = "good";
-	run_exec(&run, root, BS_PLAN_UP, one);
+	fake_init(&fake);
+	fake.no_luks = "/dev/vda2";
+	fake.answers[fake.n_answers++] = "good";
+	run_fake(&run, &fake, root, BS_PLAN_UP, one);
 	ASSERT_ERR(run.r, -EINVAL);
-	ASSERT_EQ(result_of(&run, "crypt-open", "crypt:crypt1", &m), (int)BS_EXEC_FAILED);
-	ASSERT_CONTAINS(m, "crypt:crypt1: '/dev/vda2' is not a LUKS device");
-	ASSERT_EQ(count(run.fake.transcript, "plain"), 0u);
-	run_done(&run);
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:crypt1"), (int)BS_EXEC_FAILED);
+	m = exec_run_message(&run, "crypt-open", "crypt:crypt1");
+	ASSERT_CONTAINS(m, "'/dev/vda2' is not a LUKS device");
+	ASSERT_EQ(count_substrings(fake.transcript, "plain"), 0u);
+	exec_run_done(&run);
+	fake_done(&fake);
 }
 
 TEST(driver_unsupported_entry)
@@ -1170,31 +1103,35 @@ TEST(driver_unsupported_entry)
 	_cleanup_free_ char *root =
 		two_mappings(CRYPT1 " none luks,keyscript=/lib/cryptsetup/scripts/passdev\n");
 	const char *const one[] = { "crypt:crypt1", NULL };
-	struct run run;
-	const char *m = NULL;
+	struct fake fake;
+	struct exec_run run;
+	const char *m;
 
-	run_init(&run);
-	run_exec(&run, root, BS_PLAN_UP, one);
+	fake_init(&fake);
+	run_fake(&run, &fake, root, BS_PLAN_UP, one);
 	ASSERT_ERR(run.r, -EOPNOTSUPP);
-	ASSERT_EQ(result_of(&run, "crypt-open", "crypt:crypt1", &m), (int)BS_EXEC_FAILED);
-	ASSERT_CONTAINS(m, "crypt:crypt1: keyscript= is not supported");
-	ASSERT_EQ(count(run.fake.transcript, "crypt-open"), 0u);
-	ASSERT_EQ(count(run.fake.transcript, "ask "), 0u);
-	run_done(&run);
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:crypt1"), (int)BS_EXEC_FAILED);
+	m = exec_run_message(&run, "crypt-open", "crypt:crypt1");
+	ASSERT_CONTAINS(m, "keyscript= is not supported");
+	ASSERT_EQ(count_substrings(fake.transcript, "crypt-open"), 0u);
+	ASSERT_EQ(count_substrings(fake.transcript, "ask "), 0u);
+	exec_run_done(&run);
+	fake_done(&fake);
 }
 
 TEST(driver_close)
 {
 	_cleanup_free_ char *root = test_fixture("btrfs-2crypt-assembled");
 	const char *const one[] = { "crypt:crypt1", NULL };
-	struct run run;
-	const char *m = NULL;
+	struct fake fake;
+	struct exec_run run;
 
 	/* Closed by someone else already: what the step is for is done. */
-	run_init(&run);
-	run.fake.close_error = -ENODEV;
-	run_exec(&run, root, BS_PLAN_DOWN, one);
-	ASSERT_CONTAINS(run.fake.transcript, "crypt-close crypt1\n");
-	ASSERT_EQ(result_of(&run, "crypt-close", "crypt:crypt1", &m), (int)BS_EXEC_DONE);
-	run_done(&run);
+	fake_init(&fake);
+	fake.close_error = -ENODEV;
+	run_fake(&run, &fake, root, BS_PLAN_DOWN, one);
+	ASSERT_CONTAINS(fake.transcript, "crypt-close crypt1\n");
+	ASSERT_EQ(exec_run_status(&run, "crypt-close", "crypt:crypt1"), (int)BS_EXEC_DONE);
+	exec_run_done(&run);
+	fake_done(&fake);
 }

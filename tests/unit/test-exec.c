@@ -6,10 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "blkstack.h"
-#include "exec.h"
+#include "exec-harness.h"
 #include "fileio.h"
 #include "recorder.h"
 #include "tests.h"
@@ -26,131 +25,10 @@ static const char *const recipes[] = {
 	"rootless-ps3-crypt-raid10-lvm",
 };
 
-static int unlink_tree_entry(const char *root, const char *rel)
-{
-	_cleanup_free_ char *p = NULL;
-
-	if (asprintf(&p, "%s/%s", root, rel) < 0)
-		return -ENOMEM;
-	return unlink(p) < 0 ? -errno : 0;
-}
-
-static const char *mount_root;
-
-static struct bs_ctx *ctx_on(const char *root)
-{
-	struct bs_ctx_opts o = { .sysroot = root, .mount_root = mount_root };
-	struct bs_ctx *c = NULL;
-
-	if (bs_ctx_new(&o, &c) < 0)
-		return NULL;
-	return c;
-}
-
-/* A copy of RECIPE-disks with the graph recorded from RECIPE-assembled, as 'blkstack record'
- * left it when the stack was last up. */
-static char *disks_with_record(const char *recipe)
-{
-	_cleanup_free_ char *disks = NULL, *assembled = NULL, *out = NULL;
-	struct bs_ctx *c;
-	struct bs_graph *g = NULL;
-	char *copy;
-	int r;
-
-	if (asprintf(&disks, "%s-disks", recipe) < 0 || asprintf(&assembled, "%s-assembled", recipe) < 0)
-		return NULL;
-	copy = test_fixture_copy(disks);
-	{
-		_cleanup_free_ char *path = test_fixture(assembled);
-
-		c = ctx_on(path);
-	}
-	if (!c)
-		return copy;
-	r = bs_graph_new(c, &g);
-	if (r >= 0)
-		r = bs_graph_add_live(g);
-	if (r >= 0 && asprintf(&out, "%s/var/lib/blkstack/graph.json", copy) >= 0) {
-		test_mkdir_p(copy, "var/lib/blkstack");
-		r = bs_graph_record(g, out);
-	}
-	bs_graph_unref(g);
-	bs_ctx_unref(c);
-	return copy;
-}
-
-struct run {
-	struct bs_exec *e;
-	int r;
-	char *events; /* one line per event */
-	size_t events_size;
-	FILE *ev;
-};
-
-static void on_event(void *userdata, const struct bs_exec_event *ev)
-{
-	struct run *run = userdata;
-
-	fprintf(run->ev, "%s %s %s%s%s\n", bs_exec_event_type_to_string(ev->type),
-		strna(ev->action), strna(ev->node), ev->message ? ": " : "", strempty(ev->message));
-}
-
-static void run_exec(struct run *run, const char *root, enum bs_plan_op op,
-		     const char *const *targets, unsigned flags, unsigned jobs, struct recorder *rec)
-{
-	struct bs_exec_opts o = { .jobs = jobs, .key_fd = -1, .no_record = 1 };
-	struct bs_ctx *c = ctx_on(root);
-
-	*run = (struct run){};
-	run->ev = open_memstream(&run->events, &run->events_size);
-	ASSERT_NOTNULL(c);
-	ASSERT_OK(bs_exec_new(c, &o, &run->e));
-	ASSERT_OK(bs_exec_set_ops(run->e, recorder_ops(), rec));
-	bs_exec_set_event_fn(run->e, on_event, run);
-	run->r = bs_exec_run(run->e, op, targets, flags);
-	fflush(run->ev);
-	bs_ctx_unref(c);
-}
-
-static void run_done(struct run *run)
-{
-	bs_exec_unref(run->e);
-	fclose(run->ev);
-	free(run->events);
-}
-
-/* The outcome of the step ACTION NODE, or -1 if it has none. */
-static int status_of(const struct run *run, const char *action, const char *node)
-{
-	for (size_t i = 0; i < bs_exec_get_n_results(run->e); i++)
-		if (streq(bs_exec_get_result_action(run->e, i), action) &&
-		    streq(bs_exec_get_result_node(run->e, i), node))
-			return (int)bs_exec_get_result_status(run->e, i);
-	return -1;
-}
-
-static const char *message_of(const struct run *run, const char *action, const char *node)
-{
-	for (size_t i = 0; i < bs_exec_get_n_results(run->e); i++)
-		if (streq(bs_exec_get_result_action(run->e, i), action) &&
-		    streq(bs_exec_get_result_node(run->e, i), node))
-			return bs_exec_get_result_message(run->e, i);
-	return NULL;
-}
-
-static size_t count_lines(const char *text, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = text; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
-
 /* The transcript and the results, against tests/expected/FIXTURE/NAME (written instead with
  * BLKSTACK_UPDATE_EXPECTED=1, for review). */
 static void check_expected(const char *fixture, const char *name, struct recorder *rec,
-			   const struct run *run)
+			   const struct exec_run *run)
 {
 	_cleanup_free_ char *text = NULL, *path = NULL, *want = NULL;
 	const char *dir = getenv("BLKSTACK_EXPECTED");
@@ -200,19 +78,20 @@ static void check_expected(const char *fixture, const char *name, struct recorde
 TEST(transcript_up_every_fixture)
 {
 	for (size_t i = 0; i < ELEMENTSOF(recipes); i++) {
-		_cleanup_free_ char *root = disks_with_record(recipes[i]), *fixture = NULL;
+		_cleanup_free_ char *root = fixture_with_record(recipes[i]), *fixture = NULL;
 		struct recorder rec;
-		struct run run;
+		struct exec_run run;
 
 		recorder_init(&rec);
 		rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
-		run_exec(&run, root, BS_PLAN_UP, NULL, 0, 1, &rec);
+		EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(),
+			 .ops_data = &rec);
 		ASSERT_TRUE(asprintf(&fixture, "%s-disks", recipes[i]) >= 0);
 		check_expected(fixture, "exec-up.txt", &rec, &run);
 		ASSERT_EQ(run.r, 0);
 		/* One passphrase, asked once, opens every LUKS device. */
-		ASSERT_TRUE(count_lines(recorder_transcript(&rec), "ask-password") <= 1);
-		run_done(&run);
+		ASSERT_TRUE(count_substrings(recorder_transcript(&rec), "ask-password") <= 1);
+		exec_run_done(&run);
 		recorder_done(&rec);
 	}
 }
@@ -223,15 +102,16 @@ TEST(transcript_down_every_fixture)
 	for (size_t i = 0; i < ELEMENTSOF(recipes); i++) {
 		_cleanup_free_ char *fixture = NULL, *root = NULL;
 		struct recorder rec;
-		struct run run;
+		struct exec_run run;
 
 		ASSERT_TRUE(asprintf(&fixture, "%s-assembled", recipes[i]) >= 0);
 		root = test_fixture(fixture);
 		recorder_init(&rec);
-		run_exec(&run, root, BS_PLAN_DOWN, NULL, BS_PLAN_KEEP_ROOT, 1, &rec);
+		EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .flags = BS_PLAN_KEEP_ROOT,
+			 .ops = recorder_ops(), .ops_data = &rec);
 		check_expected(fixture, "exec-down.txt", &rec, &run);
 		ASSERT_EQ(run.r, 0);
-		run_done(&run);
+		exec_run_done(&run);
 		recorder_done(&rec);
 	}
 }
@@ -239,51 +119,53 @@ TEST(transcript_down_every_fixture)
 /* ps3: three LUKS devices under the RAID10 unlock at the same time. */
 TEST(parallel_starts)
 {
-	_cleanup_free_ char *root = disks_with_record("ps3-crypt-raid10-lvm");
+	_cleanup_free_ char *root = fixture_with_record("ps3-crypt-raid10-lvm");
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	recorder_init(&rec);
 	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
 	rec.rendezvous = 3;
-	run_exec(&run, root, BS_PLAN_UP, NULL, 0, 4, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .jobs = 4, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	ASSERT_FALSE(rec.rendezvous_failed);
 	ASSERT_TRUE(rec.max_in_flight >= 3);
 	ASSERT_EQ(run.r, 0);
 	/* The three asked one passphrase between them, once. */
-	ASSERT_EQ(count_lines(recorder_transcript(&rec), "ask-password"), 1u);
-	run_done(&run);
+	ASSERT_EQ(count_substrings(recorder_transcript(&rec), "ask-password"), 1u);
+	exec_run_done(&run);
 	recorder_done(&rec);
 
 	/* -j1: never two at once. */
 	recorder_init(&rec);
 	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
-	run_exec(&run, root, BS_PLAN_UP, NULL, 0, 1, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
 	ASSERT_EQ(rec.max_in_flight, 1u);
 	ASSERT_EQ(run.r, 0);
-	run_done(&run);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
 /* ps1: cryptsrv fails to open; / still comes up, /srv is skipped because of it. */
 TEST(failure_stops_only_its_branch)
 {
-	_cleanup_free_ char *root = disks_with_record("ps1-raid6-lvm-crypt");
+	_cleanup_free_ char *root = fixture_with_record("ps1-raid6-lvm-crypt");
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	recorder_init(&rec);
 	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
 	recorder_fail(&rec, "crypt-open", "cryptsrv", -EIO, -1);
-	run_exec(&run, root, BS_PLAN_UP, NULL, 0, 4, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .jobs = 4, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	ASSERT_EQ(run.r, -EIO);
-	ASSERT_EQ(status_of(&run, "crypt-open", "crypt:cryptsrv"), (int)BS_EXEC_FAILED);
-	ASSERT_EQ(status_of(&run, "mount", "mnt:/srv"), (int)BS_EXEC_SKIPPED);
-	ASSERT_NOTNULL(strstr(message_of(&run, "mount", "mnt:/srv"), "crypt:cryptsrv"));
-	ASSERT_EQ(status_of(&run, "crypt-open", "crypt:cryptroot"), (int)BS_EXEC_DONE);
-	ASSERT_EQ(status_of(&run, "mount", "mnt:/"), (int)BS_EXEC_DONE);
-	ASSERT_EQ(status_of(&run, "lv-activate", "lv:vg0/srv"), (int)BS_EXEC_DONE);
-	run_done(&run);
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:cryptsrv"), (int)BS_EXEC_FAILED);
+	ASSERT_EQ(exec_run_status(&run, "mount", "mnt:/srv"), (int)BS_EXEC_SKIPPED);
+	ASSERT_NOTNULL(strstr(exec_run_message(&run, "mount", "mnt:/srv"), "crypt:cryptsrv"));
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:cryptroot"), (int)BS_EXEC_DONE);
+	ASSERT_EQ(exec_run_status(&run, "mount", "mnt:/"), (int)BS_EXEC_DONE);
+	ASSERT_EQ(exec_run_status(&run, "lv-activate", "lv:vg0/srv"), (int)BS_EXEC_DONE);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
@@ -292,17 +174,18 @@ TEST(busy_then_retry_succeeds)
 {
 	_cleanup_free_ char *root = test_fixture("ps1-raid6-lvm-crypt-assembled");
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	recorder_init(&rec);
 	recorder_fail(&rec, "umount", "/srv", -EBUSY, 1);
-	run_exec(&run, root, BS_PLAN_DOWN, NULL, BS_PLAN_KEEP_ROOT, 4, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .flags = BS_PLAN_KEEP_ROOT, .jobs = 4,
+		 .ops = recorder_ops(), .ops_data = &rec);
 	ASSERT_EQ(run.r, 0);
-	ASSERT_EQ(count_lines(recorder_transcript(&rec), "umount /srv"), 2u);
-	ASSERT_EQ(status_of(&run, "umount", "mnt:/srv"), (int)BS_EXEC_DONE);
-	ASSERT_EQ(status_of(&run, "crypt-close", "crypt:cryptsrv"), (int)BS_EXEC_DONE);
+	ASSERT_EQ(count_substrings(recorder_transcript(&rec), "umount /srv"), 2u);
+	ASSERT_EQ(exec_run_status(&run, "umount", "mnt:/srv"), (int)BS_EXEC_DONE);
+	ASSERT_EQ(exec_run_status(&run, "crypt-close", "crypt:cryptsrv"), (int)BS_EXEC_DONE);
 	ASSERT_NOTNULL(strstr(run.events, "busy umount mnt:/srv"));
-	run_done(&run);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
@@ -313,7 +196,7 @@ TEST(busy_forever_names_the_blockers)
 	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
 	const char *m;
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	test_write_file(root, "proc/4242/comm", "sleep\n");
 	test_symlink(root, "proc/4242/cwd", "/srv/www");
@@ -324,19 +207,20 @@ TEST(busy_forever_names_the_blockers)
 	test_mkdir_p(root, "srv/www");
 	recorder_init(&rec);
 	recorder_fail(&rec, "umount", "/srv", -EBUSY, -1);
-	run_exec(&run, root, BS_PLAN_DOWN, NULL, BS_PLAN_KEEP_ROOT, 4, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .flags = BS_PLAN_KEEP_ROOT, .jobs = 4,
+		 .ops = recorder_ops(), .ops_data = &rec);
 	ASSERT_EQ(run.r, -EBUSY);
 	/* Tried while others made progress, then once more. */
-	ASSERT_TRUE(count_lines(recorder_transcript(&rec), "umount /srv") >= 2);
-	ASSERT_EQ(status_of(&run, "umount", "mnt:/srv"), (int)BS_EXEC_BUSY);
-	m = message_of(&run, "umount", "mnt:/srv");
+	ASSERT_TRUE(count_substrings(recorder_transcript(&rec), "umount /srv") >= 2);
+	ASSERT_EQ(exec_run_status(&run, "umount", "mnt:/srv"), (int)BS_EXEC_BUSY);
+	m = exec_run_message(&run, "umount", "mnt:/srv");
 	ASSERT_NOTNULL(m);
 	ASSERT_NOTNULL(strstr(m, "pid 4242 (sleep) has its working directory in /srv"));
 	ASSERT_NULL(strstr(m, "bash"));
 	ASSERT_NOTNULL(strstr(run.events, "blocker umount mnt:/srv: pid 4242 (sleep)"));
-	ASSERT_EQ(status_of(&run, "crypt-close", "crypt:cryptsrv"), (int)BS_EXEC_SKIPPED);
-	ASSERT_EQ(count_lines(recorder_transcript(&rec), "crypt-close cryptsrv"), 0u);
-	run_done(&run);
+	ASSERT_EQ(exec_run_status(&run, "crypt-close", "crypt:cryptsrv"), (int)BS_EXEC_SKIPPED);
+	ASSERT_EQ(count_substrings(recorder_transcript(&rec), "crypt-close cryptsrv"), 0u);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
@@ -344,27 +228,28 @@ TEST(busy_forever_names_the_blockers)
  * it is skipped. */
 TEST(wrong_passphrase_exhausts_tries)
 {
-	_cleanup_free_ char *root = disks_with_record("ps2-raid5-crypt-lvm");
+	_cleanup_free_ char *root = fixture_with_record("ps2-raid5-crypt-lvm");
 	const char *m;
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	recorder_init(&rec);
 	rec.answers[rec.n_answers++] = "wrong-1";
 	rec.answers[rec.n_answers++] = "wrong-2";
 	rec.answers[rec.n_answers++] = "wrong-3";
 	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE; /* never asked for */
-	run_exec(&run, root, BS_PLAN_UP, NULL, 0, 2, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .jobs = 2, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	ASSERT_EQ(run.r, -EPERM);
-	ASSERT_EQ(count_lines(recorder_transcript(&rec), "ask-password"), 3u);
-	ASSERT_EQ(count_lines(recorder_transcript(&rec), "wrong-passphrase"), 3u);
-	ASSERT_EQ(status_of(&run, "crypt-open", "crypt:cryptdata"), (int)BS_EXEC_FAILED);
-	m = message_of(&run, "crypt-open", "crypt:cryptdata");
+	ASSERT_EQ(count_substrings(recorder_transcript(&rec), "ask-password"), 3u);
+	ASSERT_EQ(count_substrings(recorder_transcript(&rec), "wrong-passphrase"), 3u);
+	ASSERT_EQ(exec_run_status(&run, "crypt-open", "crypt:cryptdata"), (int)BS_EXEC_FAILED);
+	m = exec_run_message(&run, "crypt-open", "crypt:cryptdata");
 	ASSERT_NOTNULL(m);
 	ASSERT_NOTNULL(strstr(m, "3"));
-	ASSERT_EQ(status_of(&run, "mount", "mnt:/home"), (int)BS_EXEC_SKIPPED);
-	ASSERT_EQ(status_of(&run, "md-assemble", "md:data"), (int)BS_EXEC_DONE);
-	run_done(&run);
+	ASSERT_EQ(exec_run_status(&run, "mount", "mnt:/home"), (int)BS_EXEC_SKIPPED);
+	ASSERT_EQ(exec_run_status(&run, "md-assemble", "md:data"), (int)BS_EXEC_DONE);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
@@ -372,37 +257,39 @@ TEST(wrong_passphrase_exhausts_tries)
  * for a RAID6 member the array starts degraded instead, loudly. */
 TEST(device_timeout_and_degraded_md)
 {
-	_cleanup_free_ char *root = disks_with_record("ps1-raid6-lvm-crypt");
+	_cleanup_free_ char *root = fixture_with_record("ps1-raid6-lvm-crypt");
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	/* The fourth RAID6 member is gone. */
-	ASSERT_TRUE(unlink_tree_entry(root, "sys/class/block/vdd") == 0);
+	fixture_remove(root, "sys/class/block/vdd");
 	recorder_init(&rec);
 	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
 	recorder_fail(&rec, "wait-device", "blk:vdd", -ETIMEDOUT, -1);
-	run_exec(&run, root, BS_PLAN_UP, NULL, 0, 2, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .jobs = 2, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	ASSERT_EQ(run.r, 0);
 	ASSERT_NOTNULL(strstr(run.events, "warning md-assemble md:sys"));
 	ASSERT_NOTNULL(strstr(run.events, "DEGRADED"));
-	ASSERT_EQ(status_of(&run, "mount", "mnt:/"), (int)BS_EXEC_DONE);
-	run_done(&run);
+	ASSERT_EQ(exec_run_status(&run, "mount", "mnt:/"), (int)BS_EXEC_DONE);
+	exec_run_done(&run);
 	recorder_done(&rec);
 
 	/* lvm-swap-loop has one disk: without it nothing can come up. */
 	{
-		_cleanup_free_ char *one = disks_with_record("lvm-swap-loop");
+		_cleanup_free_ char *one = fixture_with_record("lvm-swap-loop");
 
-		ASSERT_TRUE(unlink_tree_entry(one, "sys/class/block/vda") == 0);
-		ASSERT_TRUE(unlink_tree_entry(one, "sys/class/block/vda1") == 0);
-		ASSERT_TRUE(unlink_tree_entry(one, "sys/class/block/vda2") == 0);
+		fixture_remove(one, "sys/class/block/vda");
+		fixture_remove(one, "sys/class/block/vda1");
+		fixture_remove(one, "sys/class/block/vda2");
 		recorder_init(&rec);
 		recorder_fail(&rec, "wait-device", NULL, -ETIMEDOUT, -1);
-		run_exec(&run, one, BS_PLAN_UP, NULL, 0, 2, &rec);
+		EXEC_RUN(&run, .sysroot = one, .op = BS_PLAN_UP, .jobs = 2, .ops = recorder_ops(),
+			 .ops_data = &rec);
 		ASSERT_EQ(run.r, -ETIMEDOUT);
 		ASSERT_NOTNULL(strstr(run.events, "did not appear within 90 s"));
-		ASSERT_EQ(status_of(&run, "mount", "mnt:/"), (int)BS_EXEC_SKIPPED);
-		run_done(&run);
+		ASSERT_EQ(exec_run_status(&run, "mount", "mnt:/"), (int)BS_EXEC_SKIPPED);
+		exec_run_done(&run);
 		recorder_done(&rec);
 	}
 }
@@ -413,34 +300,37 @@ TEST(discovery_without_record)
 {
 	_cleanup_free_ char *root = test_fixture("ps1-raid6-lvm-crypt-disks");
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	recorder_init(&rec);
 	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
-	run_exec(&run, root, BS_PLAN_UP, NULL, 0, 2, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .jobs = 2, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	ASSERT_EQ(run.r, -ETIMEDOUT);
 	ASSERT_NOTNULL(strstr(run.events, "discovery:"));
 	ASSERT_NOTNULL(strstr(recorder_transcript(&rec), "spawn mdadm --assemble"));
 	ASSERT_NOTNULL(strstr(recorder_transcript(&rec), "wait-uevent"));
-	ASSERT_EQ(status_of(&run, "mount", "mnt:/"), (int)BS_EXEC_FAILED);
-	ASSERT_NOTNULL(strstr(message_of(&run, "mount", "mnt:/"), "UUID=5e99935b"));
-	run_done(&run);
+	ASSERT_EQ(exec_run_status(&run, "mount", "mnt:/"), (int)BS_EXEC_FAILED);
+	ASSERT_NOTNULL(strstr(exec_run_message(&run, "mount", "mnt:/"), "UUID=5e99935b"));
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
 /* A tool that is not installed is named. */
 TEST(missing_tool_is_named)
 {
-	_cleanup_free_ char *root = disks_with_record("ps1-raid6-lvm-crypt");
+	_cleanup_free_ char *root = fixture_with_record("ps1-raid6-lvm-crypt");
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	recorder_init(&rec);
 	recorder_fail(&rec, "spawn", "mdadm", -ENOENT, -1);
-	run_exec(&run, root, BS_PLAN_UP, NULL, 0, 2, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .jobs = 2, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	ASSERT_TRUE(run.r < 0);
-	ASSERT_NOTNULL(strstr(message_of(&run, "md-assemble", "md:sys"), "'mdadm' is not installed"));
-	run_done(&run);
+	ASSERT_NOTNULL(strstr(exec_run_message(&run, "md-assemble", "md:sys"),
+			      "'mdadm' is not installed"));
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
@@ -452,15 +342,13 @@ TEST(mount_root)
 	struct bs_graph *g = NULL;
 	struct bs_ctx *c;
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	test_write_file(root, "proc/self/mountinfo",
 			"22 26 0:20 / /proc rw,relatime - proc proc rw\n"
 			"26 1 253:2 / /sysroot rw,relatime - ext4 /dev/mapper/cryptroot rw\n"
 			"28 26 0:23 / /sysroot/srv rw,relatime - btrfs /dev/mapper/cryptsrv rw\n");
-	mount_root = "/sysroot";
-	c = ctx_on(root);
-	ASSERT_NOTNULL(c);
+	c = ctx_on_sysroot(root, "/sysroot");
 	ASSERT_OK(bs_graph_new(c, &g));
 	ASSERT_OK(bs_graph_add_live(g));
 	ASSERT_NOTNULL(bs_graph_find_node(g, "mnt:/"));
@@ -470,12 +358,13 @@ TEST(mount_root)
 	bs_ctx_unref(c);
 
 	recorder_init(&rec);
-	run_exec(&run, root, BS_PLAN_DOWN, (const char *const[]){ "/srv", NULL }, 0, 1, &rec);
-	mount_root = NULL;
+	EXEC_RUN(&run, .sysroot = root, .mount_root = "/sysroot", .op = BS_PLAN_DOWN,
+		 .targets = (const char *const[]){ "/srv", NULL }, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	ASSERT_EQ(run.r, 0);
 	ASSERT_NOTNULL(strstr(recorder_transcript(&rec), "umount /sysroot/srv"));
 	ASSERT_NOTNULL(strstr(recorder_transcript(&rec), "crypt-close cryptsrv"));
-	run_done(&run);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
@@ -497,9 +386,10 @@ TEST(dry_run_is_the_plan)
  * for, times out naming it, and the rest comes up. */
 TEST(missing_device_times_out_the_rest_comes_up)
 {
-	_cleanup_free_ char *root = disks_with_record("rootless-ps2-raid5-crypt-lvm"), *path = NULL;
+	_cleanup_free_ char *root = fixture_with_record("rootless-ps2-raid5-crypt-lvm"),
+			    *path = NULL;
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 	FILE *f;
 
 	ASSERT_TRUE(asprintf(&path, "%s/etc/fstab", root) >= 0);
@@ -509,13 +399,14 @@ TEST(missing_device_times_out_the_rest_comes_up)
 	fclose(f);
 	recorder_init(&rec);
 	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
-	run_exec(&run, root, BS_PLAN_UP, NULL, 0, 2, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .jobs = 2, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	ASSERT_EQ(run.r, -ETIMEDOUT);
-	ASSERT_EQ(status_of(&run, "mount", "mnt:/srv/usb"), (int)BS_EXEC_FAILED);
-	ASSERT_NOTNULL(strstr(message_of(&run, "mount", "mnt:/srv/usb"),
+	ASSERT_EQ(exec_run_status(&run, "mount", "mnt:/srv/usb"), (int)BS_EXEC_FAILED);
+	ASSERT_NOTNULL(strstr(exec_run_message(&run, "mount", "mnt:/srv/usb"),
 			      "UUID=00000000-1111-2222-3333-444444444444"));
-	ASSERT_EQ(status_of(&run, "mount", "mnt:/srv/main"), (int)BS_EXEC_DONE);
+	ASSERT_EQ(exec_run_status(&run, "mount", "mnt:/srv/main"), (int)BS_EXEC_DONE);
 	ASSERT_NOTNULL(strstr(recorder_transcript(&rec), "wait-uevent"));
-	run_done(&run);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }

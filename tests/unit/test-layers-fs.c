@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "blkstack.h"
-#include "exec.h"
+#include "exec-harness.h"
 #include "layers/layers-fs.h"
 #include "ops-real.h"
 #include "recorder.h"
@@ -368,18 +368,9 @@ static const char *make_tree(void)
 	return root;
 }
 
-static struct bs_ctx *new_ctx(const char *sysroot)
-{
-	struct bs_ctx_opts opts = { .sysroot = sysroot };
-	struct bs_ctx *c = NULL;
-
-	ASSERT_OK(bs_ctx_new(&opts, &c));
-	return c;
-}
-
 TEST(match_serial)
 {
-	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(make_tree());
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = ctx_on_sysroot(make_tree(), NULL);
 
 	ASSERT_EQ(bs_device_match_test(c, "vdb", &(struct bs_device_match){ .serial = "ps1b" }), 1);
 	ASSERT_EQ(bs_device_match_test(c, "vdb", &(struct bs_device_match){ .serial = "ps1" }), 0);
@@ -399,7 +390,7 @@ TEST(match_serial)
 
 TEST(match_name)
 {
-	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(make_tree());
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = ctx_on_sysroot(make_tree(), NULL);
 
 	ASSERT_EQ(bs_device_match_test(c, "vdb1", &(struct bs_device_match){ .name = "vdb1" }), 1);
 	ASSERT_EQ(bs_device_match_test(c, "vdb", &(struct bs_device_match){ .name = "vdb1" }), 0);
@@ -411,7 +402,7 @@ TEST(match_name)
 
 TEST(match_uuid_probes_dev)
 {
-	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(make_tree());
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = ctx_on_sysroot(make_tree(), NULL);
 	const struct bs_device_match upper = { .id = "swap:x",
 					       .uuid = "0A1B2C3D-4E5F-4A6B-8C7D-"
 						       "9E0F1A2B3C4D" };
@@ -444,7 +435,7 @@ TEST(match_uuid_probes_dev)
 
 TEST(match_rejects_bad_arguments)
 {
-	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(make_tree());
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = ctx_on_sysroot(make_tree(), NULL);
 
 	ASSERT_ERR(bs_device_match_test(c, "vdb", &(struct bs_device_match){ .id = "blk:vdb" }),
 		   -EINVAL);
@@ -487,7 +478,7 @@ static uint64_t now_msec(void)
  * count. */
 TEST(receive_ignores_forged_messages)
 {
-	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(make_tree());
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = ctx_on_sysroot(make_tree(), NULL);
 	_cleanup_close_ int fd = uevent_socket(), sender = uevent_socket();
 	_cleanup_free_ char *buf = malloc(BS_UEVENT_MAX);
 	struct sockaddr_nl to = {};
@@ -514,7 +505,7 @@ TEST(receive_ignores_forged_messages)
 
 TEST(wait_device_finds_what_is_there)
 {
-	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(make_tree());
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = ctx_on_sysroot(make_tree(), NULL);
 	struct bs_real_ops_data data = { .ctx = c, .opts = { .key_fd = -1 } };
 	_cleanup_close_ int probe = uevent_socket();
 	char *name = NULL;
@@ -538,7 +529,7 @@ TEST(wait_device_finds_what_is_there)
 
 TEST(wait_device_times_out)
 {
-	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(make_tree());
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = ctx_on_sysroot(make_tree(), NULL);
 	struct bs_real_ops_data data = { .ctx = c, .opts = { .key_fd = -1 } };
 	_cleanup_close_ int probe = uevent_socket();
 	char *name = NULL;
@@ -561,7 +552,7 @@ TEST(wait_device_times_out)
 
 TEST(wait_uevent_times_out)
 {
-	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(make_tree());
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = ctx_on_sysroot(make_tree(), NULL);
 	struct bs_real_ops_data data = { .ctx = c, .opts = { .key_fd = -1 } };
 	_cleanup_close_ int probe = uevent_socket();
 	uint64_t start = now_msec();
@@ -581,18 +572,7 @@ TEST(wait_uevent_times_out)
  * fstab and stack.conf replaced with fstab and stack_conf. */
 static char *lvm_swap_loop(const char *fstab, const char *stack_conf)
 {
-	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = NULL;
-	_cleanup_free_ char *assembled = test_fixture("lvm-swap-loop-assembled"), *out = NULL;
-	char *root = test_fixture_copy("lvm-swap-loop-disks");
-	struct bs_graph *g = NULL;
-
-	c = new_ctx(assembled);
-	ASSERT_OK(bs_graph_new(c, &g));
-	ASSERT_OK(bs_graph_add_live(g));
-	test_mkdir_p(root, "var/lib/blkstack");
-	ASSERT_OK(strextend(&out, root, "/var/lib/blkstack/graph.json", NULL));
-	ASSERT_OK(bs_graph_record(g, out));
-	bs_graph_unref(g);
+	char *root = fixture_with_record("lvm-swap-loop");
 
 	test_write_file(root, "etc/fstab", fstab);
 	test_write_file(root, "etc/blkstack/stack.conf", stack_conf);
@@ -604,31 +584,6 @@ static char *lvm_swap_loop(const char *fstab, const char *stack_conf)
 #define SWAP_LV_UUID "7a061c57-2d2e-4ffd-acd2-f617d3971f79"
 #define DATA_UUID "43689da4-7051-4d1b-9a62-ea9b0ed4f4db"
 #define LOOPFS_UUID "9fb94082-840b-464e-a978-07b233a8d412"
-
-struct run {
-	struct bs_exec *e;
-	int r;
-};
-
-static void run_exec_below(struct run *run, const char *root, const char *mount_root,
-			   enum bs_plan_op op, const char *const *targets, struct recorder *rec)
-{
-	struct bs_exec_opts o = { .jobs = 1, .key_fd = -1, .no_record = 1 };
-	struct bs_ctx_opts co = { .sysroot = root, .mount_root = mount_root };
-	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = NULL;
-
-	ASSERT_OK(bs_ctx_new(&co, &c));
-	*run = (struct run){};
-	ASSERT_OK(bs_exec_new(c, &o, &run->e));
-	ASSERT_OK(bs_exec_set_ops(run->e, recorder_ops(), rec));
-	run->r = bs_exec_run(run->e, op, targets, 0);
-}
-
-static void run_exec(struct run *run, const char *root, enum bs_plan_op op,
-		     const char *const *targets, struct recorder *rec)
-{
-	run_exec_below(run, root, NULL, op, targets, rec);
-}
 
 /* Strings handed out for the rest of the test: each test is a process of its own, and what
  * stays reachable from here is no leak. */
@@ -647,28 +602,18 @@ static const char *keep(char *s)
 }
 
 /* "STATUS: MESSAGE" of the step ACTION NODE, or NULL if it has none. */
-static const char *outcome(const struct run *run, const char *action, const char *node)
+static const char *outcome(const struct exec_run *run, const char *action, const char *node)
 {
-	for (size_t i = 0; i < bs_exec_get_n_results(run->e); i++)
-		if (streq(bs_exec_get_result_action(run->e, i), action) &&
-		    streq(bs_exec_get_result_node(run->e, i), node)) {
-			const char *m = bs_exec_get_result_message(run->e, i);
-			char *s = NULL;
+	int status = exec_run_status(run, action, node);
+	const char *m = exec_run_message(run, action, node);
+	char *s = NULL;
 
-			ASSERT_OK(strextend(
-				&s, bs_exec_status_to_string(bs_exec_get_result_status(run->e, i)),
-				m ? ": " : "", strempty(m), NULL));
-			return keep(s);
-		}
-	return NULL;
+	if (status < 0)
+		return NULL;
+	ASSERT_OK(
+		strextend(&s, bs_exec_status_to_string(status), m ? ": " : "", strempty(m), NULL));
+	return keep(s);
 }
-
-#define ASSERT_CONTAINS(haystack, needle)                                                          \
-	do {                                                                                       \
-		const char *_h_ = (haystack), *_n_ = (needle);                                     \
-		if (!_h_ || !strstr(_h_, _n_))                                                     \
-			test_fail(TEST_FILE, __LINE__, "'%s' is not in:\n%s", _n_, strna(_h_));    \
-	} while (0)
 
 /* Options of every kind: the kernel's, the filesystem's, userspace ones, swap priorities,
  * propagation, a loop image, a bind mount, a read-only loop file. */
@@ -685,11 +630,11 @@ TEST(drivers_up_with_options)
 {
 	_cleanup_free_ char *root = lvm_swap_loop(OPTIONS_FSTAB, "loop /data/disk.img ro\n");
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 	const char *t;
 
 	recorder_init(&rec);
-	run_exec(&run, root, BS_PLAN_UP, NULL, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
 	t = recorder_transcript(&rec);
 	ASSERT_EQ(run.r, 0);
 
@@ -712,7 +657,7 @@ TEST(drivers_up_with_options)
 	ASSERT_STREQ(outcome(&run, "loop-attach", "blk:loop0"), "done");
 	ASSERT_STREQ(outcome(&run, "mount", "mnt:/srv/boot"), "done");
 
-	bs_exec_unref(run.e);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
@@ -726,11 +671,11 @@ TEST(drivers_up_failures_say_what)
 			      "UUID=" LOOPFS_UUID " /data/loop ext4 defaults 0 2\n",
 			      "loop /data/disk.img offset=1M\n");
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	recorder_init(&rec);
 	recorder_fail(&rec, "mount", "/boot", -ENOENT, -1);
-	run_exec(&run, root, BS_PLAN_UP, NULL, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
 	ASSERT_TRUE(run.r < 0);
 
 	ASSERT_CONTAINS(outcome(&run, "mount", "mnt:/boot"),
@@ -744,7 +689,7 @@ TEST(drivers_up_failures_say_what)
 	ASSERT_NULL(strstr(recorder_transcript(&rec), "swapon"));
 	ASSERT_STREQ(outcome(&run, "mount", "mnt:/"), "done");
 
-	bs_exec_unref(run.e);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
@@ -752,78 +697,72 @@ TEST(drivers_down)
 {
 	_cleanup_free_ char *root = test_fixture("lvm-swap-loop-assembled");
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 	const char *t;
 
 	recorder_init(&rec);
-	run_exec(&run, root, BS_PLAN_DOWN, (const char *const[]){ "mnt:/data", NULL }, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN,
+		 .targets = (const char *const[]){ "mnt:/data", NULL }, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	t = recorder_transcript(&rec);
 	ASSERT_EQ(run.r, 0);
 	ASSERT_CONTAINS(
 		t, "umount /data/loop flags=0\nloop-detach /dev/loop0\numount /data flags=0\n");
-	bs_exec_unref(run.e);
+	exec_run_done(&run);
 	recorder_done(&rec);
 
 	/* Busy: said, and passed on; the executor retries and names what holds it. */
 	recorder_init(&rec);
 	recorder_fail(&rec, "loop-detach", NULL, -EBUSY, -1);
-	run_exec(&run, root, BS_PLAN_DOWN, (const char *const[]){ "mnt:/data", NULL }, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN,
+		 .targets = (const char *const[]){ "mnt:/data", NULL }, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	ASSERT_EQ(run.r, -EBUSY);
 	ASSERT_NULL(strstr(recorder_transcript(&rec), "umount /data flags"));
-	bs_exec_unref(run.e);
+	exec_run_done(&run);
 	recorder_done(&rec);
 
 	recorder_init(&rec);
 	recorder_fail(&rec, "umount", "/data/loop", -EBUSY, -1);
-	run_exec(&run, root, BS_PLAN_DOWN, (const char *const[]){ "mnt:/data", NULL }, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN,
+		 .targets = (const char *const[]){ "mnt:/data", NULL }, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	ASSERT_EQ(run.r, -EBUSY);
 	ASSERT_CONTAINS(outcome(&run, "umount", "mnt:/data/loop"), "busy");
 	ASSERT_NULL(strstr(recorder_transcript(&rec), "loop-detach"));
-	bs_exec_unref(run.e);
+	exec_run_done(&run);
 	recorder_done(&rec);
 
 	recorder_init(&rec);
 	recorder_fail(&rec, "swapoff", NULL, -ENOMEM, -1);
-	run_exec(&run, root, BS_PLAN_DOWN, (const char *const[]){ "swap:lv:sys/swap", NULL }, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN,
+		 .targets = (const char *const[]){ "swap:lv:sys/swap", NULL },
+		 .ops = recorder_ops(), .ops_data = &rec);
 	ASSERT_CONTAINS(recorder_transcript(&rec), "swapoff /dev/dm-1 -> ENOMEM");
 	ASSERT_CONTAINS(outcome(&run, "swapoff", "swap:lv:sys/swap"),
 			"not enough free memory to take its pages back");
-	bs_exec_unref(run.e);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
 TEST(drivers_btrfs)
 {
-	_cleanup_free_ char *root = test_fixture_copy("btrfs-2crypt-disks");
-	struct recorder rec;
-	struct run run;
-
 	/* The graph recorded when the stack was last up; the scan's failure is said. */
-	{
-		_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = NULL;
-		_cleanup_free_ char *assembled = test_fixture("btrfs-2crypt-assembled"),
-				    *out = NULL;
-		struct bs_graph *g = NULL;
+	_cleanup_free_ char *root = fixture_with_record("btrfs-2crypt");
+	struct recorder rec;
+	struct exec_run run;
 
-		c = new_ctx(assembled);
-		ASSERT_OK(bs_graph_new(c, &g));
-		ASSERT_OK(bs_graph_add_live(g));
-		test_mkdir_p(root, "var/lib/blkstack");
-		ASSERT_OK(strextend(&out, root, "/var/lib/blkstack/graph.json", NULL));
-		ASSERT_OK(bs_graph_record(g, out));
-		bs_graph_unref(g);
-	}
 	recorder_init(&rec);
 	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
 	recorder_fail(&rec, "btrfs-scan", NULL, -ENOENT, -1);
-	run_exec(&run, root, BS_PLAN_UP, NULL, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
 	ASSERT_EQ(run.r, -ENOENT);
 	ASSERT_CONTAINS(
 		outcome(&run, "btrfs-scan", "btrfs:aa54b249-4104-47b4-a99c-105749d0eb68"),
 		"failed: registering '/dev/mapper/crypt1' with btrfs failed: No such file or "
 		"directory (no /dev/btrfs-control: load the 'btrfs' module)");
 	ASSERT_CONTAINS(outcome(&run, "mount", "mnt:/"), "skipped");
-	bs_exec_unref(run.e);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
@@ -832,11 +771,12 @@ TEST(drivers_up_below_mount_root)
 {
 	_cleanup_free_ char *root = lvm_swap_loop(OPTIONS_FSTAB, "loop /data/disk.img ro\n");
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 	const char *t;
 
 	recorder_init(&rec);
-	run_exec_below(&run, root, "/sysroot", BS_PLAN_UP, NULL, &rec);
+	EXEC_RUN(&run, .sysroot = root, .mount_root = "/sysroot", .op = BS_PLAN_UP,
+		 .ops = recorder_ops(), .ops_data = &rec);
 	t = recorder_transcript(&rec);
 	ASSERT_EQ(run.r, 0);
 	ASSERT_CONTAINS(t, "mount /dev/mapper/sys-root /sysroot ext4 flags=0x400");
@@ -846,6 +786,6 @@ TEST(drivers_up_below_mount_root)
 			   "mount /dev/loop101 /sysroot/mnt/img ext4 flags=0x1 data=-\n");
 	ASSERT_CONTAINS(t, "mount /sysroot/boot /sysroot/srv/boot - flags=0x1000 data=-\n"
 			   "mount - /sysroot/srv/boot - flags=0x1021 data=-\n");
-	bs_exec_unref(run.e);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }

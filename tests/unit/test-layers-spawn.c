@@ -6,10 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "blkstack.h"
-#include "exec.h"
+#include "exec-harness.h"
 #include "layers/spawn-util.h"
 #include "recorder.h"
 #include "tests.h"
@@ -254,115 +253,18 @@ TEST(iscsi_session_disks)
 
 /* ---- the drivers, through the executor and the recorder ----------------------------------- */
 
-static struct bs_ctx *ctx_on(const char *root)
-{
-	struct bs_ctx_opts o = { .sysroot = root };
-	struct bs_ctx *c = NULL;
-
-	ASSERT_OK(bs_ctx_new(&o, &c));
-	return c;
-}
-
-/* A copy of RECIPE-disks with the graph recorded from RECIPE-assembled. */
-static char *disks_with_record(const char *recipe)
-{
-	_cleanup_free_ char *disks = NULL, *assembled = NULL, *path = NULL, *out = NULL;
-	struct bs_graph *g = NULL;
-	struct bs_ctx *c;
-	char *copy;
-
-	ASSERT_TRUE(asprintf(&disks, "%s-disks", recipe) >= 0);
-	ASSERT_TRUE(asprintf(&assembled, "%s-assembled", recipe) >= 0);
-	copy = test_fixture_copy(disks);
-	path = test_fixture(assembled);
-	c = ctx_on(path);
-	ASSERT_OK(bs_graph_new(c, &g));
-	ASSERT_OK(bs_graph_add_live(g));
-	ASSERT_TRUE(asprintf(&out, "%s/var/lib/blkstack/graph.json", copy) >= 0);
-	test_mkdir_p(copy, "var/lib/blkstack");
-	ASSERT_OK(bs_graph_record(g, out));
-	bs_graph_unref(g);
-	bs_ctx_unref(c);
-	return copy;
-}
-
-struct run {
-	struct bs_exec *e;
-	int r;
-	char *events;
-	size_t events_size;
-	FILE *ev;
-};
-
-static void on_event(void *userdata, const struct bs_exec_event *ev)
-{
-	struct run *run = userdata;
-
-	fprintf(run->ev, "%s %s %s%s%s\n", bs_exec_event_type_to_string(ev->type),
-		strna(ev->action), strna(ev->node), ev->message ? ": " : "", strempty(ev->message));
-}
-
-static void run_up(struct run *run, const char *root, const char *const *targets,
-		   struct recorder *rec)
-{
-	struct bs_exec_opts o = { .jobs = 1, .key_fd = -1, .no_record = 1 };
-	struct bs_ctx *c = ctx_on(root);
-
-	*run = (struct run){};
-	run->ev = open_memstream(&run->events, &run->events_size);
-	ASSERT_OK(bs_exec_new(c, &o, &run->e));
-	ASSERT_OK(bs_exec_set_ops(run->e, recorder_ops(), rec));
-	bs_exec_set_event_fn(run->e, on_event, run);
-	run->r = bs_exec_run(run->e, BS_PLAN_UP, targets, 0);
-	fflush(run->ev);
-	bs_ctx_unref(c);
-}
-
-static void run_done(struct run *run)
-{
-	bs_exec_unref(run->e);
-	fclose(run->ev);
-	free(run->events);
-}
-
-static int status_of(const struct run *run, const char *action, const char *node)
-{
-	for (size_t i = 0; i < bs_exec_get_n_results(run->e); i++)
-		if (streq(bs_exec_get_result_action(run->e, i), action) &&
-		    streq(bs_exec_get_result_node(run->e, i), node))
-			return (int)bs_exec_get_result_status(run->e, i);
-	return -1;
-}
-
-static const char *message_of(const struct run *run, const char *action, const char *node)
-{
-	for (size_t i = 0; i < bs_exec_get_n_results(run->e); i++)
-		if (streq(bs_exec_get_result_action(run->e, i), action) &&
-		    streq(bs_exec_get_result_node(run->e, i), node))
-			return bs_exec_get_result_message(run->e, i);
-	return NULL;
-}
-
-static void remove_disk(const char *root, const char *name)
-{
-	_cleanup_free_ char *p = NULL;
-
-	ASSERT_TRUE(asprintf(&p, "%s/sys/class/block/%s", root, name) >= 0);
-	ASSERT_TRUE(unlink(p) == 0);
-}
-
 /* ps1: RAID6 from four disks, assembled by uuid in mdadm's form; then the VG is checked and
  * only the LVs the plan needs are activated. */
 TEST(driver_commands_up)
 {
-	_cleanup_free_ char *root = disks_with_record("ps1-raid6-lvm-crypt");
+	_cleanup_free_ char *root = fixture_with_record("ps1-raid6-lvm-crypt");
 	const char *t;
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	recorder_init(&rec);
 	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
-	run_up(&run, root, NULL, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
 	t = recorder_transcript(&rec);
 	ASSERT_NOTNULL(strstr(t, "spawn mdadm --assemble /dev/md/sys "
 				 "--uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6 /dev/vda /dev/vdb "
@@ -373,7 +275,7 @@ TEST(driver_commands_up)
 	ASSERT_NULL(strstr(t, "vgchange"));
 	ASSERT_NULL(strstr(t, "--run"));
 	ASSERT_NULL(strstr(run.events, "DEGRADED"));
-	run_done(&run);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
@@ -381,16 +283,16 @@ TEST(driver_commands_up)
  * them. */
 TEST(driver_md_degraded_and_refused)
 {
-	_cleanup_free_ char *root = disks_with_record("ps1-raid6-lvm-crypt");
+	_cleanup_free_ char *root = fixture_with_record("ps1-raid6-lvm-crypt");
 	const char *m;
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
-	remove_disk(root, "vdd");
+	fixture_remove(root, "sys/class/block/vdd");
 	recorder_init(&rec);
 	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
 	recorder_fail(&rec, "wait-device", "blk:vdd", -ETIMEDOUT, -1);
-	run_up(&run, root, NULL, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
 	ASSERT_NOTNULL(strstr(recorder_transcript(&rec),
 			      "spawn mdadm --assemble /dev/md/sys "
 			      "--uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6 --run /dev/vda /dev/vdb "
@@ -398,44 +300,44 @@ TEST(driver_md_degraded_and_refused)
 	ASSERT_NOTNULL(strstr(run.events, "md:sys: starting DEGRADED (raid6, 3 of 4 members) "
 					  "without blk:vdd after 90 s; it survives 1 more failed "
 					  "member"));
-	run_done(&run);
+	exec_run_done(&run);
 	recorder_done(&rec);
 
-	remove_disk(root, "vdc");
-	remove_disk(root, "vdb");
+	fixture_remove(root, "sys/class/block/vdc");
+	fixture_remove(root, "sys/class/block/vdb");
 	recorder_init(&rec);
 	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
 	recorder_fail(&rec, "wait-device", "blk:vdb", -ETIMEDOUT, -1);
 	recorder_fail(&rec, "wait-device", "blk:vdc", -ETIMEDOUT, -1);
 	recorder_fail(&rec, "wait-device", "blk:vdd", -ETIMEDOUT, -1);
-	run_up(&run, root, NULL, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
 	ASSERT_TRUE(run.r < 0);
 	ASSERT_NULL(strstr(recorder_transcript(&rec), "mdadm --assemble"));
-	m = message_of(&run, "md-assemble", "md:sys");
+	m = exec_run_message(&run, "md-assemble", "md:sys");
 	ASSERT_NOTNULL(m);
 	ASSERT_NOTNULL(strstr(m, "3 of 4 members missing"));
 	ASSERT_NOTNULL(strstr(m, "blk:vdb, blk:vdc, blk:vdd"));
 	ASSERT_NOTNULL(strstr(m, "raid6 needs at least 2"));
-	run_done(&run);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
 /* mdadm fails: the step says which command and what to check. */
 TEST(driver_md_assemble_fails)
 {
-	_cleanup_free_ char *root = disks_with_record("ps1-raid6-lvm-crypt");
+	_cleanup_free_ char *root = fixture_with_record("ps1-raid6-lvm-crypt");
 	const char *m;
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	recorder_init(&rec);
 	recorder_fail(&rec, "spawn", "mdadm --assemble", -EPROTO, -1);
-	run_up(&run, root, NULL, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
 	ASSERT_EQ(run.r, -EPROTO);
-	m = message_of(&run, "md-assemble", "md:sys");
+	m = exec_run_message(&run, "md-assemble", "md:sys");
 	ASSERT_NOTNULL(m);
 	ASSERT_NOTNULL(strstr(m, "'mdadm --assemble /dev/md/sys' failed"));
-	run_done(&run);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
 
@@ -446,7 +348,7 @@ TEST(driver_network_commands)
 	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-disks");
 	const char *t, *m;
 	struct recorder rec;
-	struct run run;
+	struct exec_run run;
 
 	test_write_file(
 		root, "etc/blkstack/stack.conf",
@@ -457,15 +359,16 @@ TEST(driver_network_commands)
 			"Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
 			"eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\n");
 	recorder_init(&rec);
-	run_up(&run, root, (const char *const[]){ "blk:nbd0", "nbd:vm", "iscsi:backup", NULL },
-	       &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP,
+		 .targets = (const char *const[]){ "blk:nbd0", "nbd:vm", "iscsi:backup", NULL },
+		 .ops = recorder_ops(), .ops_data = &rec);
 	t = recorder_transcript(&rec);
 	ASSERT_NOTNULL(strstr(t, "spawn nbd-client storage.example 10810 /dev/nbd0 --name vm-disk "
 				 "--readonly --connections 2 --timeout 60\n"));
-	ASSERT_EQ(status_of(&run, "nbd-connect", "blk:nbd0"), (int)BS_EXEC_DONE);
+	ASSERT_EQ(exec_run_status(&run, "nbd-connect", "blk:nbd0"), (int)BS_EXEC_DONE);
 	/* The kernel picks the device; the recorder's nbd-client does not say which. */
 	ASSERT_NOTNULL(strstr(t, "spawn nbd-client 2001:db8::1 10809\n"));
-	m = message_of(&run, "nbd-connect", "nbd:vm");
+	m = exec_run_message(&run, "nbd-connect", "nbd:vm");
 	ASSERT_NOTNULL(m);
 	ASSERT_NOTNULL(strstr(m, "did not say which device"));
 
@@ -476,16 +379,18 @@ TEST(driver_network_commands)
 				 "spawn iscsiadm -m session -P 3\n"
 				 "wait-uevent timeout="));
 	ASSERT_NOTNULL(strstr(strstr(t, "wait-uevent"), "\nspawn iscsiadm -m session -P 3\n"));
-	m = message_of(&run, "iscsi-login", "iscsi:backup");
+	m = exec_run_message(&run, "iscsi-login", "iscsi:backup");
 	ASSERT_NOTNULL(m);
 	ASSERT_NOTNULL(strstr(m, "no disk of LUN 1 appeared within 90 s"));
-	run_done(&run);
+	exec_run_done(&run);
 	recorder_done(&rec);
 
 	/* iscsiadm has no record of the target: one is added, then logged in to. */
 	recorder_init(&rec);
 	recorder_fail(&rec, "spawn", "iscsiadm -m node", -EPROTO, 1);
-	run_up(&run, root, (const char *const[]){ "iscsi:backup", NULL }, &rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP,
+		 .targets = (const char *const[]){ "iscsi:backup", NULL }, .ops = recorder_ops(),
+		 .ops_data = &rec);
 	ASSERT_NOTNULL(strstr(recorder_transcript(&rec),
 			      "spawn iscsiadm -m node -T iqn.2004-01.org.example:backup -p "
 			      "192.0.2.10:3260 -I eth1 -> EPROTO\n"
@@ -493,6 +398,6 @@ TEST(driver_network_commands)
 			      "192.0.2.10:3260 -I eth1 -o new\n"
 			      "spawn iscsiadm -m node -T iqn.2004-01.org.example:backup -p "
 			      "192.0.2.10:3260 -I eth1 --login\n"));
-	run_done(&run);
+	exec_run_done(&run);
 	recorder_done(&rec);
 }
