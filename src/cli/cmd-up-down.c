@@ -121,8 +121,13 @@ static void on_event(void *userdata, const struct bs_exec_event *ev)
 			fprintf(stderr, "blkstack: %s\n", ev->message);
 		}
 		break;
-	case BS_EXEC_EVENT_FAILED:
 	case BS_EXEC_EVENT_BUSY:
+		/* Retried while other steps make progress; what still holds it at the end is
+		 * reported then, so once is enough here. */
+		if (ev->round > 1)
+			break;
+		_fallthrough_;
+	case BS_EXEC_EVENT_FAILED:
 	case BS_EXEC_EVENT_WARNING:
 	case BS_EXEC_EVENT_BLOCKER:
 		progress_clear(p);

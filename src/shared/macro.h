@@ -12,6 +12,7 @@
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _unused_ __attribute__((unused))
+#define _fallthrough_ __attribute__((__fallthrough__))
 #define _printf_(format_index, first_arg) __attribute__((format(printf, format_index, first_arg)))
 #define _sentinel_ __attribute__((sentinel))
 #define _noreturn_ __attribute__((noreturn))

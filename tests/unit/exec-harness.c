@@ -97,7 +97,7 @@ static void on_event(void *userdata, const struct bs_exec_event *ev)
 	fprintf(run->events_f, "%s %s %s%s%s\n", bs_exec_event_type_to_string(ev->type),
 		strna(ev->action), strna(ev->node), ev->message ? ": " : "", strempty(ev->message));
 	if (ev->type == BS_EXEC_EVENT_WARNING)
-		fprintf(run->warnings_f, "%s\n", strempty(ev->message));
+		fprintf(run->warnings_f, "%s: %s\n", strna(ev->node), strempty(ev->message));
 }
 
 void exec_run(struct exec_run *run, const struct exec_run_opts *o)
