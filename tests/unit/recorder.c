@@ -43,7 +43,7 @@ void recorder_fail(struct recorder *r, const char *op, const char *match, int er
 
 /* Records "OP ARGS", applies the first rule that matches, and appends " -> ERROR" when the
  * call fails. Returns 0 or the scripted error. Holds the lock. */
-static int record_locked(struct recorder *r, const char *op, const char *format, va_list ap)
+_printf_(3, 0) static int record_locked(struct recorder *r, const char *op, const char *format, va_list ap)
 {
 	char *args = NULL, *line = NULL;
 	int error = 0;
