@@ -75,11 +75,32 @@ int bs_swap_flags_from_options(const char *options, int *ret_flags, char **ret_b
 	return 0;
 }
 
+/* The swap area's path: its device, or the swap file (a file on a configured filesystem is
+ * below the mount root; proc/swaps names it without). */
+static int swap_path(struct bs_step *s, const struct bs_node *n, char **ret)
+{
+	const char *file = bs_node_attr(n, BS_ATTR_BACKING_FILE);
+	struct bs_node *dev = bs_layer_need_with_role(n, "device");
+	int r;
+
+	if (dev)
+		return bs_step_device(s, dev, ret);
+	if (!file)
+		return bs_step_fail(s, -ENXIO,
+				    "'%s': no device is known for '%s'; if it is inside a layer "
+				    "that is still closed, open that layer first",
+				    n->id, strna(bs_node_attr(n, BS_ATTR_SOURCE)));
+	r = bs_step_target_path(s, file, ret);
+	if (r < 0)
+		return bs_step_fail(s, r, "'%s': cannot locate the swap file '%s': %s", n->id, file,
+				    strerror(-r));
+	return 0;
+}
+
 static int run_swapon(struct bs_step *s)
 {
-	struct bs_node *n = bs_step_node(s), *dev;
-	const char *options = bs_node_attr(n, BS_ATTR_OPTIONS),
-		   *file = bs_node_attr(n, BS_ATTR_BACKING_FILE);
+	struct bs_node *n = bs_step_node(s);
+	const char *options = bs_node_attr(n, BS_ATTR_OPTIONS);
 	_cleanup_free_ char *path = NULL, *bad = NULL;
 	int flags, r;
 
@@ -92,21 +113,9 @@ static int run_swapon(struct bs_step *s)
 				    "takes once or pages)",
 				    n->id, strna(bad));
 
-	dev = bs_layer_need_with_role(n, "device");
-	if (dev) {
-		r = bs_step_device(s, dev, &path);
-		if (r < 0)
-			return r;
-	} else if (file) {
-		r = bs_step_target_path(s, file, &path);
-		if (r < 0)
-			return bs_step_fail(s, r, "'%s': cannot locate the swap file '%s': %s",
-					    n->id, file, strerror(-r));
-	} else
-		return bs_step_fail(s, -ENXIO,
-				    "'%s': no device is known for '%s'; if it is inside a layer "
-				    "that is still closed, open that layer first",
-				    n->id, strna(bs_node_attr(n, BS_ATTR_SOURCE)));
+	r = swap_path(s, n, &path);
+	if (r < 0)
+		return r;
 
 	r = bs_step_swapon(s, path, flags);
 	if (r == -EBUSY)
@@ -126,24 +135,13 @@ static int run_swapon(struct bs_step *s)
 
 static int run_swapoff(struct bs_step *s)
 {
-	struct bs_node *n = bs_step_node(s), *dev;
-	const char *file = bs_node_attr(n, BS_ATTR_BACKING_FILE);
+	struct bs_node *n = bs_step_node(s);
 	_cleanup_free_ char *path = NULL;
 	int r;
 
-	dev = bs_layer_need_with_role(n, "device");
-	if (dev) {
-		r = bs_step_device(s, dev, &path);
-		if (r < 0)
-			return r;
-	} else if (file) {
-		/* proc/swaps's path, named as the system sees it (without the mount root). */
-		r = bs_step_target_path(s, file, &path);
-		if (r < 0)
-			return bs_step_fail(s, r, "'%s': cannot locate the swap file '%s': %s",
-					    n->id, file, strerror(-r));
-	} else
-		return bs_step_fail(s, -ENXIO, "'%s': cannot tell which swap area it is", n->id);
+	r = swap_path(s, n, &path);
+	if (r < 0)
+		return r;
 
 	r = bs_step_swapoff(s, path);
 	if (r == -ENOMEM)
