@@ -464,7 +464,8 @@ void bs_exec_set_event_fn(struct bs_exec *e, bs_exec_event_fn fn, void *userdata
  * makes one last pass and reports each node still open with what holds it.
  *
  * Returns 0 when every step succeeded; otherwise the results say what happened to each,
- * and the return value is -EBADMSG (the configuration has problems; nothing was run),
+ * and the return value is -EBADMSG (the configuration has problems other than a device
+ * that is not there, which is waited for; nothing was run),
  * -ETIMEDOUT (a device did not appear), -EBUSY (down left something open), or the error of
  * the first step that failed.
  */
