@@ -691,9 +691,10 @@ int bs_step_swapoff(struct bs_step *s, const char *path)
 	return OPS(s)->swapoff(OPS_DATA(s), path);
 }
 
-int bs_step_loop_attach(struct bs_step *s, const char *file, bool read_only, char **ret_device)
+int bs_step_loop_attach(struct bs_step *s, const char *file, const struct bs_loop_options *o,
+			char **ret_device)
 {
-	return OPS(s)->loop_attach(OPS_DATA(s), file, read_only, ret_device);
+	return OPS(s)->loop_attach(OPS_DATA(s), file, o, ret_device);
 }
 
 int bs_step_loop_detach(struct bs_step *s, const char *device)

@@ -156,13 +156,12 @@ static int loop_attach_with(struct bs_ctx *c, const char *file, const struct bs_
 	return -EBUSY;
 }
 
-int bs_real_loop_attach(void *userdata, const char *file, bool read_only, char **ret_device)
+int bs_real_loop_attach(void *userdata, const char *file, const struct bs_loop_options *o,
+			char **ret_device)
 {
-	const struct bs_loop_options o = { .read_only = read_only };
-
-	if (!file || !ret_device)
+	if (!file || !o || !ret_device)
 		return -EINVAL;
-	return loop_attach_with(real_ctx(userdata), file, &o, ret_device);
+	return loop_attach_with(real_ctx(userdata), file, o, ret_device);
 }
 
 /*

@@ -17,7 +17,8 @@ int bs_real_reboot(void *userdata, int how);
 int bs_real_remove_node(void *userdata, const char *path);
 
 /* ops-loop.c: loop ioctls; btrfs device scan ioctls */
-int bs_real_loop_attach(void *userdata, const char *file, bool read_only, char **ret_device);
+int bs_real_loop_attach(void *userdata, const char *file, const struct bs_loop_options *o,
+			char **ret_device);
 int bs_real_loop_detach(void *userdata, const char *device);
 int bs_real_btrfs_scan(void *userdata, const char *device, bool *ret_complete);
 

@@ -45,6 +45,16 @@ struct bs_crypt_request {
 	bool no_write_workqueue;
 };
 
+/* How a loop device shows its file (stack.conf's loop options). */
+struct bs_loop_options {
+	bool read_only;
+	uint64_t offset;      /* bytes; 0: from the start */
+	uint64_t sizelimit;   /* bytes; 0: to the end of the file */
+	uint32_t sector_size; /* 0: the default (512) */
+	bool partscan;
+	bool direct_io;
+};
+
 /* What identifies a block device that has to appear. The first field set decides; a device
  * matches when it has that value. */
 struct bs_device_match {
@@ -69,9 +79,10 @@ struct bs_ops {
 	/* swapon(2) / swapoff(2) on a path. */
 	int (*swapon)(void *userdata, const char *path, int flags);
 	int (*swapoff)(void *userdata, const char *path);
-	/* Attaches a free loop device to file (LOOP_CONFIGURE, or LOOP_SET_FD on older
-	 * kernels); *ret_device is its path (/dev/loopN), newly allocated. */
-	int (*loop_attach)(void *userdata, const char *file, bool read_only, char **ret_device);
+	/* Attaches a free loop device to file with the options o (LOOP_CONFIGURE, or LOOP_SET_FD
+	 * on older kernels); *ret_device is its path (/dev/loopN), newly allocated. */
+	int (*loop_attach)(void *userdata, const char *file, const struct bs_loop_options *o,
+			   char **ret_device);
 	int (*loop_detach)(void *userdata, const char *device);
 	/* Registers device with btrfs (BTRFS_IOC_SCAN_DEV); then *ret_complete says whether
 	 * every device of its filesystem is registered (BTRFS_IOC_DEVICES_READY). */

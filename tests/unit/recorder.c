@@ -147,10 +147,13 @@ static int rec_swapoff(void *u, const char *path)
 	return record(u, "swapoff", "%s", path);
 }
 
-static int rec_loop_attach(void *u, const char *file, bool read_only, char **ret_device)
+static int rec_loop_attach(void *u, const char *file, const struct bs_loop_options *o,
+			   char **ret_device)
 {
 	struct recorder *r = u;
-	int e = record(r, "loop-attach", "%s%s", file, read_only ? " ro" : "");
+	int e = record(r, "loop-attach", "%s%s%s%s%s%s", file, o->read_only ? " ro" : "",
+		       o->offset ? " offset" : "", o->sizelimit ? " sizelimit" : "",
+		       o->partscan ? " partscan" : "", o->direct_io ? " direct-io" : "");
 
 	if (e < 0)
 		return e;

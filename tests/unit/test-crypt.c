@@ -811,10 +811,11 @@ static int fake_swapoff(void *u, const char *path)
 	return fake_unexpected(u, "swapoff");
 }
 
-static int fake_loop_attach(void *u, const char *file, bool read_only, char **ret_device)
+static int fake_loop_attach(void *u, const char *file, const struct bs_loop_options *o,
+			    char **ret_device)
 {
 	(void)file;
-	(void)read_only;
+	(void)o;
 	(void)ret_device;
 	return fake_unexpected(u, "loop-attach");
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "graph.h"
+#include "ops.h"
 #include "macro.h"
 #include "util.h"
 
@@ -57,14 +58,6 @@ int bs_swap_flags_from_options(const char *options, int *ret_flags, char **ret_b
 /* ---- loop.c ------------------------------------------------------------------------------- */
 
 /* The options of a stack.conf loop line (stack.conf(5)). */
-struct bs_loop_options {
-	bool read_only;
-	uint64_t offset; /* bytes; 0: from the start */
-	uint64_t sizelimit; /* bytes; 0: to the end of the file */
-	uint32_t sector_size; /* 0: the default (512) */
-	bool partscan;
-	bool direct_io;
-};
 
 /* Parses options (NULL for none). Options that are not the loop device's own (noauto,
  * nofail) are passed over. Returns 0, -EINVAL for a bad value (*ret_bad, if not NULL, gets

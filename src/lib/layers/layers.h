@@ -83,7 +83,8 @@ int bs_step_mount(struct bs_step *s, const char *source, const char *target, con
 int bs_step_umount(struct bs_step *s, const char *target, int flags);
 int bs_step_swapon(struct bs_step *s, const char *path, int flags);
 int bs_step_swapoff(struct bs_step *s, const char *path);
-int bs_step_loop_attach(struct bs_step *s, const char *file, bool read_only, char **ret_device);
+int bs_step_loop_attach(struct bs_step *s, const char *file, const struct bs_loop_options *o,
+			char **ret_device);
 int bs_step_loop_detach(struct bs_step *s, const char *device);
 int bs_step_btrfs_scan(struct bs_step *s, const char *device, bool *ret_complete);
 int bs_step_crypt_open(struct bs_step *s, const struct bs_crypt_request *req);

@@ -65,29 +65,11 @@ int bs_loop_options_parse(const char *options, struct bs_loop_options *ret, char
 	return 0;
 }
 
-/* The options that the ops table cannot pass on yet, as "offset, partscan"; NULL if none. */
-static int unsupported_options(const struct bs_loop_options *o, char **ret)
-{
-	_cleanup_strv_free_ char **l = NULL;
-
-	if ((o->offset && strv_extend(&l, "offset") < 0) ||
-	    (o->sizelimit && strv_extend(&l, "sizelimit") < 0) ||
-	    (o->sector_size && strv_extend(&l, "sector-size") < 0) ||
-	    (o->partscan && strv_extend(&l, "partscan") < 0) ||
-	    (o->direct_io && strv_extend(&l, "direct-io") < 0))
-		return -ENOMEM;
-	if (!l) {
-		*ret = NULL;
-		return 0;
-	}
-	return strv_join(l, ", ", ret);
-}
-
 static int run_loop_attach(struct bs_step *s)
 {
 	struct bs_node *n = bs_step_node(s);
 	const char *file = bs_node_attr(n, BS_ATTR_BACKING_FILE);
-	_cleanup_free_ char *bad = NULL, *unsupported = NULL, *path = NULL, *device = NULL;
+	_cleanup_free_ char *bad = NULL, *path = NULL, *device = NULL;
 	struct bs_loop_options o;
 	int r;
 
@@ -100,21 +82,13 @@ static int run_loop_attach(struct bs_step *s)
 	if (r < 0)
 		return bs_step_fail(s, r, "'%s': bad loop option '%s' (see stack.conf(5))", n->id,
 				    strna(bad));
-	r = unsupported_options(&o, &unsupported);
-	if (r < 0)
-		return r;
-	if (unsupported)
-		return bs_step_fail(s, -EOPNOTSUPP,
-				    "'%s': loop options %s are not supported by this version; "
-				    "remove them from its stack.conf line",
-				    n->id, unsupported);
 
 	r = bs_step_target_path(s, file, &path);
 	if (r < 0)
 		return bs_step_fail(s, r, "'%s': cannot locate '%s': %s", n->id, file,
 				    strerror(-r));
 
-	r = bs_step_loop_attach(s, path, o.read_only, &device);
+	r = bs_step_loop_attach(s, path, &o, &device);
 	if (r == -EROFS || r == -EACCES)
 		return bs_step_fail(s, r,
 				    "'%s' cannot be opened for writing (%s); add 'ro' to its "

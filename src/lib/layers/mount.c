@@ -317,7 +317,9 @@ static int mount_image(struct bs_step *s, const struct bs_node *n, const char *f
 	if (r < 0)
 		return bs_step_fail(s, r, "'%s': cannot locate '%s': %s", n->id, file,
 				    strerror(-r));
-	r = bs_step_loop_attach(s, path, o->flags & MS_RDONLY, &device);
+	r = bs_step_loop_attach(s, path,
+				&(const struct bs_loop_options){ .read_only = o->flags & MS_RDONLY },
+				&device);
 	if (r < 0)
 		return bs_step_fail(s, r,
 				    "attaching the image '%s' of '%s' to a loop device failed: %s",
