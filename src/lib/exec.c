@@ -312,15 +312,8 @@ static int set_result(struct bs_exec *e, const char *action, const char *node,
 		}
 		res = &e->results[e->n_results - 1];
 	} else {
-		if (e->n_results == e->allocated_results) {
-			size_t want = MAX(e->allocated_results * 2, (size_t)16);
-			struct result *p = realloc(e->results, want * sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			e->results = p;
-			e->allocated_results = want;
-		}
+		if (ARRAY_RESERVE(e->results, e->allocated_results, e->n_results) < 0)
+			return -ENOMEM;
 		res = &e->results[e->n_results];
 		*res = (struct result){};
 		res->action = strdup(action);
@@ -368,15 +361,8 @@ static int remember_device(struct bs_exec *e, const char *id, const char *path)
 		if (r < 0)
 			return r;
 	}
-	if (e->n_devices == e->allocated_devices) {
-		size_t want = MAX(e->allocated_devices * 2, (size_t)16);
-		struct device_entry **p = realloc(e->devices, want * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		e->devices = p;
-		e->allocated_devices = want;
-	}
+	if (ARRAY_RESERVE(e->devices, e->allocated_devices, e->n_devices) < 0)
+		return -ENOMEM;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;

@@ -173,26 +173,6 @@ _public_ struct bs_graph *bs_graph_unref(struct bs_graph *g)
 	return NULL;
 }
 
-/* Grows *array (of pointers) so that one more fits. */
-static int grow_ptr_array(void *array, size_t n, size_t *allocated)
-{
-	void ***a = array;
-	size_t want;
-	void **p;
-
-	if (n < *allocated)
-		return 0;
-	want = *allocated ? *allocated * 2 : 4;
-	if (want < *allocated || want > SIZE_MAX / sizeof(void *))
-		return -ENOMEM;
-	p = realloc(*a, want * sizeof(void *));
-	if (!p)
-		return -ENOMEM;
-	*a = p;
-	*allocated = want;
-	return 0;
-}
-
 /* ---- nodes ------------------------------------------------------------------------------- */
 
 int bs_graph_ensure_node(struct bs_graph *g, enum bs_node_kind kind, const char *id,
@@ -212,7 +192,7 @@ int bs_graph_ensure_node(struct bs_graph *g, enum bs_node_kind kind, const char 
 		return 0;
 	}
 
-	r = grow_ptr_array(&g->nodes, g->n_nodes, &g->allocated_nodes);
+	r = ARRAY_RESERVE(g->nodes, g->allocated_nodes, g->n_nodes);
 	if (r < 0)
 		return r;
 	n = calloc(1, sizeof(*n));
@@ -252,7 +232,7 @@ static int replace_key_string(struct bs_graph *g, char **p, const char *value)
 			return -ENOMEM;
 	}
 	if (*p) {
-		r = grow_ptr_array(&g->retired, g->n_retired, &g->allocated_retired);
+		r = ARRAY_RESERVE(g->retired, g->allocated_retired, g->n_retired);
 		if (r < 0) {
 			free(copy);
 			return r;
@@ -453,11 +433,11 @@ int bs_graph_add_edge(struct bs_graph *g, struct bs_node *holder, struct bs_node
 		if (holder->needs[i]->needs == needs)
 			return 0;
 
-	r = grow_ptr_array(&g->edges, g->n_edges, &g->allocated_edges);
+	r = ARRAY_RESERVE(g->edges, g->allocated_edges, g->n_edges);
 	if (r >= 0)
-		r = grow_ptr_array(&holder->needs, holder->n_needs, &holder->allocated_needs);
+		r = ARRAY_RESERVE(holder->needs, holder->allocated_needs, holder->n_needs);
 	if (r >= 0)
-		r = grow_ptr_array(&needs->holders, needs->n_holders, &needs->allocated_holders);
+		r = ARRAY_RESERVE(needs->holders, needs->allocated_holders, needs->n_holders);
 	if (r < 0)
 		return r;
 	e = calloc(1, sizeof(*e));

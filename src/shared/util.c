@@ -146,3 +146,24 @@ int unhex_escape(const char *s)
 		return -1;
 	return hi * 16 + lo;
 }
+
+int array_reserve(void **array, size_t *allocated, size_t n, size_t size)
+{
+	size_t want;
+	void *p;
+
+	if (n < *allocated)
+		return 0;
+	want = MAX(*allocated * 2, (size_t)8);
+	if (want <= n)
+		want = n + 1;
+	/* Checked here rather than left to reallocarray(), whose sanitizer builds abort. */
+	if (want < *allocated || size == 0 || want > SIZE_MAX / size)
+		return -ENOMEM;
+	p = realloc(*array, want * size);
+	if (!p)
+		return -ENOMEM;
+	*array = p;
+	*allocated = want;
+	return 0;
+}

@@ -56,3 +56,10 @@ static inline void *mfree(void *p)
 /* Appends the NULL-terminated list of strings to *x, which may start as NULL. On -ENOMEM *x
  * is untouched. */
 int strextend(char **x, ...) _sentinel_;
+
+/* Makes room for element n of the growing array *array (elements of size bytes, *allocated
+ * of them), doubling the allocation from 8. Returns 0, or -ENOMEM with *array and *allocated
+ * untouched. */
+int array_reserve(void **array, size_t *allocated, size_t n, size_t size);
+#define ARRAY_RESERVE(array, allocated, n)                                                         \
+	array_reserve((void **)&(array), &(allocated), (n), sizeof(*(array)))

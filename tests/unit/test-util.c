@@ -64,3 +64,35 @@ TEST(unhex_escape_needs_two_hex_digits)
 	ASSERT_EQ(unhex_escape("x20"), -1);
 	ASSERT_EQ(unhex_escape(""), -1);
 }
+
+TEST(array_reserve_grows_and_keeps)
+{
+	_cleanup_free_ int *a = NULL;
+	size_t allocated = 0;
+
+	for (size_t i = 0; i < 1000; i++) {
+		ASSERT_OK(ARRAY_RESERVE(a, allocated, i));
+		ASSERT_TRUE(allocated > i);
+		a[i] = (int)i;
+	}
+	for (size_t i = 0; i < 1000; i++)
+		ASSERT_EQ(a[i], (int)i);
+	/* Room already there: nothing moves. */
+	{
+		int *before = a;
+		size_t had = allocated;
+
+		ASSERT_OK(ARRAY_RESERVE(a, allocated, 10));
+		ASSERT_TRUE(a == before);
+		ASSERT_EQ(allocated, had);
+	}
+	/* An overflowing size fails and leaves the array as it was. */
+	{
+		void *p = a;
+		size_t had = allocated;
+
+		ASSERT_ERR(array_reserve(&p, &allocated, allocated, SIZE_MAX / 2), -ENOMEM);
+		ASSERT_TRUE(p == a);
+		ASSERT_EQ(allocated, had);
+	}
+}

@@ -94,21 +94,9 @@ static int table_take(struct bs_blkid_table *t, struct bs_blkid_entry *e)
 {
 	int r;
 
-	if (t->n_entries == t->allocated_entries) {
-		size_t n = t->allocated_entries ? t->allocated_entries * 2 : 16;
-		struct bs_blkid_entry **p;
-
-		if (n > SIZE_MAX / sizeof(*p)) {
-			entry_free(e);
-			return -ENOMEM;
-		}
-		p = realloc(t->entries, n * sizeof(*p));
-		if (!p) {
-			entry_free(e);
-			return -ENOMEM;
-		}
-		t->entries = p;
-		t->allocated_entries = n;
+	if (ARRAY_RESERVE(t->entries, t->allocated_entries, t->n_entries) < 0) {
+		entry_free(e);
+		return -ENOMEM;
 	}
 	t->entries[t->n_entries++] = e;
 

@@ -50,15 +50,8 @@ int bs_problem_add(struct bs_problem_list *l, const char *file, unsigned line, c
 			return -ENOMEM;
 	}
 
-	if (l->n_problems == l->allocated) {
-		size_t n = l->allocated ? l->allocated * 2 : 8;
-		struct bs_problem *p = reallocarray(l->problems, n, sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		l->problems = p;
-		l->allocated = n;
-	}
+	if (ARRAY_RESERVE(l->problems, l->allocated, l->n_problems) < 0)
+		return -ENOMEM;
 	l->problems[l->n_problems++] = (struct bs_problem){
 		.file = TAKE_PTR(f),
 		.line = line,
@@ -150,16 +143,9 @@ int bs_config_lines_next(struct bs_config_lines *it, char **ret, const char **re
 
 int bs_string_pool_take(struct bs_string_pool *p, char *s)
 {
-	if (p->n == p->allocated) {
-		size_t n = p->allocated ? p->allocated * 2 : 16;
-		char **v = reallocarray(p->strings, n, sizeof(*v));
-
-		if (!v) {
-			free(s);
-			return -ENOMEM;
-		}
-		p->strings = v;
-		p->allocated = n;
+	if (ARRAY_RESERVE(p->strings, p->allocated, p->n) < 0) {
+		free(s);
+		return -ENOMEM;
 	}
 	p->strings[p->n++] = s;
 	return 0;

@@ -293,15 +293,8 @@ static int add_unresolved(struct merge *m, struct bs_node *n, const char *spec, 
 			return r;
 	}
 
-	if (m->n_refs == m->allocated_refs) {
-		size_t na = m->allocated_refs ? m->allocated_refs * 2 : 8;
-		struct ref *nr = reallocarray(m->refs, na, sizeof(*nr));
-
-		if (!nr)
-			return -ENOMEM;
-		m->refs = nr;
-		m->allocated_refs = na;
-	}
+	if (ARRAY_RESERVE(m->refs, m->allocated_refs, m->n_refs) < 0)
+		return -ENOMEM;
 	m->refs[m->n_refs] = (struct ref){ .node = n, .file = file, .line = line };
 	m->refs[m->n_refs].spec = strdup(spec);
 	if (!m->refs[m->n_refs].spec)

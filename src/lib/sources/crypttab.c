@@ -489,17 +489,10 @@ int bs_crypttab_parse(const char *file, const char *text, size_t size, struct bs
 			continue;
 		}
 
-		if (t->n_entries == allocated) {
-			size_t na = allocated ? allocated * 2 : 8;
-			struct bs_crypttab_entry *ne = reallocarray(t->entries, na, sizeof(*ne));
-
-			if (!ne) {
-				entry_done(&e);
-				r = -ENOMEM;
-				break;
-			}
-			t->entries = ne;
-			allocated = na;
+		if (ARRAY_RESERVE(t->entries, allocated, t->n_entries) < 0) {
+			entry_done(&e);
+			r = -ENOMEM;
+			break;
 		}
 		t->entries[t->n_entries++] = e;
 		/* The key is the entry's name, which stays where it is when the array moves. */

@@ -337,17 +337,10 @@ int bs_fstab_parse(const char *file, const char *text, size_t size, struct bs_fs
 			continue;
 		}
 
-		if (t->n_entries == allocated) {
-			size_t na = allocated ? allocated * 2 : 8;
-			struct bs_fstab_entry *ne = reallocarray(t->entries, na, sizeof(*ne));
-
-			if (!ne) {
-				entry_done(&e);
-				r = -ENOMEM;
-				break;
-			}
-			t->entries = ne;
-			allocated = na;
+		if (ARRAY_RESERVE(t->entries, allocated, t->n_entries) < 0) {
+			entry_done(&e);
+			r = -ENOMEM;
+			break;
 		}
 		t->entries[t->n_entries++] = e;
 	}

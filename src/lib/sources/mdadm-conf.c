@@ -203,15 +203,8 @@ static int add_words(struct logical_line *l, const char *s, unsigned line)
 		}
 		w[len] = '\0';
 
-		if (l->n_words == l->allocated) {
-			size_t n = l->allocated ? l->allocated * 2 : 8;
-			struct word *nw = reallocarray(l->words, n, sizeof(*nw));
-
-			if (!nw)
-				return -ENOMEM;
-			l->words = nw;
-			l->allocated = n;
-		}
+		if (ARRAY_RESERVE(l->words, l->allocated, l->n_words) < 0)
+			return -ENOMEM;
 		l->words[l->n_words++] = (struct word){ .text = TAKE_PTR(w), .line = line };
 	}
 }
@@ -405,16 +398,9 @@ static int parse_array(struct parser *p, const struct logical_line *l)
 	    (r = is_duplicate(p, p->by_device, a.device, "md device", a.line)) != 0)
 		goto fail;
 
-	if (p->conf->n_arrays == p->allocated) {
-		size_t n = p->allocated ? p->allocated * 2 : 4;
-		struct bs_mdadm_array *na = reallocarray(p->conf->arrays, n, sizeof(*na));
-
-		if (!na) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		p->conf->arrays = na;
-		p->allocated = n;
+	if (ARRAY_RESERVE(p->conf->arrays, p->allocated, p->conf->n_arrays) < 0) {
+		r = -ENOMEM;
+		goto fail;
 	}
 	p->conf->arrays[p->conf->n_arrays++] = a;
 	/* The keys are a's strings, owned by the list now; they stay put when it grows. */

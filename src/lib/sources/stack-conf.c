@@ -540,17 +540,10 @@ int bs_stack_conf_parse(const char *file, const char *text, size_t size, struct 
 				break;
 			continue;
 		}
-		if (c->n_entries == allocated) {
-			size_t na = allocated ? allocated * 2 : 8;
-			struct bs_stack_entry *ne = reallocarray(c->entries, na, sizeof(*ne));
-
-			if (!ne) {
-				entry_done(&e);
-				r = -ENOMEM;
-				break;
-			}
-			c->entries = ne;
-			allocated = na;
+		if (ARRAY_RESERVE(c->entries, allocated, c->n_entries) < 0) {
+			entry_done(&e);
+			r = -ENOMEM;
+			break;
 		}
 		c->entries[c->n_entries++] = e;
 	}

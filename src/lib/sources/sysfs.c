@@ -351,15 +351,8 @@ static int scan_md(struct scan *s, int dfd, struct blockdev *d)
 		if (!member || !*member)
 			continue;
 
-		if (d->n_members == allocated) {
-			size_t n = allocated ? allocated * 2 : 4;
-
-			m = reallocarray(d->members, n, sizeof(*m));
-			if (!m)
-				return -ENOMEM;
-			d->members = m;
-			allocated = n;
-		}
+		if (ARRAY_RESERVE(d->members, allocated, d->n_members) < 0)
+			return -ENOMEM;
 		m = &d->members[d->n_members];
 
 		/* md/dev-X/block links to the member; X is its name too, should the link be
@@ -845,15 +838,8 @@ static int add_device_name(struct scan *s, const char *name)
 {
 	struct blockdev *d;
 
-	if (s->n_devs == s->allocated_devs) {
-		size_t n = s->allocated_devs ? s->allocated_devs * 2 : 64;
-		struct blockdev **p = reallocarray(s->devs, n, sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		s->devs = p;
-		s->allocated_devs = n;
-	}
+	if (ARRAY_RESERVE(s->devs, s->allocated_devs, s->n_devs) < 0)
+		return -ENOMEM;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
