@@ -141,6 +141,12 @@ void bs_graph_sort(struct bs_graph *g);
 /* Live sources, each in its own file under sources/. Each adds what it reads, logs a
  * warning for what it must skip, and fails only when nothing of it could be read. */
 int bs_source_sysfs(struct bs_graph *g);
+/* A block device's serial as the sysfs source reads it (its "serial", else its device's,
+ * blanks stripped), through read_attr, which reads a sysfs attribute of that device by
+ * relative path. Returns 1 with *ret, 0 if it has none, or -ENOMEM. Shared with the uevent
+ * matcher, so that a device waited for by serial is recognized by the same rule. */
+typedef int (*bs_attr_reader_fn)(void *userdata, const char *relpath, char **ret);
+int bs_sysfs_serial(bs_attr_reader_fn read_attr, void *userdata, char **ret);
 int bs_source_blkid(struct bs_graph *g);
 /* Frees what bs_source_blkid() loaded into g->blkid; bs_graph_unref() calls it. Accepts NULL. */
 void bs_blkid_table_free(struct bs_blkid_table *t);

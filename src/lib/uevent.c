@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "graph.h"
 #include "ops-real.h"
 #include "parse.h"
 #include "strv.h"
@@ -168,30 +169,32 @@ static int class_attr(struct bs_ctx *c, const char *name, const char *attr, char
 	return bs_sysroot_read_attr(c, path, ret);
 }
 
-/* The rule of the sysfs source (scan_serial() in sources/sysfs.c): a disk's serial, then its
- * device's, blanks stripped; partitions have none of their own. */
+struct class_device {
+	struct bs_ctx *ctx;
+	const char *name;
+};
+
+static int read_class_attr(void *userdata, const char *attr, char **ret)
+{
+	const struct class_device *d = userdata;
+
+	return class_attr(d->ctx, d->name, attr, ret);
+}
+
+/* The rule of the sysfs source (bs_sysfs_serial()); partitions have no serial of their own. */
 static int match_serial(struct bs_ctx *c, const char *name, const char *serial)
 {
-	static const char *const attrs[] = { "serial", "device/serial" };
+	struct class_device d = { .ctx = c, .name = name };
+	_cleanup_free_ char *found = NULL;
 	int r;
 
 	r = class_exists(c, name, "partition");
 	if (r != 0)
 		return r < 0 ? r : 0;
-	for (size_t i = 0; i < ELEMENTSOF(attrs); i++) {
-		_cleanup_free_ char *v = NULL;
-		const char *stripped;
-
-		r = class_attr(c, name, attrs[i], &v);
-		if (r == -ENOMEM)
-			return r;
-		if (r < 0)
-			continue;
-		stripped = strstrip(v);
-		if (*stripped)
-			return streq(stripped, serial);
-	}
-	return 0;
+	r = bs_sysfs_serial(read_class_attr, &d, &found);
+	if (r <= 0)
+		return r;
+	return streq(found, serial);
 }
 
 /* Whether probing the device could say anything, and is safe: not empty (an idle loop

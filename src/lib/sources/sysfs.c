@@ -443,7 +443,7 @@ static int scan_slaves(struct scan *s, int dfd, struct blockdev *d)
 	return 0;
 }
 
-static int scan_serial(int dfd, struct blockdev *d)
+int bs_sysfs_serial(bs_attr_reader_fn read_attr, void *userdata, char **ret)
 {
 	static const char *const paths[] = { "serial", "device/serial" };
 	int r;
@@ -452,7 +452,7 @@ static int scan_serial(int dfd, struct blockdev *d)
 		_cleanup_free_ char *v = NULL;
 		const char *stripped;
 
-		r = read_attr_at(dfd, paths[i], &v);
+		r = read_attr(userdata, paths[i], &v);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
@@ -461,10 +461,22 @@ static int scan_serial(int dfd, struct blockdev *d)
 		stripped = strstrip(v);
 		if (*stripped == '\0')
 			continue;
-		d->serial = strdup(stripped);
-		return d->serial ? 0 : -ENOMEM;
+		*ret = strdup(stripped);
+		return *ret ? 1 : -ENOMEM;
 	}
 	return 0;
+}
+
+static int read_attr_at_fd(void *userdata, const char *relpath, char **ret)
+{
+	return read_attr_at(*(int *)userdata, relpath, ret);
+}
+
+static int scan_serial(int dfd, struct blockdev *d)
+{
+	int r = bs_sysfs_serial(read_attr_at_fd, &dfd, &d->serial);
+
+	return r < 0 ? r : 0;
 }
 
 /* Reads one entry of sys/class/block into d. Damage is warned about here. */
