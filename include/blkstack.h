@@ -304,6 +304,16 @@ const char *bs_edge_get_role(const struct bs_edge *e);
  */
 int bs_graph_add_config(struct bs_graph *g);
 
+/*
+ * Creates the graph the commands work on: bs_graph_new(), then bs_graph_add_live(),
+ * bs_graph_add_recorded() and bs_graph_add_config(), in that order. A damaged recorded graph
+ * is left out (it has been logged), and problems of the configuration are kept on the graph
+ * for bs_graph_get_problem(); neither is an error here. Returns the number of recorded nodes
+ * merged (0 without a recorded graph), or the negative errno of the source that could not be
+ * read at all (logged, naming it).
+ */
+int bs_graph_new_merged(struct bs_ctx *c, struct bs_graph **ret);
+
 /* The problems bs_graph_add_config() found, in the order found, each as "FILE:LINE:
  * MESSAGE" ("FILE: MESSAGE" for a file as a whole, "MESSAGE" when no line is to blame). FILE
  * is the absolute path below the sysroot ("/etc/crypttab" with the default root). NULL if i

@@ -13,27 +13,10 @@ int cli_load_graph(struct bs_ctx *ctx, enum cli_load_flags flags, struct bs_grap
 	size_t n_problems;
 	int r;
 
-	r = bs_graph_new(ctx, &g);
+	/* The library names the source that failed. */
+	r = bs_graph_new_merged(ctx, &g);
 	if (r < 0)
-		return log_error_errno(r, "Failed to create the graph: %m");
-	r = bs_graph_add_live(g);
-	if (r < 0) {
-		log_error_errno(r, "Failed to read the block devices below '%s': %m",
-				bs_ctx_get_sysroot(ctx));
-		goto fail;
-	}
-	/* The record tells what lies inside layers that are closed now; a damaged one has been
-	 * reported and is left out, and what is live and configured still counts. */
-	r = bs_graph_add_recorded(g);
-	if (r < 0 && r != -EBADMSG) {
-		log_error_errno(r, "Failed to read the recorded graph: %m");
-		goto fail;
-	}
-	r = bs_graph_add_config(g);
-	if (r < 0 && r != -EBADMSG) {
-		log_error_errno(r, "Failed to read the configuration: %m");
-		goto fail;
-	}
+		return r;
 	n_problems = bs_graph_get_n_problems(g);
 	if (n_problems > 0 && (flags & CLI_LOAD_STRICT)) {
 		for (size_t i = 0; i < n_problems; i++)

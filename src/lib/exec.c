@@ -1242,20 +1242,9 @@ static int load_graph(struct bs_exec *e, bool *ret_recorded, struct bs_graph **r
 	struct bs_graph *g = NULL;
 	int r, recorded;
 
-	r = bs_graph_new(e->ctx, &g);
-	if (r < 0)
-		return r;
-	r = bs_graph_add_live(g);
-	if (r < 0)
-		goto fail;
-	recorded = bs_graph_add_recorded(g);
-	if (recorded < 0 && recorded != -EBADMSG) {
-		r = recorded;
-		goto fail;
-	}
-	r = bs_graph_add_config(g);
-	if (r < 0 && r != -EBADMSG)
-		goto fail;
+	recorded = bs_graph_new_merged(e->ctx, &g);
+	if (recorded < 0)
+		return recorded;
 	/* A device that is not there is waited for, like one that is late; anything else
 	 * wrong in the configuration stops the run before it starts. */
 	r = 0;
@@ -1264,15 +1253,14 @@ static int load_graph(struct bs_exec *e, bool *ret_recorded, struct bs_graph **r
 			bs_log_err(e->ctx, "%s", bs_graph_get_problem(g, i));
 			r = -EBADMSG;
 		}
-	if (r < 0)
-		goto fail;
+	if (r < 0) {
+		bs_graph_unref(g);
+		return r;
+	}
 	if (ret_recorded)
 		*ret_recorded = recorded > 0;
 	*ret = g;
 	return 0;
-fail:
-	bs_graph_unref(g);
-	return r;
 }
 
 static int record_live_graph(struct bs_exec *e)

@@ -793,6 +793,44 @@ _public_ int bs_graph_to_json(const struct bs_graph *g, char **ret)
 
 /* ---- live discovery ---------------------------------------------------------------------- */
 
+_public_ int bs_graph_new_merged(struct bs_ctx *c, struct bs_graph **ret)
+{
+	struct bs_graph *g = NULL;
+	int r, recorded;
+
+	if (!c || !ret)
+		return -EINVAL;
+	r = bs_graph_new(c, &g);
+	if (r < 0)
+		return r;
+	r = bs_graph_add_live(g);
+	if (r < 0) {
+		bs_log_err(c, "Failed to read the block devices below '%s': %s", c->sysroot,
+			   strerror(-r));
+		goto fail;
+	}
+	/* The record tells what lies inside layers that are closed now; a damaged one has been
+	 * reported and is left out, and what is live and configured still counts. */
+	recorded = bs_graph_add_recorded(g);
+	if (recorded == -EBADMSG)
+		recorded = 0;
+	if (recorded < 0) {
+		r = recorded;
+		bs_log_err(c, "Failed to read the recorded graph: %s", strerror(-r));
+		goto fail;
+	}
+	r = bs_graph_add_config(g);
+	if (r < 0 && r != -EBADMSG) {
+		bs_log_err(c, "Failed to read the configuration: %s", strerror(-r));
+		goto fail;
+	}
+	*ret = g;
+	return recorded;
+fail:
+	bs_graph_unref(g);
+	return r;
+}
+
 _public_ int bs_graph_add_live(struct bs_graph *g)
 {
 	int r;
