@@ -21,7 +21,7 @@
 #include "strv.h"
 #include "util.h"
 
-#define DEFAULT_TIMEOUT_USEC (90ull * 1000000ull)
+#define DEFAULT_TIMEOUT_USEC (90 * USEC_PER_SEC)
 /* Discovery stops after this many rounds even if each one opened something: a stack deeper
  * than this is not plausible, a loop that keeps finding "new" steps is a bug to report. */
 #define MAX_ROUNDS 64
@@ -554,7 +554,7 @@ static uint64_t node_timeout_usec(const struct bs_node *n)
 	sec = strtoull(t, &end, 10);
 	if (errno != 0 || end == t || *end != '\0' || sec >= UINT64_MAX / 1000000)
 		return 0;
-	return sec * 1000000ull;
+	return sec * USEC_PER_SEC;
 }
 
 uint64_t bs_step_timeout_usec(const struct bs_step *s, const struct bs_node *n)
@@ -1311,13 +1311,6 @@ static int make_plan(struct bs_exec *e, struct bs_graph *g, enum bs_plan_op op,
 	return r;
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* The targets that stayed unresolved, as results: failed on a timeout, or skipped when a
  * failure may explain them. Holds e->lock. */

@@ -298,13 +298,6 @@ int bs_device_match_test(struct bs_ctx *c, const char *name, const struct bs_dev
 
 /* ---- waiting ----------------------------------------------------------------------------- */
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static uint64_t deadline_after(uint64_t timeout_usec)
 {

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include <stdint.h>
+
 #include "macro.h"
 
 #define WHITESPACE " \t\n\r"
@@ -56,6 +58,11 @@ static inline void *mfree(void *p)
 /* Appends the NULL-terminated list of strings to *x, which may start as NULL. On -ENOMEM *x
  * is untouched. */
 int strextend(char **x, ...) _sentinel_;
+
+#define USEC_PER_SEC UINT64_C(1000000)
+
+/* CLOCK_MONOTONIC in microseconds, for deadlines. */
+uint64_t now_usec(void);
 
 /* Makes room for element n of the growing array *array (elements of size bytes, *allocated
  * of them), doubling the allocation from 8. Returns 0, or -ENOMEM with *array and *allocated

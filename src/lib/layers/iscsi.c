@@ -12,7 +12,6 @@
 #include "util.h"
 
 #define ISCSI_DEFAULT_PORT 3260
-#define USEC_PER_SEC UINT64_C(1000000)
 
 /* What stack.conf said about one iSCSI disk. */
 struct target {
@@ -129,13 +128,6 @@ static int ensure_record(struct bs_step *s, const struct bs_node *n, const struc
 	return 0;
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* The kernel scans the target's LUNs after the login, so the disk comes a little later: look
  * at the sessions on every block uevent until it is there or the node's timeout ends. */

@@ -10,7 +10,6 @@
 #include "strv.h"
 #include "util.h"
 
-#define USEC_PER_SEC UINT64_C(1000000)
 
 static bool role_is(const struct bs_edge *e, const char *role)
 {
