@@ -1414,6 +1414,10 @@ next:
 		bs_graph_unref(g);
 		if (r < 0)
 			return r;
+		/* A plan with nothing unresolved that ran to the end is complete: reading the
+		 * graph again (probes, the lvm report) would find nothing left to do. */
+		if (n_unresolved == 0 && progress == n_new)
+			return 0;
 		if (n_new > 0 && progress > 0 && number < MAX_ROUNDS)
 			continue;
 		if (n_unresolved == 0)
@@ -1505,7 +1509,8 @@ static int exec_down(struct bs_exec *e, const char *const *targets, unsigned fla
 		if (r < 0)
 			return r;
 		number++;
-		if (last_pass || n_new == 0 || number >= MAX_ROUNDS)
+		/* Every step went down: the plan was complete, nothing is left to retry. */
+		if (last_pass || n_new == 0 || progress == n_new || number >= MAX_ROUNDS)
 			break;
 		/* Nothing went down this round but something is busy: one last pass. */
 		if (progress == 0)
