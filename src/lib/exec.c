@@ -405,16 +405,6 @@ _printf_(2, 0) static void vset_message(char **where, const char *format, va_lis
 	*where = m;
 }
 
-/* A driver's message that starts with the node id loses it: the summary and the events name
- * the node already ("crypt-open crypt:x: crypt:x: ..." says it twice). */
-static void drop_node_prefix(const struct bs_step *s, char *message)
-{
-	const char *rest;
-
-	if (message && (rest = startswith(message, s->node->id)) && startswith(rest, ": "))
-		memmove(message, rest + 2, strlen(rest + 2) + 1);
-}
-
 int bs_step_fail(struct bs_step *s, int error, const char *format, ...)
 {
 	va_list ap;
@@ -422,7 +412,6 @@ int bs_step_fail(struct bs_step *s, int error, const char *format, ...)
 	va_start(ap, format);
 	vset_message(&s->message, format, ap);
 	va_end(ap);
-	drop_node_prefix(s, s->message);
 	if (s->message)
 		bs_log_debug(bs_step_ctx(s), "%s %s: %s", s->action, s->node->id, s->message);
 	return error < 0 ? error : -EIO;
@@ -438,7 +427,6 @@ void bs_step_warn(struct bs_step *s, const char *format, ...)
 	va_end(ap);
 	if (!s->warning)
 		return;
-	drop_node_prefix(s, s->warning);
 	/* Said once, as an event: the front end decides where it goes. */
 	pthread_mutex_lock(&e->lock);
 	emit(e, s->round, BS_EXEC_EVENT_WARNING, s, 0, s->warning);

@@ -63,7 +63,7 @@ static int run_btrfs_scan(struct bs_step *s)
 	if (!any_member)
 		return bs_step_fail(s, -ENXIO, "'%s' has no member devices to register", n->id);
 	if (!scanned)
-		return bs_step_fail(s, -ENXIO, "'%s': none of its devices is there", n->id);
+		return bs_step_fail(s, -ENXIO, "none of its devices is there");
 	if (complete)
 		return 0;
 

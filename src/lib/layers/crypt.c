@@ -199,22 +199,21 @@ static int find_backing(struct bs_step *s, const struct bs_node *n,
 		/* bs_step_device() says itself why it knows no device. */
 		r = bs_step_device(s, backing, ret);
 		if (r == -ENOMEM)
-			return bs_step_fail(s, r, "%s: out of memory", n->id);
+			return bs_step_fail(s, r, "out of memory");
 		return r < 0 ? r : 0;
 	}
 	if (e && startswith(e->source, "/") && !startswith(e->source, "/dev/")) {
 		r = bs_step_target_path(s, e->source, ret);
 		if (r < 0)
-			return bs_step_fail(s, r, "%s: cannot find its file '%s': %s", n->id,
-					    e->source, strerror(-r));
+			return bs_step_fail(s, r, "cannot find its file '%s': %s", e->source, strerror(-r));
 		return 0;
 	}
 	if (e)
 		return bs_step_fail(s, -ENXIO,
-				    "%s: its device '%s' was not found; check crypttab line %u",
-				    n->id, e->source, e->line);
+				    "its device '%s' was not found; check crypttab line %u",
+				    e->source, e->line);
 	return bs_step_fail(
-		s, -ENXIO, "%s: no device is known for it, and crypttab has no line for it", n->id);
+		s, -ENXIO, "no device is known for it, and crypttab has no line for it");
 }
 
 /* The detached header of e, if it has one: a device, or a file on a mounted filesystem. */
@@ -230,27 +229,25 @@ static int find_header(struct bs_step *s, const struct bs_node *n,
 	if (startswith(e->header, "/") && !startswith(e->header, "/dev/")) {
 		r = bs_step_target_path(s, e->header, ret);
 		if (r < 0)
-			return bs_step_fail(s, r, "%s: cannot find its header '%s': %s", n->id,
-					    e->header, strerror(-r));
+			return bs_step_fail(s, r, "cannot find its header '%s': %s", e->header, strerror(-r));
 		return 0;
 	}
 	dev = find_device_need(n, "header");
 	if (!dev)
 		return bs_step_fail(s, -ENXIO,
-				    "%s: its header device '%s' was not found; check 'header=' in "
+				    "its header device '%s' was not found; check 'header=' in "
 				    "crypttab line %u",
-				    n->id, e->header, e->line);
+				    e->header, e->line);
 	r = bs_step_device(s, dev, ret);
 	if (r == -ENOMEM)
-		return bs_step_fail(s, r, "%s: out of memory", n->id);
+		return bs_step_fail(s, r, "out of memory");
 	return r < 0 ? r : 0;
 }
 
 /* A plain line that leaves the cipher, key size or hash to cryptsetup's defaults depends on
  * which cryptsetup made the mapping; said once, loudly, since it opens without complaint
  * even when the guess is wrong. */
-static void warn_plain_defaults(struct bs_step *s, const struct bs_node *n,
-				const struct bs_crypttab_entry *e,
+static void warn_plain_defaults(struct bs_step *s, const struct bs_crypttab_entry *e,
 				const struct bs_crypt_request *req)
 {
 	char missing[64] = "";
@@ -265,9 +262,9 @@ static void warn_plain_defaults(struct bs_step *s, const struct bs_node *n,
 		return;
 	bs_step_warn(
 		s,
-		"%s: crypttab line %u names no %s for this plain mapping; using %s, %u bits%s%s, "
+		"crypttab line %u names no %s for this plain mapping; using %s, %u bits%s%s, "
 		"cryptsetup 2.6's defaults (2.7 changed them): name them in crypttab",
-		n->id, e->line, missing + 2, req->cipher, req->key_bits, req->hash ? ", hash " : "",
+		e->line, missing + 2, req->cipher, req->key_bits, req->hash ? ", hash " : "",
 		strempty(req->hash));
 }
 
@@ -276,7 +273,7 @@ static void warn_plain_defaults(struct bs_step *s, const struct bs_node *n,
  * LUKS header and plain otherwise (crypttab(5)): when the LUKS attempt finds no header, req
  * becomes the plain request, for this attempt and the ones after it.
  */
-static int open_once(struct bs_step *s, const struct bs_node *n, const struct bs_crypttab_entry *e,
+static int open_once(struct bs_step *s, const struct bs_crypttab_entry *e,
 		     const struct bs_node *backing, struct bs_crypt_request *req)
 {
 	struct bs_crypt_request plain;
@@ -296,76 +293,70 @@ static int open_once(struct bs_step *s, const struct bs_node *n, const struct bs
 	plain.key_size = req->key_size;
 	*req = plain;
 	bs_step_warn(s,
-		     "%s: '%s' has no LUKS header, so it is opened as plain dm-crypt (crypttab "
+		     "'%s' has no LUKS header, so it is opened as plain dm-crypt (crypttab "
 		     "line %u names neither 'luks' nor 'plain')",
-		     n->id, req->device, e->line);
-	warn_plain_defaults(s, n, e, req);
+		     req->device, e->line);
+	warn_plain_defaults(s, e, req);
 	return bs_step_crypt_open(s, req);
 }
 
 /* Says why opening failed, for the errors other than a wrong key. */
-static int fail_open(struct bs_step *s, const struct bs_node *n, const struct bs_crypt_request *req,
-		     int r)
+static int fail_open(struct bs_step *s, const struct bs_crypt_request *req, int r)
 {
 	if (r == -EEXIST)
 		return bs_step_fail(s, r,
-				    "%s: a mapping named '%s' exists already; close it first, or "
+				    "a mapping named '%s' exists already; close it first, or "
 				    "rename this one in crypttab",
-				    n->id, req->name);
+				    req->name);
 	if (r == -EINVAL && !streq(req->type, "plain"))
 		return bs_step_fail(s, r,
-				    "%s: '%s' is not a LUKS device, or its header cannot be used; "
+				    "'%s' is not a LUKS device, or its header cannot be used; "
 				    "check its source in crypttab (BLKSTACK_DEBUG=1 shows more)",
-				    n->id, req->header ? req->header : req->device);
+				    req->header ? req->header : req->device);
 	if (r == -EINVAL)
 		return bs_step_fail(
 			s, r,
-			"%s: cannot set up plain dm-crypt on '%s' with cipher '%s' and a "
+			"cannot set up plain dm-crypt on '%s' with cipher '%s' and a "
 			"%u-bit key; check 'cipher=' and 'size=' in crypttab, and that "
 			"the kernel has the cipher",
-			n->id, req->device, req->cipher, req->key_bits);
+			req->device, req->cipher, req->key_bits);
 	if (req->key_file)
-		return bs_step_fail(s, r, "%s: cannot open '%s' with key file '%s': %s", n->id,
-				    req->device, req->key_file, strerror(-r));
-	return bs_step_fail(s, r, "%s: cannot open '%s': %s", n->id, req->device, strerror(-r));
+		return bs_step_fail(s, r, "cannot open '%s' with key file '%s': %s", req->device, req->key_file, strerror(-r));
+	return bs_step_fail(s, r, "cannot open '%s': %s", req->device, strerror(-r));
 }
 
-static int open_with_key_file(struct bs_step *s, const struct bs_node *n,
-			      const struct bs_crypttab_entry *e, const struct bs_node *backing,
+static int open_with_key_file(struct bs_step *s, const struct bs_crypttab_entry *e, const struct bs_node *backing,
 			      struct bs_crypt_request *req)
 {
-	int r = open_once(s, n, e, backing, req);
+	int r = open_once(s, e, backing, req);
 
 	/* A key file does not get better by trying again. */
 	if (r == -EPERM)
 		return bs_step_fail(
 			s, r,
-			"%s: key file '%s' opens no key slot of '%s'; check the key file "
+			"key file '%s' opens no key slot of '%s'; check the key file "
 			"(and keyfile-offset=, keyfile-size=, keyslot=) in crypttab",
-			n->id, req->key_file, req->device);
+			req->key_file, req->device);
 	if (r < 0)
-		return fail_open(s, n, req, r);
+		return fail_open(s, req, r);
 	return 0;
 }
 
-static int fail_asking(struct bs_step *s, const struct bs_node *n, unsigned n_wrong, int r)
+static int fail_asking(struct bs_step *s, unsigned n_wrong, int r)
 {
 	if (r == -ENXIO)
 		return bs_step_fail(
 			s, r,
-			"%s: needs a passphrase and there is nobody to ask (no terminal, "
+			"needs a passphrase and there is nobody to ask (no terminal, "
 			"no key descriptor, no askpass socket); run it on a terminal or "
-			"give the passphrase with --key-fd",
-			n->id);
+			"give the passphrase with --key-fd");
 	if (r == -ECANCELED && n_wrong > 0)
-		return bs_step_fail(s, r, "%s: no more passphrases after %u wrong one%s", n->id,
-				    n_wrong, n_wrong == 1 ? "" : "s");
+		return bs_step_fail(s, r, "no more passphrases after %u wrong one%s", n_wrong, n_wrong == 1 ? "" : "s");
 	if (r == -ECANCELED)
-		return bs_step_fail(s, r, "%s: no passphrase was given", n->id);
+		return bs_step_fail(s, r, "no passphrase was given");
 	if (r == -EMSGSIZE)
-		return bs_step_fail(s, r, "%s: the passphrase given is too long (limit 8 KiB)",
-				    n->id);
-	return bs_step_fail(s, r, "%s: cannot ask for a passphrase: %s", n->id, strerror(-r));
+		return bs_step_fail(s, r, "the passphrase given is too long (limit 8 KiB)");
+	return bs_step_fail(s, r, "cannot ask for a passphrase: %s", strerror(-r));
 }
 
 static int open_with_passphrase(struct bs_step *s, const struct bs_node *n,
@@ -378,7 +369,7 @@ static int open_with_passphrase(struct bs_step *s, const struct bs_node *n,
 	int r;
 
 	if (asprintf(&prompt, "Passphrase for %s (%s): ", n->id, req->device) < 0)
-		return bs_step_fail(s, -ENOMEM, "%s: out of memory", n->id);
+		return bs_step_fail(s, -ENOMEM, "out of memory");
 
 	for (;;) {
 		char *secret = NULL;
@@ -387,11 +378,11 @@ static int open_with_passphrase(struct bs_step *s, const struct bs_node *n,
 
 		r = bs_step_next_passphrase(s, prompt, &tried, &secret, &size, &asked);
 		if (r < 0)
-			return fail_asking(s, n, n_wrong, r);
+			return fail_asking(s, n_wrong, r);
 
 		req->key = secret;
 		req->key_size = size;
-		r = open_once(s, n, e, backing, req);
+		r = open_once(s, e, backing, req);
 		req->key = NULL;
 		req->key_size = 0;
 		bs_secret_free(secret);
@@ -399,15 +390,15 @@ static int open_with_passphrase(struct bs_step *s, const struct bs_node *n,
 		if (r >= 0)
 			return 0;
 		if (r != -EPERM)
-			return fail_open(s, n, req, r);
+			return fail_open(s, req, r);
 		/* A passphrase another mapping was opened with is not one the user got wrong. */
 		if (!asked)
 			continue;
 
 		n_wrong++;
 		if (max > 0 && n_wrong >= max)
-			return bs_step_fail(s, -EPERM, "%s: no valid passphrase after %u tries",
-					    n->id, n_wrong);
+			return bs_step_fail(s, -EPERM, "no valid passphrase after %u tries",
+					    n_wrong);
 		if (max > 0)
 			bs_log_warn(bs_step_ctx(s), "%s: wrong passphrase (try %u of %u)", n->id,
 				    n_wrong, max);
@@ -428,11 +419,11 @@ static int crypt_open(struct bs_step *s)
 	int r;
 
 	if (!name)
-		return bs_step_fail(s, -EINVAL, "%s: no mapping name is known for it", n->id);
+		return bs_step_fail(s, -EINVAL, "no mapping name is known for it");
 
 	r = load_entry(bs_step_ctx(s), name, &tab, &e);
 	if (r < 0)
-		return bs_step_fail(s, r, "%s: cannot read crypttab: %s", n->id, strerror(-r));
+		return bs_step_fail(s, r, "cannot read crypttab: %s", strerror(-r));
 	if (!e)
 		bs_log_debug(bs_step_ctx(s),
 			     "%s: no crypttab line; opening it as LUKS with a "
@@ -440,7 +431,7 @@ static int crypt_open(struct bs_step *s)
 			     n->id);
 	why = bs_crypt_entry_unsupported(e);
 	if (why)
-		return bs_step_fail(s, -EOPNOTSUPP, "%s: %s", n->id, why);
+		return bs_step_fail(s, -EOPNOTSUPP, "%s", why);
 
 	r = find_backing(s, n, e, &device);
 	if (r < 0)
@@ -451,29 +442,27 @@ static int crypt_open(struct bs_step *s)
 	if (e && e->key_file) {
 		r = bs_step_target_path(s, e->key_file, &key_file);
 		if (r < 0)
-			return bs_step_fail(s, r, "%s: cannot find its key file '%s': %s", n->id,
-					    e->key_file, strerror(-r));
+			return bs_step_fail(s, r, "cannot find its key file '%s': %s", e->key_file, strerror(-r));
 	}
 
 	r = bs_crypt_request_from_entry(e, name, device, header, key_file, false, &req);
 	if (r < 0)
-		return bs_step_fail(s, r, "%s: crypttab line %u cannot be used: %s", n->id,
-				    e ? e->line : 0, strerror(-r));
+		return bs_step_fail(s, r, "crypttab line %u cannot be used: %s", e ? e->line : 0, strerror(-r));
 	if (e && e->type == BS_CRYPT_TYPE_PLAIN)
-		warn_plain_defaults(s, n, e, &req);
+		warn_plain_defaults(s, e, &req);
 
 	if (key_file)
-		r = open_with_key_file(s, n, e, find_device_need(n, "backing"), &req);
+		r = open_with_key_file(s, e, find_device_need(n, "backing"), &req);
 	else
 		r = open_with_passphrase(s, n, e, find_device_need(n, "backing"), &req);
 	if (r < 0)
 		return r;
 
 	if (asprintf(&mapper, "/dev/mapper/%s", name) < 0)
-		return bs_step_fail(s, -ENOMEM, "%s: out of memory", n->id);
+		return bs_step_fail(s, -ENOMEM, "out of memory");
 	r = bs_step_set_device(s, mapper);
 	if (r < 0)
-		return bs_step_fail(s, r, "%s: opened, but cannot record '%s': %s", n->id, mapper,
+		return bs_step_fail(s, r, "opened, but cannot record '%s': %s", mapper,
 				    strerror(-r));
 	return 0;
 }
@@ -485,7 +474,7 @@ static int crypt_close(struct bs_step *s)
 	int r;
 
 	if (!name)
-		return bs_step_fail(s, -EINVAL, "%s: no mapping name is known for it", n->id);
+		return bs_step_fail(s, -EINVAL, "no mapping name is known for it");
 
 	r = bs_step_crypt_close(s, name);
 	if (r == -ENODEV) {
@@ -496,11 +485,11 @@ static int crypt_close(struct bs_step *s)
 	if (r == -EBUSY)
 		return bs_step_fail(
 			s, r,
-			"%s: '/dev/mapper/%s' is in use; unmount or close what holds it "
+			"'/dev/mapper/%s' is in use; unmount or close what holds it "
 			"first",
-			n->id, name);
+			name);
 	if (r < 0)
-		return bs_step_fail(s, r, "%s: cannot close '/dev/mapper/%s': %s", n->id, name,
+		return bs_step_fail(s, r, "cannot close '/dev/mapper/%s': %s", name,
 				    strerror(-r));
 	return 0;
 }

@@ -41,29 +41,29 @@ static int parse_target(struct bs_step *s, const struct bs_node *n, struct targe
 
 	r = bs_remote_uri_parse(source, "iscsi", &t->host, &t->port, &t->iqn);
 	if (r == -ENOMEM)
-		return bs_step_fail(s, r, "%s: out of memory", n->id);
+		return bs_step_fail(s, r, "out of memory");
 	if (r < 0 || !*t->iqn || t->iqn[0] == '-')
 		return bs_step_fail(s, -EINVAL,
-				    "%s: no target to log in to ('%s' is not "
+				    "no target to log in to ('%s' is not "
 				    "iscsi://PORTAL:PORT/TARGET); check its line in stack.conf",
-				    n->id, strna(source));
+				    strna(source));
 	if (strextend(&t->portal, strchr(t->host, ':') ? "[" : "", t->host,
 		      strchr(t->host, ':') ? "]" : "", NULL) < 0)
-		return bs_step_fail(s, -ENOMEM, "%s: out of memory", n->id);
+		return bs_step_fail(s, -ENOMEM, "out of memory");
 
 	if (bs_options_get(opts, "iface", &t->iface) < 0 || bs_options_get(opts, "lun", &lun) < 0 ||
 	    bs_options_get(opts, "timeout", &timeout) < 0)
-		return bs_step_fail(s, -ENOMEM, "%s: out of memory", n->id);
+		return bs_step_fail(s, -ENOMEM, "out of memory");
 	if (lun && safe_atou32(lun, &t->lun) < 0)
 		return bs_step_fail(s, -EINVAL,
-				    "%s: bad iscsi option 'lun=%s'; check its line in stack.conf",
-				    n->id, lun);
+				    "bad iscsi option 'lun=%s'; check its line in stack.conf",
+				    lun);
 	if (timeout) {
 		if (bs_config_parse_timespan(timeout, &usec) < 0 || usec == 0)
 			return bs_step_fail(
 				s, -EINVAL,
-				"%s: bad iscsi option 'timeout=%s'; check its line in stack.conf",
-				n->id, timeout);
+				"bad iscsi option 'timeout=%s'; check its line in stack.conf",
+				timeout);
 		t->login_timeout_sec = (usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
 	}
 	return 0;
@@ -110,9 +110,9 @@ static int ensure_record(struct bs_step *s, const struct bs_node *n, const struc
 	}
 	if (r < 0)
 		return bs_spawn_fail(s, r,
-				     "%s: cannot add an iscsiadm record of %s at %s (see its "
+				     "cannot add an iscsiadm record of %s at %s (see its "
 				     "message)",
-				     n->id, t->iqn, t->portal);
+				     t->iqn, t->portal);
 	if (t->login_timeout_sec == 0)
 		return 0;
 
@@ -123,8 +123,8 @@ static int ensure_record(struct bs_step *s, const struct bs_node *n, const struc
 					    NULL });
 	if (r < 0)
 		return bs_spawn_fail(s, r,
-				     "%s: cannot set the login timeout of %s (see its message)",
-				     n->id, t->iqn);
+				     "cannot set the login timeout of %s (see its message)",
+				     t->iqn);
 	return 0;
 }
 
@@ -150,27 +150,24 @@ static int find_disk(struct bs_step *s, const struct bs_node *n, const struct ta
 		r = bs_argv_spawn(s, &a, &out);
 		if (r < 0)
 			return bs_spawn_fail(s, r,
-					     "%s: 'iscsiadm -m session -P 3' failed (see its "
-					     "message)",
-					     n->id);
+					     "'iscsiadm -m session -P 3' failed (see its message)");
 		r = bs_iscsi_find_disk(out, t->iqn, t->lun, ret_name);
 		if (r != 0)
-			return r < 0 ? bs_step_fail(s, r, "%s: out of memory", n->id) : 0;
+			return r < 0 ? bs_step_fail(s, r, "out of memory") : 0;
 
 		now = now_usec();
 		if (last || now >= deadline)
 			return bs_step_fail(s, -ETIMEDOUT,
-					    "%s: logged in to %s, but no disk of LUN %u "
+					    "logged in to %s, but no disk of LUN %u "
 					    "appeared within %llu s; check the LUN ('iscsiadm "
 					    "-m session -P 3' lists the disks)",
-					    n->id, t->iqn, t->lun,
+					    t->iqn, t->lun,
 					    (unsigned long long)(timeout / USEC_PER_SEC));
 		/* After the wait times out, one last look. */
 		r = bs_step_wait_uevent(s, deadline - now);
 		last = r == -ETIMEDOUT;
 		if (r < 0 && !last)
-			return bs_step_fail(s, r, "%s: cannot wait for the disk of %s", n->id,
-					    t->iqn);
+			return bs_step_fail(s, r, "cannot wait for the disk of %s", t->iqn);
 	}
 }
 
@@ -190,9 +187,9 @@ static int iscsi_login(struct bs_step *s)
 	r = run_node(s, &t, (const char *const[]){ "--login", NULL });
 	if (r < 0)
 		return bs_spawn_fail(s, r,
-				     "%s: cannot log in to %s at %s (see its message); is iscsid "
+				     "cannot log in to %s at %s (see its message); is iscsid "
 				     "running and the portal reachable?",
-				     n->id, t.iqn, t.portal);
+				     t.iqn, t.portal);
 	r = find_disk(s, n, &t, &disk);
 	if (r < 0)
 		return r;
@@ -216,8 +213,8 @@ static int iscsi_logout(struct bs_step *s)
 
 	r = run_node(s, &t, (const char *const[]){ "--logout", NULL });
 	if (r < 0)
-		return bs_spawn_fail(s, r, "%s: cannot log out of %s at %s (see its message)",
-				     n->id, t.iqn, t.portal);
+		return bs_spawn_fail(s, r, "cannot log out of %s at %s (see its message)",
+				     t.iqn, t.portal);
 	return 0;
 }
 

@@ -70,7 +70,8 @@ int bs_step_target_path(struct bs_step *s, const char *path, char **ret);
 /* The mount point where a mount node's filesystem goes: its path below the mount root. */
 int bs_step_mount_point(struct bs_step *s, const struct bs_node *mount, char **ret);
 
-/* Records why the step failed, for the summary (and logs it); returns error. */
+/* Records why the step failed, for the summary (and logs it); returns error. The summary and
+ * the events name the action and the node: the message does not repeat them. */
 int bs_step_fail(struct bs_step *s, int error, const char *format, ...) _printf_(3, 4);
 /* A loud warning that does not fail the step (a degraded start); kept for the summary. */
 void bs_step_warn(struct bs_step *s, const char *format, ...) _printf_(2, 3);

@@ -80,12 +80,11 @@ static int run_loop_attach(struct bs_step *s)
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return bs_step_fail(s, r, "'%s': bad loop option '%s' (see stack.conf(5))", n->id,
-				    strna(bad));
+		return bs_step_fail(s, r, "bad loop option '%s' (see stack.conf(5))", strna(bad));
 
 	r = bs_step_target_path(s, file, &path);
 	if (r < 0)
-		return bs_step_fail(s, r, "'%s': cannot locate '%s': %s", n->id, file,
+		return bs_step_fail(s, r, "cannot locate '%s': %s", file,
 				    strerror(-r));
 
 	r = bs_step_loop_attach(s, path, &o, &device);

@@ -14,8 +14,7 @@ static int vg_name(struct bs_step *s, const struct bs_node *n, const char **ret)
 	const char *vg = startswith(n->id, "vg:");
 
 	if (!bs_lvm_name_is_valid(vg))
-		return bs_step_fail(s, -EINVAL, "%s: '%s' is not a valid volume group name", n->id,
-				    strempty(vg));
+		return bs_step_fail(s, -EINVAL, "'%s' is not a valid volume group name", strempty(vg));
 	*ret = vg;
 	return 0;
 }
@@ -30,10 +29,10 @@ static int lv_names(struct bs_step *s, const struct bs_node *n, char **ret_vg, c
 		vg = strndup(id, (size_t)(slash - id));
 		lv = strdup(slash + 1);
 		if (!vg || !lv)
-			return bs_step_fail(s, -ENOMEM, "%s: out of memory", n->id);
+			return bs_step_fail(s, -ENOMEM, "out of memory");
 	}
 	if (!bs_lvm_name_is_valid(vg) || !bs_lvm_name_is_valid(lv))
-		return bs_step_fail(s, -EINVAL, "%s: not a valid 'lv:VG/LV' id", n->id);
+		return bs_step_fail(s, -EINVAL, "not a valid 'lv:VG/LV' id");
 	*ret_vg = TAKE_PTR(vg);
 	*ret_lv = TAKE_PTR(lv);
 	return 0;
@@ -65,24 +64,24 @@ static int vg_activate(struct bs_step *s)
 	if (r == -EPROTO)
 		/* vgs fails when it finds no PV of the VG at all. */
 		return bs_step_fail(s, r,
-				    "%s: 'lvm vgs %s' does not find the volume group (see its "
+				    "'lvm vgs %s' does not find the volume group (see its "
 				    "message); are its physical volumes there and open?",
-				    n->id, vg);
+				    vg);
 	if (r < 0)
-		return bs_spawn_fail(s, r, "%s: 'lvm vgs %s' failed", n->id, vg);
+		return bs_spawn_fail(s, r, "'lvm vgs %s' failed", vg);
 
 	r = bs_lvm_vgs_parse(out, strlen(out), vg, &pvs, &missing);
 	if (r == -ENOENT)
-		return bs_step_fail(s, -ENXIO, "%s: 'lvm vgs %s' does not list the volume group",
-				    n->id, vg);
+		return bs_step_fail(s, -ENXIO, "'lvm vgs %s' does not list the volume group",
+				    vg);
 	if (r < 0)
-		return bs_step_fail(s, r, "%s: cannot read what 'lvm vgs %s' printed", n->id, vg);
+		return bs_step_fail(s, r, "cannot read what 'lvm vgs %s' printed", vg);
 	if (missing > 0)
 		return bs_step_fail(s, -ENXIO,
-				    "%s: %u of %u physical volumes missing; a volume group is "
+				    "%u of %u physical volumes missing; a volume group is "
 				    "never opened partly; bring them back ('lvm pvs' lists what "
 				    "lvm sees)",
-				    n->id, missing, pvs);
+				    missing, pvs);
 	bs_log_debug(bs_step_ctx(s), "%s: all %u physical volumes are there", n->id, pvs);
 	return 0;
 }
@@ -107,11 +106,11 @@ static int lv_activate(struct bs_step *s)
 	bs_argv_addf(&a, "%s/%s", vg, lv);
 	r = bs_argv_spawn(s, &a, NULL);
 	if (r < 0)
-		return bs_spawn_fail(s, r, "%s: 'lvm lvchange -ay %s/%s' failed (see its message)",
-				     n->id, vg, lv);
+		return bs_spawn_fail(s, r, "'lvm lvchange -ay %s/%s' failed (see its message)",
+				     vg, lv);
 
 	if (bs_lvm_dm_name(vg, lv, &dm) < 0 || strextend(&path, "/dev/mapper/", dm, NULL) < 0)
-		return bs_step_fail(s, -ENOMEM, "%s: out of memory", n->id);
+		return bs_step_fail(s, -ENOMEM, "out of memory");
 	return bs_step_set_device(s, path);
 }
 
@@ -134,8 +133,8 @@ static int lv_deactivate(struct bs_step *s)
 	if (r == -EPROTO && bs_step_device(s, n, &path) >= 0 && bs_step_device_busy(s, path) > 0)
 		return bs_step_fail(s, -EBUSY, "%s (%s) is busy", path, n->id);
 	if (r < 0)
-		return bs_spawn_fail(s, r, "%s: 'lvm lvchange -an %s/%s' failed (see its message)",
-				     n->id, vg, lv);
+		return bs_spawn_fail(s, r, "'lvm lvchange -an %s/%s' failed (see its message)",
+				     vg, lv);
 	return 0;
 }
 
@@ -180,8 +179,8 @@ static int vg_deactivate(struct bs_step *s)
 			return bs_step_fail(s, -EBUSY, "%s is busy: %s is still open", n->id, busy);
 	}
 	if (r < 0)
-		return bs_spawn_fail(s, r, "%s: 'lvm vgchange -an %s' failed (see its message)",
-				     n->id, vg);
+		return bs_spawn_fail(s, r, "'lvm vgchange -an %s' failed (see its message)",
+				     vg);
 	return 0;
 }
 

@@ -51,9 +51,9 @@ static int collect_parts(struct bs_step *s, const struct bs_node *md, struct md_
 		if (bs_step_is_missing(s, dev)) {
 			if (role_is(e, "container"))
 				return bs_step_fail(s, -ETIMEDOUT,
-						    "%s: its container %s did not appear; an "
+						    "its container %s did not appear; an "
 						    "array in a container needs it",
-						    md->id, dev->id);
+						    dev->id);
 			if (!member) {
 				bs_log_info(bs_step_ctx(s),
 					    "%s: %s %s did not appear, going on without it", md->id,
@@ -61,7 +61,7 @@ static int collect_parts(struct bs_step *s, const struct bs_node *md, struct md_
 				continue;
 			}
 			if (strv_extend(&p->missing, dev->id) < 0)
-				return bs_step_fail(s, -ENOMEM, "%s: out of memory", md->id);
+				return bs_step_fail(s, -ENOMEM, "out of memory");
 			p->waited_usec = MAX(p->waited_usec, bs_step_timeout_usec(s, dev));
 			continue;
 		}
@@ -71,7 +71,7 @@ static int collect_parts(struct bs_step *s, const struct bs_node *md, struct md_
 			return r; /* reported, naming the member */
 		if (strv_push(&p->paths, path) < 0) {
 			free(path);
-			return bs_step_fail(s, -ENOMEM, "%s: out of memory", md->id);
+			return bs_step_fail(s, -ENOMEM, "out of memory");
 		}
 		if (member && !p->label)
 			p->label = dev->attrs[BS_ATTR_LABEL];
@@ -95,28 +95,28 @@ static int check_quorum(struct bs_step *s, const struct bs_node *md, const struc
 		return 0;
 	r = strv_join(p->missing, ", ", &missing);
 	if (r < 0)
-		return bs_step_fail(s, r, "%s: out of memory", md->id);
+		return bs_step_fail(s, r, "out of memory");
 	present = p->n_members - n_missing;
 	quorum = bs_md_degraded_quorum(level, p->n_members);
 
 	if (!level_name)
 		return bs_step_fail(s, -ETIMEDOUT,
-				    "%s: %s did not appear after %llu s, and the array's level is "
+				    "%s did not appear after %llu s, and the array's level is "
 				    "%s%s%s, so it is never started degraded; bring the member "
 				    "back, or give its level in mdadm.conf ('level=raid1')",
-				    md->id, missing, (unsigned long long)waited,
+				    missing, (unsigned long long)waited,
 				    level_attr ? "'" : "", level_attr ? level_attr : "unknown",
 				    level_attr ? "' (not known here)" : "");
 	if (quorum == 0)
 		return bs_step_fail(s, -ETIMEDOUT,
-				    "%s: %s did not appear after %llu s; %s has no redundancy and "
+				    "%s did not appear after %llu s; %s has no redundancy and "
 				    "cannot start without every member; bring it back",
-				    md->id, missing, (unsigned long long)waited, level_name);
+				    missing, (unsigned long long)waited, level_name);
 	if (present < quorum)
 		return bs_step_fail(s, -ETIMEDOUT,
-				    "%s: %u of %u members missing after %llu s (%s); %s needs at "
+				    "%u of %u members missing after %llu s (%s); %s needs at "
 				    "least %u of them to start degraded; bring them back",
-				    md->id, n_missing, p->n_members, (unsigned long long)waited,
+				    n_missing, p->n_members, (unsigned long long)waited,
 				    missing, level_name, quorum);
 	return 1;
 }
@@ -139,8 +139,8 @@ static void warn_degraded(struct bs_step *s, const struct bs_node *md, const str
 			 left == 1 ? "" : "s");
 	if (strv_join(p->missing, ", ", &missing) < 0)
 		missing = NULL;
-	bs_step_warn(s, "%s: starting DEGRADED (%s, %u of %u members) without %s after %llu s; %s",
-		     md->id, bs_md_level_to_string(level), present, p->n_members, strna(missing),
+	bs_step_warn(s, "starting DEGRADED (%s, %u of %u members) without %s after %llu s; %s",
+		     bs_md_level_to_string(level), present, p->n_members, strna(missing),
 		     (unsigned long long)((p->waited_usec + USEC_PER_SEC - 1) / USEC_PER_SEC),
 		     tail);
 }
@@ -172,18 +172,16 @@ static int md_assemble(struct bs_step *s)
 	r = bs_md_device_path(md->id, md->attrs[BS_ATTR_MD_NAME], &device);
 	if (r < 0)
 		return bs_step_fail(s, r,
-				    "%s: no name to assemble it as /dev/md/NAME; name it in "
-				    "mdadm.conf ('ARRAY /dev/md/NAME uuid=...')",
-				    md->id);
+				    "no name to assemble it as /dev/md/NAME; name it in "
+				    "mdadm.conf ('ARRAY /dev/md/NAME uuid=...')");
 
 	r = collect_parts(s, md, &p);
 	if (r < 0)
 		return r;
 	if (!p.paths)
 		return bs_step_fail(s, -ENXIO,
-				    "%s: no member device is known; list them in mdadm.conf "
-				    "('devices=') or run 'blkstack record' while the array is up",
-				    md->id);
+				    "no member device is known; list them in mdadm.conf "
+				    "('devices=') or run 'blkstack record' while the array is up");
 	run = check_quorum(s, md, &p);
 	if (run < 0)
 		return run;
@@ -194,18 +192,17 @@ static int md_assemble(struct bs_step *s)
 	if (uuid_attr) {
 		if (!bs_md_uuid_to_mdadm(uuid_attr, uuid))
 			return bs_step_fail(s, -EINVAL,
-					    "%s: md_uuid '%s' is not an md uuid (32 hex digits); "
+					    "md_uuid '%s' is not an md uuid (32 hex digits); "
 					    "check mdadm.conf",
-					    md->id, uuid_attr);
+					    uuid_attr);
 		bs_argv_addf(&a, "--uuid=%s", uuid);
 	} else {
 		/* Without a uuid the name is the only check that the members belong together. */
 		name = name_to_match(md, &p);
 		if (!name)
 			return bs_step_fail(s, -EINVAL,
-					    "%s: neither a uuid nor a name identifies the array; "
-					    "add 'uuid=' to its ARRAY line in mdadm.conf",
-					    md->id);
+					    "neither a uuid nor a name identifies the array; "
+					    "add 'uuid=' to its ARRAY line in mdadm.conf");
 		bs_log_info(bs_step_ctx(s), "%s: no uuid known, assembling by the name '%s'",
 			    md->id, name);
 		bs_argv_addf(&a, "--name=%s", name);
@@ -218,9 +215,9 @@ static int md_assemble(struct bs_step *s)
 	r = bs_argv_spawn(s, &a, NULL);
 	if (r < 0)
 		return bs_spawn_fail(s, r,
-				     "%s: 'mdadm --assemble %s' failed (see its message); check "
+				     "'mdadm --assemble %s' failed (see its message); check "
 				     "the members with 'mdadm --examine'",
-				     md->id, device);
+				     device);
 	if (run)
 		warn_degraded(s, md, &p);
 	/* Without udev, mdadm makes /dev/md/NAME itself; with udev, it waits for it. */
@@ -276,8 +273,7 @@ static int md_stop(struct bs_step *s)
 	if (r == -EPROTO && bs_step_device_busy(s, path) > 0)
 		return bs_step_fail(s, -EBUSY, "%s (%s) is busy", path, md->id);
 	if (r < 0)
-		return bs_spawn_fail(s, r, "%s: 'mdadm --stop %s' failed (see its message)", md->id,
-				     path);
+		return bs_spawn_fail(s, r, "'mdadm --stop %s' failed (see its message)", path);
 	return remove_stale_nodes(s, md, path);
 }
 

@@ -225,7 +225,7 @@ static int mount_bind(struct bs_step *s, const struct bs_node *n, const char *ta
 				    n->id, strna(source));
 	r = bs_step_target_path(s, source, &path);
 	if (r < 0)
-		return bs_step_fail(s, r, "'%s': cannot locate '%s': %s", n->id, source,
+		return bs_step_fail(s, r, "cannot locate '%s': %s", source,
 				    strerror(-r));
 
 	r = bs_step_mount(s, path, target, NULL, o->flags & (MS_BIND | MS_REC), NULL);
@@ -286,9 +286,9 @@ static int mount_device_path(struct bs_step *s, const struct bs_node *n, const s
 		if (!probed)
 			return bs_step_fail(
 				s, -EINVAL,
-				"'%s': cannot tell the filesystem type of '%s'; give it "
+				"cannot tell the filesystem type of '%s'; give it "
 				"in fstab's third field",
-				n->id, path);
+				path);
 		fstype = probed;
 	}
 
@@ -310,12 +310,12 @@ static int mount_image(struct bs_step *s, const struct bs_node *n, const char *f
 
 	if (o->loop_unsupported)
 		return bs_step_fail(s, -EOPNOTSUPP,
-				    "'%s': loop option '%s' is not supported; declare the image "
+				    "loop option '%s' is not supported; declare the image "
 				    "in stack.conf ('loop %s OPTIONS') and mount the loop device",
-				    n->id, o->loop_unsupported, file);
+				    o->loop_unsupported, file);
 	r = bs_step_target_path(s, file, &path);
 	if (r < 0)
-		return bs_step_fail(s, r, "'%s': cannot locate '%s': %s", n->id, file,
+		return bs_step_fail(s, r, "cannot locate '%s': %s", file,
 				    strerror(-r));
 	r = bs_step_loop_attach(s, path,
 				&(const struct bs_loop_options){ .read_only = o->flags & MS_RDONLY },
@@ -351,13 +351,11 @@ static int run_mount(struct bs_step *s)
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return bs_step_fail(s, r, "'%s': cannot parse the mount options '%s'", n->id,
-				    options);
+		return bs_step_fail(s, r, "cannot parse the mount options '%s'", options);
 
 	r = bs_step_mount_point(s, n, &target);
 	if (r < 0)
-		return bs_step_fail(s, r, "'%s': cannot tell where to mount it: %s", n->id,
-				    strerror(-r));
+		return bs_step_fail(s, r, "cannot tell where to mount it: %s", strerror(-r));
 
 	if (o.flags & MS_BIND)
 		return mount_bind(s, n, target, &o);
@@ -369,9 +367,9 @@ static int run_mount(struct bs_step *s)
 		if (source && source[0] == '/' && !startswith(source, "/dev/"))
 			return mount_image(s, n, source, target, &o);
 		return bs_step_fail(s, -ENXIO,
-				    "'%s': no device is known for '%s'; if it is inside a layer "
+				    "no device is known for '%s'; if it is inside a layer "
 				    "that is still closed, open that layer first",
-				    n->id, strna(source));
+				    strna(source));
 	}
 
 	if (dev->kind == BS_NODE_BTRFS)
@@ -395,8 +393,7 @@ static int run_umount(struct bs_step *s)
 	 * configured ones: both are mounted at the same place. */
 	r = bs_step_mount_point(s, n, &path);
 	if (r < 0)
-		return bs_step_fail(s, r, "'%s': cannot tell where it is mounted: %s", n->id,
-				    strerror(-r));
+		return bs_step_fail(s, r, "cannot tell where it is mounted: %s", strerror(-r));
 
 	/* Never lazy, never forced: a filesystem that is still used stays, and says so. */
 	r = bs_step_umount(s, path, 0);
@@ -422,8 +419,7 @@ static int run_remount_ro(struct bs_step *s)
 	 * configured ones: both are mounted at the same place. */
 	r = bs_step_mount_point(s, n, &path);
 	if (r < 0)
-		return bs_step_fail(s, r, "'%s': cannot tell where it is mounted: %s", n->id,
-				    strerror(-r));
+		return bs_step_fail(s, r, "cannot tell where it is mounted: %s", strerror(-r));
 
 	r = bs_step_mount(s, NULL, path, NULL, MS_REMOUNT | MS_RDONLY, NULL);
 	if (r == -EBUSY)

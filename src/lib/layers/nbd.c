@@ -37,14 +37,14 @@ static int add_options(struct bs_step *s, const struct bs_node *n, struct bs_arg
 
 		r = bs_options_get(opts, nbd_options[i].option, &value);
 		if (r < 0)
-			return bs_step_fail(s, r, "%s: out of memory", n->id);
+			return bs_step_fail(s, r, "out of memory");
 		if (r == 0)
 			continue;
 		if (nbd_options[i].has_value != !!value)
 			return bs_step_fail(
 				s, -EINVAL,
-				"%s: bad nbd option '%s' in '%s'; check its line in stack.conf",
-				n->id, nbd_options[i].option, opts);
+				"bad nbd option '%s' in '%s'; check its line in stack.conf",
+				nbd_options[i].option, opts);
 		bs_argv_add(a, nbd_options[i].flag);
 		if (value)
 			bs_argv_add(a, value);
@@ -53,13 +53,13 @@ static int add_options(struct bs_step *s, const struct bs_node *n, struct bs_arg
 	/* nbd-client takes whole seconds. */
 	r = bs_options_get(opts, "timeout", &timeout);
 	if (r < 0)
-		return bs_step_fail(s, r, "%s: out of memory", n->id);
+		return bs_step_fail(s, r, "out of memory");
 	if (r > 0) {
 		if (!timeout || bs_config_parse_timespan(timeout, &usec) < 0 || usec == 0)
 			return bs_step_fail(
 				s, -EINVAL,
-				"%s: bad nbd option 'timeout=%s'; check its line in stack.conf",
-				n->id, strempty(timeout));
+				"bad nbd option 'timeout=%s'; check its line in stack.conf",
+				strempty(timeout));
 		bs_argv_add(a, "--timeout");
 		bs_argv_addf(a, "%llu", (unsigned long long)((usec + 999999) / 1000000));
 	}
@@ -86,12 +86,12 @@ static int nbd_connect(struct bs_step *s)
 
 	r = bs_remote_uri_parse(source, "nbd", &host, &port, &export);
 	if (r == -ENOMEM)
-		return bs_step_fail(s, r, "%s: out of memory", n->id);
+		return bs_step_fail(s, r, "out of memory");
 	if (r < 0)
 		return bs_step_fail(s, -EINVAL,
-				    "%s: no server to connect to ('%s' is not "
+				    "no server to connect to ('%s' is not "
 				    "nbd://HOST:PORT/EXPORT); check its line in stack.conf",
-				    n->id, strna(source));
+				    strna(source));
 
 	/* HOST PORT [DEVICE]: the port always, since nbd-client takes a second word that is no
 	 * number for the device. Netlink (the default) wants the device as /dev/nbdN. */
@@ -111,21 +111,20 @@ static int nbd_connect(struct bs_step *s)
 	r = bs_argv_spawn(s, &a, &out);
 	if (r < 0)
 		return bs_spawn_fail(s, r,
-				     "%s: 'nbd-client %s %u' failed (see its message); is the "
+				     "'nbd-client %s %u' failed (see its message); is the "
 				     "server up, and the 'nbd' module loaded?",
-				     n->id, host, port ? port : NBD_DEFAULT_PORT);
+				     host, port ? port : NBD_DEFAULT_PORT);
 	if (kname)
 		return bs_step_set_device(s, kname);
 
 	r = bs_nbd_parse_connected(out, &picked);
 	if (r < 0)
-		return bs_step_fail(s, r, "%s: out of memory", n->id);
+		return bs_step_fail(s, r, "out of memory");
 	if (r == 0)
 		return bs_step_fail(s, -ENXIO,
-				    "%s: nbd-client connected but did not say which device it used "
+				    "nbd-client connected but did not say which device it used "
 				    "(it picks one only through netlink); name the device in "
-				    "stack.conf ('nbd nbd0 ...')",
-				    n->id);
+				    "stack.conf ('nbd nbd0 ...')");
 	bs_log_info(bs_step_ctx(s), "%s: connected as /dev/%s", n->id, picked);
 	return bs_step_set_device(s, picked);
 }
@@ -149,8 +148,7 @@ static int nbd_disconnect(struct bs_step *s)
 	bs_argv_add(&a, path);
 	r = bs_argv_spawn(s, &a, NULL);
 	if (r < 0)
-		return bs_spawn_fail(s, r, "%s: 'nbd-client -d %s' failed (see its message)", n->id,
-				     path);
+		return bs_spawn_fail(s, r, "'nbd-client -d %s' failed (see its message)", path);
 	return 0;
 }
 

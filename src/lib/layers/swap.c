@@ -87,12 +87,12 @@ static int swap_path(struct bs_step *s, const struct bs_node *n, char **ret)
 		return bs_step_device(s, dev, ret);
 	if (!file)
 		return bs_step_fail(s, -ENXIO,
-				    "'%s': no device is known for '%s'; if it is inside a layer "
+				    "no device is known for '%s'; if it is inside a layer "
 				    "that is still closed, open that layer first",
-				    n->id, strna(bs_node_attr(n, BS_ATTR_SOURCE)));
+				    strna(bs_node_attr(n, BS_ATTR_SOURCE)));
 	r = bs_step_target_path(s, file, ret);
 	if (r < 0)
-		return bs_step_fail(s, r, "'%s': cannot locate the swap file '%s': %s", n->id, file,
+		return bs_step_fail(s, r, "cannot locate the swap file '%s': %s", file,
 				    strerror(-r));
 	return 0;
 }
@@ -109,9 +109,9 @@ static int run_swapon(struct bs_step *s)
 		return r;
 	if (r < 0)
 		return bs_step_fail(s, r,
-				    "'%s': bad swap option '%s' (pri= takes -1 to 32767, discard= "
+				    "bad swap option '%s' (pri= takes -1 to 32767, discard= "
 				    "takes once or pages)",
-				    n->id, strna(bad));
+				    strna(bad));
 
 	r = swap_path(s, n, &path);
 	if (r < 0)
