@@ -96,6 +96,7 @@ const char *bs_version(void);
 struct bs_graph;
 struct bs_node;
 struct bs_edge;
+struct bs_problem_list;
 
 enum bs_node_kind {
 	BS_NODE_DISK,
@@ -124,9 +125,9 @@ const char *bs_node_kind_to_string(enum bs_node_kind k);
 enum bs_node_kind bs_node_kind_from_string(const char *s);
 
 enum bs_node_state {
-	BS_STATE_ABSENT,  /* known (configured or recorded) but not there */
+	BS_STATE_ABSENT, /* known (configured or recorded) but not there */
 	BS_STATE_PRESENT, /* there, not opened: a disk, an inactive LV, a VG with no active LV */
-	BS_STATE_ACTIVE,  /* opened: an assembled array, an open mapping, an active LV, swap on */
+	BS_STATE_ACTIVE, /* opened: an assembled array, an open mapping, an active LV, swap on */
 	BS_STATE_MOUNTED, /* a mounted filesystem */
 	_BS_STATE_MAX,
 	_BS_STATE_INVALID = -EINVAL,
@@ -137,8 +138,8 @@ enum bs_node_state bs_node_state_from_string(const char *s);
 
 /* Where a node was learned; a node may carry several. */
 enum bs_source {
-	BS_SOURCE_LIVE = 1 << 0,     /* the running kernel: sysfs, mountinfo, swaps, lvm report */
-	BS_SOURCE_CONFIG = 1 << 1,   /* fstab, crypttab, mdadm.conf, stack.conf */
+	BS_SOURCE_LIVE = 1 << 0, /* the running kernel: sysfs, mountinfo, swaps, lvm report */
+	BS_SOURCE_CONFIG = 1 << 1, /* fstab, crypttab, mdadm.conf, stack.conf */
 	BS_SOURCE_RECORDED = 1 << 2, /* the recorded graph, /var/lib/blkstack/graph.json */
 	BS_SOURCE_MANIFEST = 1 << 3, /* the initramfs manifest */
 };
@@ -293,37 +294,120 @@ const char *bs_edge_get_role(const struct bs_edge *e);
  * that is not open, and no device with an unopened LUKS, LVM or md signature, other than
  * the referring node and those that hold it.
  *
- * Every other problem is kept as well, and all of them are read with
- * bs_graph_get_problem(): malformed lines, unknown options (with a suggestion), bad
- * numbers, duplicate mount points, mapping names or arrays, "after" lines naming no node,
- * and cycles in the merged graph ("dependency cycle: a -> b -> a", at the line of one of
- * its configured edges). Everything that could be merged is merged regardless.
+ * Every other problem is appended to problems as well: malformed lines, unknown options
+ * (with a suggestion), bad numbers, duplicate mount points, mapping names or arrays, "after"
+ * lines naming no node, and cycles in the merged graph ("dependency cycle: a -> b -> a", at
+ * the line of one of its configured edges). Everything that could be merged is merged
+ * regardless.
  *
- * Returns 0, -EBADMSG if there were problems, -EINVAL or -ENOMEM. A later call starts the
- * list of problems afresh.
+ * Returns 0, -EINVAL or -ENOMEM. problems may be NULL to drop them.
  */
-int bs_graph_add_config(struct bs_graph *g);
+int bs_graph_add_config(struct bs_graph *g, struct bs_problem_list *problems);
+
+/* ---- Problems ------------------------------------------------------------------------------
+ *
+ * What is wrong with the configuration, typed, so that a front end can tell a device that is
+ * not there yet from a configuration that is wrong, and a warning from an error.
+ */
+
+enum bs_problem_kind {
+	BS_PROBLEM_INVALID, /* a malformed line or field, an unparseable number: ambiguous */
+	BS_PROBLEM_UNKNOWN, /* an option or keyword that blkstack does not know (a warning) */
+	BS_PROBLEM_UNREADABLE, /* a file that exists but cannot be read */
+	BS_PROBLEM_DUPLICATE, /* a mount point, mapping name, array or id given twice */
+	BS_PROBLEM_UNRESOLVED, /* a reference that no device, layer or record provides: a device
+				* that is not there (yet); bs_problem_get_reference() names it */
+	BS_PROBLEM_CYCLE, /* a dependency cycle */
+	_BS_PROBLEM_KIND_MAX,
+	_BS_PROBLEM_KIND_INVALID = -EINVAL,
+};
+
+const char *bs_problem_kind_to_string(enum bs_problem_kind k);
+
+enum bs_problem_severity {
+	BS_PROBLEM_WARNING, /* reported, and the line is read without what is not understood */
+	BS_PROBLEM_ERROR, /* the line, or the part of it, is not used */
+	_BS_PROBLEM_SEVERITY_MAX,
+	_BS_PROBLEM_SEVERITY_INVALID = -EINVAL,
+};
+
+const char *bs_problem_severity_to_string(enum bs_problem_severity s);
+
+/* A list of problems, in the order of the files and their lines. */
+struct bs_problem_list;
+struct bs_problem;
+
+int bs_problem_list_new(struct bs_problem_list **ret);
+/* Frees l. Accepts NULL. Returns NULL. */
+struct bs_problem_list *bs_problem_list_free(struct bs_problem_list *l);
+size_t bs_problem_list_get_n(const struct bs_problem_list *l);
+/* Problem i, or NULL if out of range. */
+const struct bs_problem *bs_problem_list_get(const struct bs_problem_list *l, size_t i);
+/* How many problems of severity s there are. */
+size_t bs_problem_list_count(const struct bs_problem_list *l, enum bs_problem_severity s);
+/* The problems as JSON, newly allocated: {"problems":[{"file":...,"line":...,"kind":...,
+ * "severity":...,"reference":...,"message":...}]}, with file, line and reference null where
+ * there is none. */
+int bs_problem_list_to_json(const struct bs_problem_list *l, char **ret);
+
+enum bs_problem_kind bs_problem_get_kind(const struct bs_problem *p);
+enum bs_problem_severity bs_problem_get_severity(const struct bs_problem *p);
+/* The absolute path below the sysroot ("/etc/crypttab"), or NULL when no file is to blame. */
+const char *bs_problem_get_file(const struct bs_problem *p);
+/* 1-based, 0 for a file as a whole or no file. */
+unsigned bs_problem_get_line(const struct bs_problem *p);
+/* The device spec ("UUID=...") or node id the problem is about, or NULL. */
+const char *bs_problem_get_reference(const struct bs_problem *p);
+const char *bs_problem_get_message(const struct bs_problem *p);
+/* "FILE:LINE: MESSAGE" ("FILE: MESSAGE" for a file as a whole, "MESSAGE" when no file is to
+ * blame); a warning's ends in ", ignoring". */
+const char *bs_problem_get_text(const struct bs_problem *p);
+
+/* ---- The loader ----------------------------------------------------------------------------
+ *
+ * Every front end builds its graph here, from a chosen set of sources, with one policy for
+ * the problems of the configuration.
+ */
+
+enum bs_load_flags {
+	BS_LOAD_LIVE = 1u << 0, /* the running system (bs_graph_add_live()) */
+	BS_LOAD_RECORDED = 1u << 1, /* the recorded graph (bs_graph_add_recorded()) */
+	BS_LOAD_CONFIG = 1u << 2, /* the configuration (bs_graph_add_config()) */
+	BS_LOAD_MANIFEST = 1u << 3, /* an initramfs manifest (bs_load_opts.manifest) */
+	/* No block devices to read is no failure: the configuration is checked alone. */
+	BS_LOAD_LIVE_OPTIONAL = 1u << 8,
+	/* Policy: an error of the configuration fails the load with -EBADMSG. */
+	BS_LOAD_REFUSE_ERRORS = 1u << 9,
+	/* Policy, with BS_LOAD_REFUSE_ERRORS: a reference no device provides (BS_PROBLEM_UNRESOLVED)
+	 * does not fail the load; it is a device that may still appear, for the executor to wait
+	 * for. */
+	BS_LOAD_WAIT_UNRESOLVED = 1u << 10,
+	/* Policy, with BS_LOAD_REFUSE_ERRORS: warnings count as errors (check --strict). */
+	BS_LOAD_STRICT = 1u << 11,
+};
+
+/* The sources that the commands read: live, recorded and configuration. */
+#define BS_LOAD_DEFAULT (BS_LOAD_LIVE | BS_LOAD_RECORDED | BS_LOAD_CONFIG)
+
+struct bs_load_opts {
+	unsigned flags; /* enum bs_load_flags */
+	const char *manifest; /* with BS_LOAD_MANIFEST: its path (below the sysroot) */
+};
 
 /*
- * Creates the graph the commands work on: bs_graph_new(), then bs_graph_add_live(),
- * bs_graph_add_recorded() and bs_graph_add_config(), in that order. A damaged recorded graph
- * is left out (it has been logged), and problems of the configuration are kept on the graph
- * for bs_graph_get_problem(); neither is an error here. Returns the number of recorded nodes
- * merged (0 without a recorded graph), or the negative errno of the source that could not be
- * read at all (logged, naming it).
+ * Builds a graph from the sources that opts->flags names, in their one order: live, then
+ * the recorded graph (or the manifest), then the configuration. A damaged recorded graph is
+ * left out (it has been logged). Problems of the configuration go to *ret_problems (may be
+ * NULL to drop them); every problem is logged at debug level.
+ *
+ * Returns the number of recorded nodes merged (0 without a recorded graph) with *ret set.
+ * With BS_LOAD_REFUSE_ERRORS and a problem the policy refuses: -EBADMSG, *ret untouched, and
+ * *ret_problems still set, so that the caller can print them. Else the negative errno of the
+ * source that could not be read at all (logged, naming it); -EOPNOTSUPP for a source this
+ * version cannot read.
  */
-int bs_graph_new_merged(struct bs_ctx *c, struct bs_graph **ret);
-
-/* The problems bs_graph_add_config() found, in the order found, each as "FILE:LINE:
- * MESSAGE" ("FILE: MESSAGE" for a file as a whole, "MESSAGE" when no line is to blame). FILE
- * is the absolute path below the sysroot ("/etc/crypttab" with the default root). NULL if i
- * is out of range. */
-size_t bs_graph_get_n_problems(const struct bs_graph *g);
-const char *bs_graph_get_problem(const struct bs_graph *g, size_t i);
-
-/* The problems as JSON, newly allocated: {"problems":[{"file":...,"line":...,
- * "message":...}]}, with file and line null where there is none. */
-int bs_graph_problems_to_json(const struct bs_graph *g, char **ret);
+int bs_graph_load(struct bs_ctx *c, const struct bs_load_opts *opts, struct bs_graph **ret,
+		  struct bs_problem_list **ret_problems);
 
 /* ---- Plans ---------------------------------------------------------------------------------
  *
@@ -334,7 +418,7 @@ int bs_graph_problems_to_json(const struct bs_graph *g, char **ret);
 struct bs_plan;
 
 enum bs_plan_op {
-	BS_PLAN_UP,   /* bring up: the closure below the targets, minus what is active */
+	BS_PLAN_UP, /* bring up: the closure below the targets, minus what is active */
 	BS_PLAN_DOWN, /* tear down: the closure above the targets, and what only they hold */
 	_BS_PLAN_OP_MAX,
 	_BS_PLAN_OP_INVALID = -EINVAL,
@@ -424,15 +508,15 @@ struct bs_exec_opts {
 };
 
 enum bs_exec_event_type {
-	BS_EXEC_EVENT_ROUND,    /* a plan was made: round, n_total steps (discovery repeats) */
-	BS_EXEC_EVENT_START,    /* a step started */
-	BS_EXEC_EVENT_WAIT,     /* a step waits for a device: message says which, how long */
-	BS_EXEC_EVENT_DONE,     /* a step succeeded */
-	BS_EXEC_EVENT_FAILED,   /* a step failed: error, message */
-	BS_EXEC_EVENT_SKIPPED,  /* a step did not run: message names the failure it needs */
-	BS_EXEC_EVENT_BUSY,     /* down: a step found its node busy and will be retried */
-	BS_EXEC_EVENT_WARNING,  /* something to shout about that fails nothing (degraded) */
-	BS_EXEC_EVENT_BLOCKER,  /* down: node is still open; message names a holder */
+	BS_EXEC_EVENT_ROUND, /* a plan was made: round, n_total steps (discovery repeats) */
+	BS_EXEC_EVENT_START, /* a step started */
+	BS_EXEC_EVENT_WAIT, /* a step waits for a device: message says which, how long */
+	BS_EXEC_EVENT_DONE, /* a step succeeded */
+	BS_EXEC_EVENT_FAILED, /* a step failed: error, message */
+	BS_EXEC_EVENT_SKIPPED, /* a step did not run: message names the failure it needs */
+	BS_EXEC_EVENT_BUSY, /* down: a step found its node busy and will be retried */
+	BS_EXEC_EVENT_WARNING, /* something to shout about that fails nothing (degraded) */
+	BS_EXEC_EVENT_BLOCKER, /* down: node is still open; message names a holder */
 	_BS_EXEC_EVENT_MAX,
 	_BS_EXEC_EVENT_INVALID = -EINVAL,
 };
@@ -442,14 +526,14 @@ const char *bs_exec_event_type_to_string(enum bs_exec_event_type t);
 
 struct bs_exec_event {
 	enum bs_exec_event_type type;
-	unsigned round;       /* 1, 2, ...: the plan being run (discovery re-plans) */
-	unsigned step;        /* the step's number in that plan; 0 for none */
-	const char *action;   /* NULL for none */
-	const char *node;     /* the node id, NULL for none */
-	int error;            /* failed: a negative errno */
-	const char *message;  /* NULL for none */
-	unsigned n_done;      /* steps finished (done, failed or skipped) in this round */
-	unsigned n_total;     /* steps in this round's plan */
+	unsigned round; /* 1, 2, ...: the plan being run (discovery re-plans) */
+	unsigned step; /* the step's number in that plan; 0 for none */
+	const char *action; /* NULL for none */
+	const char *node; /* the node id, NULL for none */
+	int error; /* failed: a negative errno */
+	const char *message; /* NULL for none */
+	unsigned n_done; /* steps finished (done, failed or skipped) in this round */
+	unsigned n_total; /* steps in this round's plan */
 };
 
 /* Called in the order things happen, from the thread running the step; calls are
@@ -479,14 +563,13 @@ void bs_exec_set_event_fn(struct bs_exec *e, bs_exec_event_fn fn, void *userdata
  * -ETIMEDOUT (a device did not appear), -EBUSY (down left something open), or the error of
  * the first step that failed.
  */
-int bs_exec_run(struct bs_exec *e, enum bs_plan_op op, const char *const *targets,
-		unsigned flags);
+int bs_exec_run(struct bs_exec *e, enum bs_plan_op op, const char *const *targets, unsigned flags);
 
 enum bs_exec_status {
-	BS_EXEC_DONE,    /* it succeeded */
-	BS_EXEC_FAILED,  /* it failed */
+	BS_EXEC_DONE, /* it succeeded */
+	BS_EXEC_FAILED, /* it failed */
 	BS_EXEC_SKIPPED, /* it did not run: something it needs failed */
-	BS_EXEC_BUSY,    /* down: still open at the end, held by something */
+	BS_EXEC_BUSY, /* down: still open at the end, held by something */
 	_BS_EXEC_STATUS_MAX,
 	_BS_EXEC_STATUS_INVALID = -EINVAL,
 };

@@ -17,18 +17,21 @@
 
 static void check_help(void)
 {
-	printf("Usage: blkstack [--sysroot DIR] check [--json]\n"
+	printf("Usage: blkstack [--sysroot DIR] check [--json] [--strict]\n"
 	       "\n"
 	       "Read fstab, crypttab, mdadm.conf and stack.conf, merge them with the live and\n"
-	       "the recorded graph, and print every problem: malformed lines, unknown options,\n"
-	       "bad numbers, duplicates, references no device provides, and cycles. Exits with\n"
-	       "3 when there is any problem.\n"
+	       "the recorded graph, and print every problem: malformed lines, bad numbers,\n"
+	       "duplicates, references no device provides, and cycles are errors; options and\n"
+	       "keywords that blkstack does not know (but its peers accept) are warnings, and\n"
+	       "are ignored. Exits with 3 when there is any error.\n"
 	       "\n"
-	       "  -J --json   The problems as JSON\n"
-	       "  -h --help   Show this help\n");
+	       "  -J --json     The problems as JSON\n"
+	       "     --strict   Warnings are errors too (exit 3)\n"
+	       "  -h --help     Show this help\n");
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_graph *, bs_graph_unref)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_problem_list *, bs_problem_list_free)
 
 /* Undoes the \NNN escapes of bs_node_get_unresolved(), in place. */
 static void unescape(char *s)
@@ -46,34 +49,18 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
-#define UNRESOLVED_SUFFIX "' matches no device, layer or recorded graph entry"
-
-/* The references that problems report as unresolved: their messages are "'SPEC' matches no
- * device, ...". Keys point into the graph's problems. */
-static int reported_specs(const struct bs_graph *g, struct hashmap *set, char ***keys)
+/* The references that problems report as unresolved. Keys point into problems. */
+static int reported_specs(const struct bs_problem_list *problems, struct hashmap *set)
 {
-	for (size_t i = 0; i < bs_graph_get_n_problems(g); i++) {
-		const char *p = strstr(bs_graph_get_problem(g, i), ": '"), *end;
-		char *spec;
+	for (size_t i = 0; i < bs_problem_list_get_n(problems); i++) {
+		const struct bs_problem *p = bs_problem_list_get(problems, i);
+		const char *spec = bs_problem_get_reference(p);
 		int r;
 
-		/* The message follows "FILE:LINE: ". */
-		if (!p)
+		if (bs_problem_get_kind(p) != BS_PROBLEM_UNRESOLVED || !spec)
 			continue;
-		p += 3;
-		end = strstr(p, UNRESOLVED_SUFFIX);
-		if (!end || end[strlen(UNRESOLVED_SUFFIX)] != '\0')
-			continue;
-		spec = strndup(p, (size_t)(end - p));
-		if (!spec)
-			return -ENOMEM;
-		r = strv_push(keys, spec);
-		if (r < 0) {
-			free(spec);
-			return r;
-		}
-		r = hashmap_put_str(set, spec, spec);
-		if (r < 0)
+		r = hashmap_put_str(set, spec, (void *)spec);
+		if (r < 0 && r != -EEXIST)
 			return r;
 	}
 	return 0;
@@ -81,15 +68,14 @@ static int reported_specs(const struct bs_graph *g, struct hashmap *set, char **
 
 /* References not visible now, which layers still closed may hold: no problem, but worth
  * knowing before a cold start without a recorded graph. */
-static int print_notes(const struct bs_graph *g)
+static int print_notes(const struct bs_graph *g, const struct bs_problem_list *problems)
 {
-	_cleanup_strv_free_ char **keys = NULL;
 	struct hashmap *set = NULL;
 	int r;
 
 	r = hashmap_new(HASHMAP_STRING, &set);
 	if (r >= 0)
-		r = reported_specs(g, set, &keys);
+		r = reported_specs(problems, set);
 	for (size_t i = 0; r >= 0 && i < bs_graph_get_n_nodes(g); i++) {
 		const struct bs_node *n = bs_graph_get_node(g, i);
 		const char *u = bs_node_get_unresolved(n);
@@ -121,11 +107,14 @@ int verb_check(struct bs_ctx *ctx, int argc, char **argv)
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "strict", no_argument, NULL, 'S' },
 		{},
 	};
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
-	bool json = false;
-	size_t n;
+	_cleanup_(bs_problem_list_freep) struct bs_problem_list *problems = NULL;
+	struct bs_load_opts opts = { .flags = BS_LOAD_DEFAULT | BS_LOAD_LIVE_OPTIONAL };
+	bool json = false, strict = false;
+	size_t n, n_errors, n_warnings;
 	int c, r;
 
 	opterr = 0;
@@ -137,6 +126,9 @@ int verb_check(struct bs_ctx *ctx, int argc, char **argv)
 		case 'J':
 			json = true;
 			break;
+		case 'S':
+			strict = true;
+			break;
 		default:
 			return log_usage_error("check: unknown option '%s'", argv[optind - 1]);
 		}
@@ -144,45 +136,41 @@ int verb_check(struct bs_ctx *ctx, int argc, char **argv)
 	if (optind < argc)
 		return log_usage_error("check: unexpected argument '%s'", argv[optind]);
 
-	r = bs_graph_new(ctx, &g);
-	if (r < 0)
-		return log_error_errno(r, "Failed to create the graph: %m");
 	/* The configuration is checked even where no block device can be read (a bare
 	 * --sysroot with only etc/): its references then resolve against nothing. */
-	r = bs_graph_add_live(g);
-	if (r == -ENOMEM)
-		return log_error_errno(r, "Failed to read the block devices: %m");
+	r = bs_graph_load(ctx, &opts, &g, &problems);
 	if (r < 0)
-		log_error("No block devices below '%s' (%s), checking the configuration alone",
-			  bs_ctx_get_sysroot(ctx), strerror(-r));
-	/* A damaged recorded graph is reported by the library and left out. */
-	r = bs_graph_add_recorded(g);
-	if (r == -ENOMEM)
-		return log_error_errno(r, "Failed to read the recorded graph: %m");
-	r = bs_graph_add_config(g);
-	if (r < 0 && r != -EBADMSG)
-		return log_error_errno(r, "Failed to read the configuration: %m");
+		return r; /* the library named the source */
 
-	n = bs_graph_get_n_problems(g);
+	n = bs_problem_list_get_n(problems);
+	n_errors = bs_problem_list_count(problems, BS_PROBLEM_ERROR);
+	n_warnings = n - n_errors;
 	if (json) {
 		_cleanup_free_ char *out = NULL;
 
-		r = bs_graph_problems_to_json(g, &out);
+		r = bs_problem_list_to_json(problems, &out);
 		if (r < 0)
 			return log_error_errno(r, "Failed to format the problems: %m");
 		puts(out);
 	} else {
 		for (size_t i = 0; i < n; i++)
-			puts(bs_graph_get_problem(g, i));
-		r = print_notes(g);
+			puts(bs_problem_get_text(bs_problem_list_get(problems, i)));
+		r = print_notes(g, problems);
 		if (r < 0)
 			return log_error_errno(r, "Failed to list the unresolved references: %m");
 		if (n == 0)
 			puts("configuration OK");
-		else
+		else if (n_errors == 0)
+			printf("configuration OK, %zu warning%s%s\n", n_warnings,
+			       n_warnings == 1 ? "" : "s", strict ? " (errors with --strict)" : "");
+		else if (n_warnings == 0)
 			printf("%zu problem%s in the configuration\n", n, n == 1 ? "" : "s");
+		else
+			printf("%zu problem%s in the configuration (%zu error%s, %zu warning%s)\n",
+			       n, n == 1 ? "" : "s", n_errors, n_errors == 1 ? "" : "s", n_warnings,
+			       n_warnings == 1 ? "" : "s");
 	}
 	if (fflush(stdout) != 0)
 		return log_error_errno(-errno, "Failed to write the output: %m");
-	return n > 0 ? -EBADMSG : 0;
+	return n_errors > 0 || (strict && n_warnings > 0) ? -EBADMSG : 0;
 }

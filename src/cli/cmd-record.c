@@ -63,15 +63,11 @@ int verb_record(struct bs_ctx *ctx, int argc, char **argv)
 		return log_error_errno(-ENOMEM, "Out of memory");
 	path = output ? output : default_path;
 
-	r = bs_graph_new(ctx, &g);
+	/* The live graph alone: recorded and configured nodes describe no running system. The
+	 * library names what could not be read. */
+	r = bs_graph_load(ctx, &(struct bs_load_opts){ .flags = BS_LOAD_LIVE }, &g, NULL);
 	if (r < 0)
-		return log_error_errno(r, "Failed to create the graph: %m");
-	/* The live graph alone: recorded and configured nodes describe no running system. */
-	r = bs_graph_add_live(g);
-	if (r < 0) {
-		log_error_errno(r, "Failed to read the block devices below '%s': %m", sysroot);
-		goto out;
-	}
+		return r;
 	r = bs_graph_record(g, output);
 	if (r < 0) {
 		log_error_errno(r, "Failed to write the recorded graph to '%s': %m", path);

@@ -4,12 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <time.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "exec.h"
@@ -17,8 +17,9 @@
 #include "hashmap.h"
 #include "layers.h"
 #include "libblkstack-private.h"
-#include "sysroot.h"
+#include "problems.h"
 #include "strv.h"
+#include "sysroot.h"
 #include "util.h"
 
 #define DEFAULT_TIMEOUT_USEC (90 * USEC_PER_SEC)
@@ -33,9 +34,9 @@ enum step_state {
 	STEP_FAILED,
 	STEP_SKIPPED,
 	STEP_BUSY,
-	STEP_CARRIED,    /* failed in an earlier round; not run again */
+	STEP_CARRIED, /* failed in an earlier round; not run again */
 	STEP_CARRIED_OK, /* done in an earlier round */
-	STEP_DEFERRED,   /* up: an input is not known yet (discovery); the next round may know */
+	STEP_DEFERRED, /* up: an input is not known yet (discovery); the next round may know */
 };
 
 struct round;
@@ -638,7 +639,8 @@ int bs_step_spawn(struct bs_step *s, const char *const argv[], char **ret_stdout
 	}
 	r = OPS(s)->spawn(OPS_DATA(s), argv, ret_stdout);
 	if (r == -ENOENT)
-		return bs_step_fail(s, r, "'%s' is not installed (not found in PATH); %s of '%s' "
+		return bs_step_fail(s, r,
+				    "'%s' is not installed (not found in PATH); %s of '%s' "
 				    "needs it",
 				    argv[0], s->action, s->node->id);
 	return r;
@@ -696,16 +698,16 @@ static void emit_wait(struct bs_step *s, const char *what, uint64_t timeout_usec
 	struct bs_exec *e = s->round->exec;
 	_cleanup_free_ char *m = NULL;
 
-	if (asprintf(&m, "waiting up to %llu s for %s", (unsigned long long)(timeout_usec / 1000000),
-		     what) < 0)
+	if (asprintf(&m, "waiting up to %llu s for %s",
+		     (unsigned long long)(timeout_usec / 1000000), what) < 0)
 		return;
 	pthread_mutex_lock(&e->lock);
 	emit(e, s->round, BS_EXEC_EVENT_WAIT, s, 0, m);
 	pthread_mutex_unlock(&e->lock);
 }
 
-int bs_step_wait_device(struct bs_step *s, const struct bs_device_match *m,
-			uint64_t timeout_usec, char **ret_name)
+int bs_step_wait_device(struct bs_step *s, const struct bs_device_match *m, uint64_t timeout_usec,
+			char **ret_name)
 {
 	emit_wait(s, m->id, timeout_usec);
 	return OPS(s)->wait_device(OPS_DATA(s), m, timeout_usec, ret_name);
@@ -744,8 +746,8 @@ static int secret_dup(const char *p, size_t size, char **ret)
 	return 0;
 }
 
-int bs_step_next_passphrase(struct bs_step *s, const char *prompt, size_t *tried,
-			    char **ret_secret, size_t *ret_size, bool *ret_asked)
+int bs_step_next_passphrase(struct bs_step *s, const char *prompt, size_t *tried, char **ret_secret,
+			    size_t *ret_size, bool *ret_asked)
 {
 	struct bs_exec *e = s->round->exec;
 	char *secret = NULL, **pp;
@@ -830,12 +832,16 @@ static int run_wait_device(struct bs_step *s)
 				    "'%s' did not appear within %llu s (%s%s); is the disk "
 				    "connected? ('timeout %s SECONDS' in stack.conf waits longer)",
 				    n->id, (unsigned long long)(timeout / 1000000),
-				    m.serial	 ? "serial " :
-				    m.partuuid	 ? "PARTUUID " :
-				    m.uuid_sub	 ? "UUID_SUB " :
-				    m.uuid	 ? "UUID " :
-						   "kernel name ",
-				    m.serial ? m.serial : m.partuuid ? m.partuuid : m.uuid_sub ? m.uuid_sub : m.uuid ? m.uuid : strna(m.name),
+				    m.serial   ? "serial " :
+				    m.partuuid ? "PARTUUID " :
+				    m.uuid_sub ? "UUID_SUB " :
+				    m.uuid     ? "UUID " :
+						 "kernel name ",
+				    m.serial   ? m.serial :
+				    m.partuuid ? m.partuuid :
+				    m.uuid_sub ? m.uuid_sub :
+				    m.uuid     ? m.uuid :
+						 strna(m.name),
 				    n->id);
 	if (r < 0)
 		return bs_step_fail(s, r, "waiting for '%s' failed: %s", n->id, strerror(-r));
@@ -961,8 +967,8 @@ static void mark_dependents(struct round *rd, size_t i, enum step_state state)
 	size_t n_stack = 0;
 
 	if (!stack) {
-		bs_log_err(e->ctx, "out of memory: the steps after %s %s are not run", cause->action,
-			   cause->node->id);
+		bs_log_err(e->ctx, "out of memory: the steps after %s %s are not run",
+			   cause->action, cause->node->id);
 		return;
 	}
 	stack[n_stack++] = i;
@@ -983,7 +989,8 @@ static void mark_dependents(struct round *rd, size_t i, enum step_state state)
 				rd->n_hidden++;
 				continue;
 			}
-			if (asprintf(&m, "waits for %s %s, which %s", cause->action, cause->node->id,
+			if (asprintf(&m, "waits for %s %s, which %s", cause->action,
+				     cause->node->id,
 				     cause->state == STEP_BUSY ? "is busy" : "failed") >= 0) {
 				free(s->message);
 				s->message = TAKE_PTR(m);
@@ -1012,7 +1019,7 @@ static void step_ended(struct round *rd, size_t i)
 	if (!IN_SET(s->state, STEP_CARRIED, STEP_CARRIED_OK)) {
 		rd->finished++;
 		emit(e, rd,
-		     ok			    ? BS_EXEC_EVENT_DONE :
+		     ok			   ? BS_EXEC_EVENT_DONE :
 		     s->state == STEP_BUSY ? BS_EXEC_EVENT_BUSY :
 					     BS_EXEC_EVENT_FAILED,
 		     s, s->error, ok ? s->warning : s->message);
@@ -1051,7 +1058,8 @@ static void finish_step(struct round *rd, struct bs_step *s, int r)
 		if (!e->missing)
 			(void)hashmap_new(HASHMAP_STRING, &e->missing);
 		if (e->missing && strv_extend(&e->missing_ids, s->node->id) >= 0)
-			(void)hashmap_put_str(e->missing, e->missing_ids[strv_length(e->missing_ids) - 1],
+			(void)hashmap_put_str(e->missing,
+					      e->missing_ids[strv_length(e->missing_ids) - 1],
 					      (void *)1);
 		if (asprintf(&m, "%s; the arrays it belongs to decide whether to start without it",
 			     strempty(s->message)) >= 0) {
@@ -1189,8 +1197,8 @@ static int round_run(struct round *rd)
 	 * dependents are skipped, released or deferred before any worker could pick one. Only
 	 * those marked so by round_setup(): a step deferred on the way ends with its cause. */
 	for (size_t i = 0; i < rd->n; i++)
-		rd->preset[i] = IN_SET(rd->steps[i].state, STEP_CARRIED, STEP_CARRIED_OK,
-				       STEP_DEFERRED);
+		rd->preset[i] =
+			IN_SET(rd->steps[i].state, STEP_CARRIED, STEP_CARRIED_OK, STEP_DEFERRED);
 	for (size_t i = 0; i < rd->n; i++)
 		if (rd->preset[i])
 			step_ended(rd, i);
@@ -1227,27 +1235,24 @@ static int round_run(struct round *rd)
 
 static int load_graph(struct bs_exec *e, bool *ret_recorded, struct bs_graph **ret)
 {
-	struct bs_graph *g = NULL;
-	int r, recorded;
+	/* A device that is not there is waited for, like one that is late; any other error in
+	 * the configuration stops the run before it starts. */
+	const struct bs_load_opts opts = {
+		.flags = BS_LOAD_DEFAULT | BS_LOAD_REFUSE_ERRORS | BS_LOAD_WAIT_UNRESOLVED,
+	};
+	struct bs_problem_list *problems = NULL;
+	int recorded;
 
-	recorded = bs_graph_new_merged(e->ctx, &g);
+	recorded = bs_graph_load(e->ctx, &opts, ret, &problems);
+	if (recorded == -EBADMSG)
+		for (size_t i = 0; i < problems->n_problems; i++)
+			if (bs_problem_refuses(&problems->problems[i], opts.flags))
+				bs_log_err(e->ctx, "%s", problems->problems[i].text);
+	bs_problem_list_free(problems);
 	if (recorded < 0)
 		return recorded;
-	/* A device that is not there is waited for, like one that is late; anything else
-	 * wrong in the configuration stops the run before it starts. */
-	r = 0;
-	for (size_t i = 0; i < bs_graph_get_n_problems(g); i++)
-		if (!bs_graph_problem_is_missing_device(g, i)) {
-			bs_log_err(e->ctx, "%s", bs_graph_get_problem(g, i));
-			r = -EBADMSG;
-		}
-	if (r < 0) {
-		bs_graph_unref(g);
-		return r;
-	}
 	if (ret_recorded)
 		*ret_recorded = recorded > 0;
-	*ret = g;
 	return 0;
 }
 
@@ -1256,9 +1261,7 @@ static int record_live_graph(struct bs_exec *e)
 	struct bs_graph *g = NULL;
 	int r;
 
-	r = bs_graph_new(e->ctx, &g);
-	if (r >= 0)
-		r = bs_graph_add_live(g);
+	r = bs_graph_load(e->ctx, &(struct bs_load_opts){ .flags = BS_LOAD_LIVE }, &g, NULL);
 	if (r >= 0)
 		r = bs_graph_record(g, NULL);
 	if (r < 0)
@@ -1298,7 +1301,6 @@ static int make_plan(struct bs_exec *e, struct bs_graph *g, enum bs_plan_op op,
 		bs_log_err(e->ctx, "Nothing to do for a target that names nothing");
 	return r;
 }
-
 
 /* The targets that stayed unresolved, as results: failed on a timeout, or skipped when a
  * failure may explain them. Holds e->lock. */
@@ -1371,7 +1373,8 @@ static int exec_up(struct bs_exec *e, const char *const *targets)
 		r = run_plan(e, g, p, number + 1, message, &n_new, &progress);
 		n_unresolved = bs_plan_get_n_unresolved(p);
 		number++;
-		if (r < 0 || (n_new > 0 && progress > 0 && number < MAX_ROUNDS) || n_unresolved == 0)
+		if (r < 0 || (n_new > 0 && progress > 0 && number < MAX_ROUNDS) ||
+		    n_unresolved == 0)
 			goto next;
 
 		/* Nothing more opens, and targets are still missing. Wait for new devices, unless
@@ -1624,11 +1627,12 @@ _public_ int bs_exec_results_to_json(const struct bs_exec *e, char **ret)
 		    json_object_object_add(o, "node", json_object_new_string(res->node)) ||
 		    json_object_object_add(o, "status",
 					   json_object_new_string(status_names[res->status])) ||
-		    json_object_object_add(o, "error",
-					   res->error ? json_object_new_string(strerror(-res->error)) :
-							NULL) ||
+		    json_object_object_add(
+			    o, "error",
+			    res->error ? json_object_new_string(strerror(-res->error)) : NULL) ||
 		    json_object_object_add(o, "message",
-					   res->message ? json_object_new_string(res->message) : NULL))
+					   res->message ? json_object_new_string(res->message) :
+							  NULL))
 			goto oom;
 	}
 	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));

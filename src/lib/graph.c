@@ -11,7 +11,6 @@
 
 #include "graph.h"
 #include "hashmap.h"
-#include "sources/config.h"
 #include "strv.h"
 #include "util.h"
 
@@ -166,8 +165,6 @@ _public_ struct bs_graph *bs_graph_unref(struct bs_graph *g)
 	for (size_t i = 0; i < g->n_retired; i++)
 		free(g->retired[i]);
 	free(g->retired);
-	bs_blkid_table_free(g->blkid);
-	bs_problem_list_free(g->problems);
 	bs_ctx_unref(g->ctx);
 	free(g);
 	return NULL;
@@ -537,6 +534,45 @@ static void ensure_sorted(const struct bs_graph *g)
 		bs_graph_sort((struct bs_graph *)g);
 }
 
+/* ---- queries ----------------------------------------------------------------------------- */
+
+static bool node_needs(const struct bs_node *holder, const struct bs_node *n)
+{
+	for (size_t i = 0; i < holder->n_needs; i++)
+		if (holder->needs[i]->needs == n)
+			return true;
+	return false;
+}
+
+struct bs_node *bs_graph_find_mount_holding(const struct bs_graph *g, const char *path,
+					    const struct bs_node *exclude, bool skip_holders)
+{
+	_cleanup_free_ char *id = NULL;
+	size_t len;
+
+	if (!g || !path || path[0] != '/' || asprintf(&id, "mnt:%s", path) < 0)
+		return NULL;
+	/* id is "mnt:" + path; cut it back one component at a time, down to "mnt:/". */
+	len = strlen(id);
+	while (len > 5 && id[len - 1] == '/')
+		id[--len] = '\0';
+	for (;;) {
+		struct bs_node *n = bs_graph_find_node(g, id);
+
+		if (n && n->kind == BS_NODE_MOUNT && n != exclude &&
+		    !(skip_holders && exclude && node_needs(n, exclude)))
+			return n;
+		if (len <= 5)
+			return NULL;
+		while (len > 5 && id[len - 1] != '/')
+			len--;
+		/* Keep the slash only for the root itself. */
+		if (len > 5)
+			len--;
+		id[len] = '\0';
+	}
+}
+
 /* ---- getters ----------------------------------------------------------------------------- */
 
 _public_ size_t bs_graph_get_n_nodes(const struct bs_graph *g)
@@ -788,76 +824,5 @@ _public_ int bs_graph_to_json(const struct bs_graph *g, char **ret)
 	if (!s)
 		return -ENOMEM;
 	*ret = s;
-	return 0;
-}
-
-/* ---- live discovery ---------------------------------------------------------------------- */
-
-_public_ int bs_graph_new_merged(struct bs_ctx *c, struct bs_graph **ret)
-{
-	struct bs_graph *g = NULL;
-	int r, recorded;
-
-	if (!c || !ret)
-		return -EINVAL;
-	r = bs_graph_new(c, &g);
-	if (r < 0)
-		return r;
-	r = bs_graph_add_live(g);
-	if (r < 0) {
-		bs_log_err(c, "Failed to read the block devices below '%s': %s", c->sysroot,
-			   strerror(-r));
-		goto fail;
-	}
-	/* The record tells what lies inside layers that are closed now; a damaged one has been
-	 * reported and is left out, and what is live and configured still counts. */
-	recorded = bs_graph_add_recorded(g);
-	if (recorded == -EBADMSG)
-		recorded = 0;
-	if (recorded < 0) {
-		r = recorded;
-		bs_log_err(c, "Failed to read the recorded graph: %s", strerror(-r));
-		goto fail;
-	}
-	r = bs_graph_add_config(g);
-	if (r < 0 && r != -EBADMSG) {
-		bs_log_err(c, "Failed to read the configuration: %s", strerror(-r));
-		goto fail;
-	}
-	*ret = g;
-	return recorded;
-fail:
-	bs_graph_unref(g);
-	return r;
-}
-
-_public_ int bs_graph_add_live(struct bs_graph *g)
-{
-	int r;
-
-	if (!g)
-		return -EINVAL;
-
-	/* Identities first: the sysfs pass names md arrays after their members' labels. */
-	r = bs_source_blkid(g);
-	if (r == -ENOMEM)
-		return r;
-	r = bs_source_sysfs(g);
-	if (r < 0)
-		return r;
-	/* The rest refine what sysfs found; each reports its own damage and goes on. */
-	r = bs_source_lvm_report(g);
-	if (r == -ENOMEM)
-		return r;
-	r = bs_source_mountinfo(g);
-	if (r == -ENOMEM)
-		return r;
-	r = bs_source_swaps(g);
-	if (r == -ENOMEM)
-		return r;
-	r = bs_graph_link_derived(g);
-	if (r == -ENOMEM)
-		return r;
-	bs_graph_sort(g);
 	return 0;
 }

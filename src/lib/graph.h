@@ -69,7 +69,6 @@ struct bs_node {
 };
 
 struct hashmap;
-struct bs_blkid_table; /* identities by device name, sources/blkid.c */
 
 struct bs_graph {
 	unsigned n_ref;
@@ -92,14 +91,6 @@ struct bs_graph {
 	 * their keys and never drop one, so the strings live until the graph is freed. */
 	char **retired;
 	size_t n_retired, allocated_retired;
-
-	/* Filesystem identities loaded by bs_source_blkid() for bs_source_sysfs(); freed with
-	 * the graph by bs_blkid_table_free(). */
-	struct bs_blkid_table *blkid;
-
-	/* Problems found by bs_graph_add_config() (sources/config.c), NULL until it runs;
-	 * freed with the graph by bs_problem_list_free(). */
-	struct bs_problem_list *problems;
 };
 
 /*
@@ -138,21 +129,6 @@ void bs_graph_remove_needs(struct bs_graph *g, struct bs_node *holder, const cha
 /* Sorts nodes, edges and edge lists into their stable order (done by the getters lazily). */
 void bs_graph_sort(struct bs_graph *g);
 
-/* Live sources, each in its own file under sources/. Each adds what it reads, logs a
- * warning for what it must skip, and fails only when nothing of it could be read. */
-int bs_source_sysfs(struct bs_graph *g);
-/* A block device's serial as the sysfs source reads it (its "serial", else its device's,
- * blanks stripped), through read_attr, which reads a sysfs attribute of that device by
- * relative path. Returns 1 with *ret, 0 if it has none, or -ENOMEM. Shared with the uevent
- * matcher, so that a device waited for by serial is recognized by the same rule. */
-typedef int (*bs_attr_reader_fn)(void *userdata, const char *relpath, char **ret);
-int bs_sysfs_serial(bs_attr_reader_fn read_attr, void *userdata, char **ret);
-int bs_source_blkid(struct bs_graph *g);
-/* Frees what bs_source_blkid() loaded into g->blkid; bs_graph_unref() calls it. Accepts NULL. */
-void bs_blkid_table_free(struct bs_blkid_table *t);
-int bs_source_mountinfo(struct bs_graph *g);
-int bs_source_swaps(struct bs_graph *g);
-int bs_source_lvm_report(struct bs_graph *g);
 /*
  * The mount whose mount point is the longest prefix of path, whole components compared (so
  * "/data" holds "/data/x" but not "/database"), other than exclude. With skip_holders, a
@@ -162,27 +138,6 @@ int bs_source_lvm_report(struct bs_graph *g);
  */
 struct bs_node *bs_graph_find_mount_holding(const struct bs_graph *g, const char *path,
 					    const struct bs_node *exclude, bool skip_holders);
-
-/* Links that need several sources: loop backing files to mounts, multi-device btrfs,
- * mounts under mounts. */
-int bs_graph_link_derived(struct bs_graph *g);
-
-/* ---- configuration (sources/config.c, graph-check.c) ---------------------------------------
- *
- * bs_graph_add_config() is public (blkstack.h); the parsers are in sources/config.h. */
-struct bs_problem_list;
-
-/*
- * Finds the cycles of g: one per strongly connected set of nodes, as "a -> b -> a", each
- * appended to problems at the configuration line of one of its edges (the first edge of the
- * cycle that has an origin; the cycle is printed from that edge's holder). Iterative, linear
- * in the nodes and edges. Sorts g. Returns the number of cycles, or -ENOMEM.
- */
-int bs_graph_find_cycles(struct bs_graph *g, struct bs_problem_list *problems);
-
-/* Whether problem i of bs_graph_add_config() is only a reference to a device that is not
- * there (see bs_problem.missing_device in sources/config.h). */
-bool bs_graph_problem_is_missing_device(const struct bs_graph *g, size_t i);
 
 /* Internal plan flag (exec.c): up also opens every closed layer that could hold an
  * unresolved reference, see closure_discover() in plan.c. */

@@ -277,3 +277,27 @@ char *bs_dev_path_dup(const char *kernel_name)
 			*p = '/';
 	return path;
 }
+
+int bs_sysfs_serial(bs_attr_reader_fn read_attr, void *userdata, char **ret)
+{
+	static const char *const paths[] = { "serial", "device/serial" };
+	int r;
+
+	for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+		_cleanup_free_ char *v = NULL;
+		const char *stripped;
+
+		r = read_attr(userdata, paths[i], &v);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			continue;
+		/* SCSI pads serials with blanks. */
+		stripped = strstrip(v);
+		if (*stripped == '\0')
+			continue;
+		*ret = strdup(stripped);
+		return *ret ? 1 : -ENOMEM;
+	}
+	return 0;
+}

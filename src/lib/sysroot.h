@@ -60,3 +60,10 @@ char *bs_dev_path_dup(const char *kernel_name);
  * (blkstack record); everything else only reads. */
 int bs_sysroot_write_file_atomic(struct bs_ctx *c, const char *relpath, const void *data,
 				 size_t size, mode_t mode);
+
+/* A block device's serial as sysfs gives it (its "serial", else its device's,
+ * blanks stripped), through read_attr, which reads a sysfs attribute of that device by
+ * relative path. Returns 1 with *ret, 0 if it has none, or -ENOMEM. Shared with the uevent
+ * matcher, so that a device waited for by serial is recognized by the same rule. */
+typedef int (*bs_attr_reader_fn)(void *userdata, const char *relpath, char **ret);
+int bs_sysfs_serial(bs_attr_reader_fn read_attr, void *userdata, char **ret);

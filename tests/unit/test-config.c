@@ -19,6 +19,7 @@
 #include "exit-code.h"
 #include "graph.h"
 #include "sources/config.h"
+#include "sources/sources.h"
 #include "strv.h"
 #include "test-graph.h"
 #include "tests.h"
@@ -80,6 +81,25 @@ static struct bs_ctx *new_ctx(const char *sysroot)
 	return c;
 }
 
+/* The problems of the last configuration read by this test (each test is a process). */
+static struct bs_problem_list *last_problems;
+
+/* add_config with a fresh problem list in last_problems: -EBADMSG if it has problems. */
+static int add_config(struct bs_graph *g)
+{
+	int r;
+
+	bs_problem_list_free(last_problems);
+	ASSERT_OK(bs_problem_list_new(&last_problems));
+	r = bs_graph_add_config(g, last_problems);
+	return r < 0 ? r : bs_problem_list_get_n(last_problems) > 0 ? -EBADMSG : 0;
+}
+
+static const char *problem_text(size_t i)
+{
+	return bs_problem_get_text(bs_problem_list_get(last_problems, i));
+}
+
 /* The graph of sysroot, live and configured; add_config's result in *ret_r. */
 static struct bs_graph *config_graph(const char *sysroot, int *ret_r)
 {
@@ -88,7 +108,7 @@ static struct bs_graph *config_graph(const char *sysroot, int *ret_r)
 
 	ASSERT_OK(bs_graph_new(c, &g));
 	(void)bs_graph_add_live(g);
-	*ret_r = bs_graph_add_config(g);
+	*ret_r = add_config(g);
 	return g;
 }
 
@@ -100,7 +120,7 @@ static struct bs_graph *clean_graph(const char *sysroot)
 
 	if (r != 0)
 		test_fail(TEST_FILE, __LINE__, "bs_graph_add_config() = %d, first problem: %s", r,
-			  strna(bs_graph_get_problem(g, 0)));
+			  strna(problem_text(0)));
 	return g;
 }
 
@@ -117,14 +137,14 @@ static char *problem_texts(const struct bs_problem_list *l)
 	return s;
 }
 
-static char *graph_problem_texts(const struct bs_graph *g)
+static char *graph_problem_texts(_unused_ const struct bs_graph *g)
 {
 	char *s = NULL;
 
 	if (strextend(&s, "", NULL) < 0)
 		test_fail(TEST_FILE, __LINE__, "out of memory");
-	for (size_t i = 0; i < bs_graph_get_n_problems(g); i++)
-		if (strextend(&s, bs_graph_get_problem(g, i), "\n", NULL) < 0)
+	for (size_t i = 0; i < bs_problem_list_get_n(last_problems); i++)
+		if (strextend(&s, problem_text(i), "\n", NULL) < 0)
 			test_fail(TEST_FILE, __LINE__, "out of memory");
 	return s;
 }
@@ -934,7 +954,7 @@ TEST(recorded_graph_resolves_the_cold_start)
 	ASSERT_OK(bs_graph_new(c2, &g));
 	ASSERT_OK(bs_graph_add_live(g));
 	ASSERT_OK(bs_graph_add_recorded(g));
-	ASSERT_EQ(bs_graph_add_config(g), 0);
+	ASSERT_EQ(add_config(g), 0);
 
 	ASSERT_STREQ(need_role(g, "mnt:/", "crypt:cryptroot"), "device");
 	ASSERT_STREQ(need_role(g, "crypt:cryptroot", "lv:vg0/root"), "backing");
@@ -1053,7 +1073,7 @@ static void check_broken(const char *name, const char *relpath, const char *text
 	expected = expect_at(root, expected_rel, "%s: %s", line_s, message);
 	got = graph_problem_texts(g);
 	ASSERT_STREQ(got, expected);
-	ASSERT_EQ(bs_graph_get_n_problems(g), 1);
+	ASSERT_EQ(bs_problem_list_get_n(last_problems), 1);
 }
 
 TEST(problem_malformed_fstab_line)
@@ -1148,6 +1168,80 @@ TEST(problem_reference_nothing_provides)
 		     "recorded graph entry");
 }
 
+/* Problems are typed: "not there yet" is told from a wrong configuration without reading the
+ * message, and the reference is the spec as written. */
+TEST(problems_carry_kind_severity_and_reference)
+{
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	const struct bs_problem *p;
+	int r;
+
+	append_file(root, "etc/fstab",
+		    "UUID=deadbeef-0000-4000-8000-000000000000 /home ext4 defaults 0 2\n"
+		    "/dev/vdz\n"
+		    "/dev/vdy /srv ext4 defaults 0 2\n");
+	g = config_graph(root, &r);
+	ASSERT_ERR(r, -EBADMSG);
+	ASSERT_EQ(bs_problem_list_get_n(last_problems), 3);
+	p = bs_problem_list_get(last_problems, 0);
+	ASSERT_EQ(bs_problem_get_kind(p), BS_PROBLEM_UNRESOLVED);
+	ASSERT_EQ(bs_problem_get_severity(p), BS_PROBLEM_ERROR);
+	ASSERT_STREQ(bs_problem_get_reference(p), "UUID=deadbeef-0000-4000-8000-000000000000");
+	ASSERT_EQ(bs_problem_get_line(p), 4);
+	p = bs_problem_list_get(last_problems, 1);
+	ASSERT_EQ(bs_problem_get_kind(p), BS_PROBLEM_INVALID);
+	ASSERT_NULL(bs_problem_get_reference(p));
+	p = bs_problem_list_get(last_problems, 2);
+	ASSERT_EQ(bs_problem_get_kind(p), BS_PROBLEM_DUPLICATE);
+	ASSERT_EQ(bs_problem_list_count(last_problems, BS_PROBLEM_ERROR), 3);
+	ASSERT_EQ(bs_problem_list_count(last_problems, BS_PROBLEM_WARNING), 0);
+	ASSERT_STREQ(bs_problem_kind_to_string(BS_PROBLEM_UNRESOLVED), "unresolved");
+	ASSERT_NULL(bs_problem_list_get(last_problems, 3));
+}
+
+/* The loader's policy: refusing errors, waiting for what is not there yet, and strictness. */
+TEST(loader_policy_refuses_errors_and_waits_for_unresolved)
+{
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(root);
+	struct bs_problem_list *problems = NULL;
+	struct bs_graph *g = NULL;
+	struct bs_load_opts o = { .flags = BS_LOAD_DEFAULT | BS_LOAD_REFUSE_ERRORS };
+
+	append_file(root, "etc/fstab",
+		    "UUID=deadbeef-0000-4000-8000-000000000000 /home ext4 defaults 0 2\n");
+	ASSERT_ERR(bs_graph_load(c, &o, &g, &problems), -EBADMSG);
+	ASSERT_NULL(g);
+	ASSERT_EQ(bs_problem_list_get_n(problems), 1);
+	problems = bs_problem_list_free(problems);
+
+	/* For the executor, a device that is not there is one to wait for. */
+	o.flags |= BS_LOAD_WAIT_UNRESOLVED;
+	ASSERT_OK(bs_graph_load(c, &o, &g, &problems));
+	ASSERT_NOTNULL(bs_graph_find_node(g, "mnt:/home"));
+	ASSERT_EQ(bs_problem_list_get_n(problems), 1);
+	g = bs_graph_unref(g);
+	problems = bs_problem_list_free(problems);
+
+	/* Without a policy, everything loads and the problems are the caller's to print. */
+	o.flags = BS_LOAD_DEFAULT;
+	ASSERT_OK(bs_graph_load(c, &o, &g, NULL));
+	g = bs_graph_unref(g);
+
+	/* The live graph alone reads no configuration. */
+	o.flags = BS_LOAD_LIVE;
+	ASSERT_OK(bs_graph_load(c, &o, &g, &problems));
+	ASSERT_NULL(bs_graph_find_node(g, "mnt:/home"));
+	ASSERT_EQ(bs_problem_list_get_n(problems), 0);
+	g = bs_graph_unref(g);
+	problems = bs_problem_list_free(problems);
+
+	/* A manifest needs a path, and comes instead of the record. */
+	o.flags = BS_LOAD_LIVE | BS_LOAD_MANIFEST;
+	ASSERT_ERR(bs_graph_load(c, &o, &g, NULL), -EINVAL);
+}
+
 TEST(problem_cycle_of_after_lines)
 {
 	check_broken("ps1-raid6-lvm-crypt-assembled", "etc/blkstack/stack.conf",
@@ -1222,7 +1316,7 @@ TEST(unreadable_file_is_a_problem)
 	g = config_graph(root, &r);
 	ASSERT_ERR(r, -EBADMSG);
 	ASSERT_OK(asprintf(&expected, "%s: cannot read: %s", path, strerror(EISDIR)));
-	ASSERT_STREQ(bs_graph_get_problem(g, 0), expected);
+	ASSERT_STREQ(problem_text(0), expected);
 	free(expected);
 }
 
@@ -1298,6 +1392,9 @@ TEST(check_cli_json)
 			 "    {\n"
 			 "      \"file\": \"%s/etc/fstab\",\n"
 			 "      \"line\": 4,\n"
+			 "      \"kind\": \"invalid\",\n"
+			 "      \"severity\": \"error\",\n"
+			 "      \"reference\": null,\n"
 			 "      \"message\": \"expected at least 3 fields (device, mount point and "
 			 "type), got 1\"\n"
 			 "    }\n"
@@ -1335,7 +1432,7 @@ TEST(swap_entry_is_linked_once)
 		    "sw,x-systemd.requires=/nonexist 0 0\n");
 	g = config_graph(root, &r);
 	ASSERT_ERR(r, -EBADMSG);
-	ASSERT_EQ(bs_graph_get_n_problems(g), 2);
+	ASSERT_EQ(bs_problem_list_get_n(last_problems), 2);
 }
 
 /* stack.conf "timeout ID SECONDS" sets the node's device timeout; a wrong id is named. */

@@ -15,6 +15,7 @@
 
 #include "blkstack.h"
 #include "graph.h"
+#include "sources/sources.h"
 #include "test-graph.h"
 #include "tests.h"
 #include "util.h"

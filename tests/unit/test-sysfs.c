@@ -154,9 +154,10 @@ static struct bs_graph *new_graph(const char *sysroot)
 static struct bs_graph *load(const char *sysroot)
 {
 	struct bs_graph *g = new_graph(sysroot);
+	_cleanup_(bs_blkid_table_freep) struct bs_blkid_table *t = NULL;
 
-	ASSERT_OK(bs_source_blkid(g));
-	ASSERT_OK(bs_source_sysfs(g));
+	ASSERT_OK(bs_source_blkid(g, &t));
+	ASSERT_OK(bs_source_sysfs(g, t));
 	return g;
 }
 
@@ -565,7 +566,7 @@ TEST(missing_class_block_fails)
 
 	test_mkdir_p(root, "sys");
 	g = new_graph(root);
-	ASSERT_ERR(bs_source_sysfs(g), -ENOENT);
+	ASSERT_ERR(bs_source_sysfs(g, NULL), -ENOENT);
 	ASSERT_LOGGED("sys/class/block", NULL);
 }
 
@@ -576,14 +577,15 @@ TEST(no_blkid_cache_warns_and_never_probes)
 {
 	const char *root = fixture_copy("ps1-raid6-lvm-crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	_cleanup_(bs_blkid_table_freep) struct bs_blkid_table *t = NULL;
 	const char *md_uuid = file_text(root, "sys/class/block/md127/md/uuid");
 
 	ASSERT_OK(unlink(f("%s/run/blkid/blkid.tab", root)));
 	g = new_graph(root);
-	ASSERT_OK(bs_source_blkid(g));
-	ASSERT_NULL(g->blkid);
+	ASSERT_OK(bs_source_blkid(g, &t));
+	ASSERT_NULL(t);
 	ASSERT_LOGGED("run/blkid/blkid.tab: not found", "identities");
-	ASSERT_OK(bs_source_sysfs(g));
+	ASSERT_OK(bs_source_sysfs(g, t));
 
 	for (size_t i = 0; i < bs_graph_get_n_nodes(g); i++) {
 		struct bs_node *n = bs_graph_get_node(g, i);
@@ -859,10 +861,11 @@ TEST(reading_twice_changes_nothing)
 	const char *root = fixture("ps1-raid6-lvm-crypt-assembled");
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = load(root);
 	_cleanup_free_ char *first = NULL, *second = NULL;
+	_cleanup_(bs_blkid_table_freep) struct bs_blkid_table *t = NULL;
 
 	ASSERT_OK(bs_graph_to_json(g, &first));
-	ASSERT_OK(bs_source_blkid(g));
-	ASSERT_OK(bs_source_sysfs(g));
+	ASSERT_OK(bs_source_blkid(g, &t));
+	ASSERT_OK(bs_source_sysfs(g, t));
 	ASSERT_OK(bs_graph_to_json(g, &second));
 	ASSERT_STREQ(first, second);
 	ASSERT_NOTHING_LOGGED();

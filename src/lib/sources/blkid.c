@@ -70,8 +70,6 @@ void bs_blkid_table_free(struct bs_blkid_table *t)
 	free(t);
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_blkid_table *, bs_blkid_table_free)
-
 static int table_new(struct bs_blkid_table **ret)
 {
 	struct bs_blkid_table *t;
@@ -452,16 +450,17 @@ static int probe_all(struct bs_ctx *c, struct bs_blkid_table **ret)
 
 /* ---- the source -------------------------------------------------------------------------- */
 
-int bs_source_blkid(struct bs_graph *g)
+int bs_source_blkid(struct bs_graph *g, struct bs_blkid_table **ret)
 {
 	struct bs_blkid_table *t = NULL;
 	_cleanup_free_ char *text = NULL;
 	struct bs_ctx *c;
 	int r;
 
-	if (!g)
+	if (!g || !ret)
 		return -EINVAL;
 	c = g->ctx;
+	*ret = NULL;
 
 	if (streq(c->sysroot, "/")) {
 		/* The running system: its devices are probed, because a cache in /run may be
@@ -495,7 +494,6 @@ int bs_source_blkid(struct bs_graph *g)
 		bs_log_debug(c, "%s: %zu devices", BLKID_TAB, bs_blkid_table_size(t));
 	}
 
-	bs_blkid_table_free(g->blkid);
-	g->blkid = t;
+	*ret = t;
 	return 0;
 }

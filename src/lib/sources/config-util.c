@@ -1,4 +1,4 @@
-/* What the configuration parsers share: problems, lines, fields, suggestions and numbers. */
+/* What the configuration parsers share: lines, fields, suggestions and numbers. */
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
@@ -15,78 +15,6 @@
 static size_t min_size(size_t a, size_t b)
 {
 	return a < b ? a : b;
-}
-
-/* ---- problems ----------------------------------------------------------------------------- */
-
-int bs_problem_add(struct bs_problem_list *l, const char *file, unsigned line, const char *format,
-		   ...)
-{
-	_cleanup_free_ char *message = NULL, *text = NULL, *f = NULL;
-	va_list ap;
-	int k;
-
-	va_start(ap, format);
-	k = vasprintf(&message, format, ap);
-	va_end(ap);
-	if (k < 0) {
-		message = NULL;
-		return -ENOMEM;
-	}
-
-	if (file && line > 0)
-		k = asprintf(&text, "%s:%u: %s", file, line, message);
-	else if (file)
-		k = asprintf(&text, "%s: %s", file, message);
-	else
-		k = asprintf(&text, "%s", message);
-	if (k < 0) {
-		text = NULL;
-		return -ENOMEM;
-	}
-	if (file) {
-		f = strdup(file);
-		if (!f)
-			return -ENOMEM;
-	}
-
-	if (ARRAY_RESERVE(l->problems, l->allocated, l->n_problems) < 0)
-		return -ENOMEM;
-	l->problems[l->n_problems++] = (struct bs_problem){
-		.file = TAKE_PTR(f),
-		.line = line,
-		.message = TAKE_PTR(message),
-		.text = TAKE_PTR(text),
-	};
-	return 0;
-}
-
-void bs_problem_list_clear(struct bs_problem_list *l)
-{
-	if (!l)
-		return;
-	for (size_t i = 0; i < l->n_problems; i++) {
-		free(l->problems[i].file);
-		free(l->problems[i].message);
-		free(l->problems[i].text);
-	}
-	l->n_problems = 0;
-}
-
-void bs_problem_list_done(struct bs_problem_list *l)
-{
-	if (!l)
-		return;
-	bs_problem_list_clear(l);
-	l->problems = mfree(l->problems);
-	l->allocated = 0;
-}
-
-struct bs_problem_list *bs_problem_list_free(struct bs_problem_list *l)
-{
-	bs_problem_list_done(l);
-	free(l);
-	return NULL;
 }
 
 /* ---- lines and fields --------------------------------------------------------------------- */

@@ -3,8 +3,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
-#include <inttypes.h>
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include "config.h"
 #include "graph.h"
 #include "hashmap.h"
+#include "sources.h"
 #include "strv.h"
 #include "sysroot.h"
 #include "util.h"
@@ -110,7 +111,8 @@ static int read_config(struct merge *m, const char *relpath, char **ret_path, ch
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
-		r = bs_problem_add(m->problems, *ret_path, 0, "cannot read: %s", strerror(-r));
+		r = bs_problem_add_full(m->problems, BS_PROBLEM_UNREADABLE, BS_PROBLEM_ERROR,
+					*ret_path, 0, NULL, "cannot read: %s", strerror(-r));
 		return r < 0 ? r : 0;
 	}
 	return 1;
@@ -196,8 +198,9 @@ static int claim_node(struct merge *m, enum bs_node_kind kind, const char *id, c
 	r = bs_graph_ensure_node(m->g, kind, id, &n);
 	if (r == -EEXIST) {
 		*ret = NULL;
-		r = bs_problem_add(m->problems, file, line, "'%s' is known already as a %s", id,
-				   bs_node_kind_to_string(bs_graph_find_node(m->g, id)->kind));
+		r = bs_problem_add_full(m->problems, BS_PROBLEM_DUPLICATE, BS_PROBLEM_ERROR, file,
+					line, id, "'%s' is known already as a %s", id,
+					bs_node_kind_to_string(bs_graph_find_node(m->g, id)->kind));
 		return r < 0 ? r : 0;
 	}
 	if (r < 0)
@@ -232,7 +235,8 @@ static int add_edge(struct merge *m, struct bs_node *holder, struct bs_node *nee
 	int r;
 
 	if (holder == needs) {
-		r = bs_problem_add(m->problems, file, line, "'%s' would need itself", holder->id);
+		r = bs_problem_add_full(m->problems, BS_PROBLEM_CYCLE, BS_PROBLEM_ERROR, file, line,
+					holder->id, "'%s' would need itself", holder->id);
 		return r < 0 ? r : 0;
 	}
 	r = bs_graph_add_edge(m->g, holder, needs, role);
@@ -1278,12 +1282,12 @@ static int report_unresolved(struct merge *m)
 
 		if (hidden)
 			continue;
-		r = bs_problem_add(m->problems, ref->file, ref->line,
-				   "'%s' matches no device, layer or recorded graph entry",
-				   ref->spec);
+		r = bs_problem_add_full(m->problems, BS_PROBLEM_UNRESOLVED, BS_PROBLEM_ERROR,
+					ref->file, ref->line, ref->spec,
+					"'%s' matches no device, layer or recorded graph entry",
+					ref->spec);
 		if (r < 0)
 			return r;
-		m->problems->problems[m->problems->n_problems - 1].missing_device = true;
 	}
 	return 0;
 }
@@ -1390,21 +1394,15 @@ static void sort_problems(struct merge *m)
 	memcpy(l->problems, sorted, n * sizeof(*sorted));
 }
 
-_public_ int bs_graph_add_config(struct bs_graph *g)
+_public_ int bs_graph_add_config(struct bs_graph *g, struct bs_problem_list *problems)
 {
+	struct bs_problem_list scratch = {};
 	struct merge m = { .g = g };
 	int r;
 
 	if (!g)
 		return -EINVAL;
-	if (!g->problems) {
-		g->problems = calloc(1, sizeof(*g->problems));
-		if (!g->problems)
-			return -ENOMEM;
-	}
-	bs_problem_list_clear(g->problems);
-	m.problems = g->problems;
-
+	m.problems = problems ?: &scratch;
 	r = hashmap_new(HASHMAP_STRING, &m.aliases);
 	if (r >= 0)
 		r = parse_all(&m);
@@ -1413,70 +1411,6 @@ _public_ int bs_graph_add_config(struct bs_graph *g)
 	if (r >= 0)
 		sort_problems(&m);
 	merge_done(&m);
-	if (r < 0)
-		return r;
-
-	for (size_t i = 0; i < g->problems->n_problems; i++)
-		bs_log_debug(g->ctx, "%s", g->problems->problems[i].text);
-	return g->problems->n_problems > 0 ? -EBADMSG : 0;
-}
-
-_public_ size_t bs_graph_get_n_problems(const struct bs_graph *g)
-{
-	return g && g->problems ? g->problems->n_problems : 0;
-}
-
-bool bs_graph_problem_is_missing_device(const struct bs_graph *g, size_t i)
-{
-	return g && g->problems && i < g->problems->n_problems &&
-	       g->problems->problems[i].missing_device;
-}
-
-_public_ const char *bs_graph_get_problem(const struct bs_graph *g, size_t i)
-{
-	if (!g || !g->problems || i >= g->problems->n_problems)
-		return NULL;
-	return g->problems->problems[i].text;
-}
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
-
-_public_ int bs_graph_problems_to_json(const struct bs_graph *g, char **ret)
-{
-	_cleanup_(json_object_putp) json_object *root = NULL;
-	json_object *list;
-	char *s;
-
-	if (!g || !ret)
-		return -EINVAL;
-	root = json_object_new_object();
-	list = json_object_new_array();
-	if (!root || !list || json_object_object_add(root, "problems", list) < 0) {
-		json_object_put(list);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; g->problems && i < g->problems->n_problems; i++) {
-		const struct bs_problem *p = &g->problems->problems[i];
-		json_object *o = json_object_new_object();
-
-		if (!o)
-			return -ENOMEM;
-		if (json_object_array_add(list, o) < 0) {
-			json_object_put(o);
-			return -ENOMEM;
-		}
-		if (json_object_object_add(o, "file",
-					   p->file ? json_object_new_string(p->file) : NULL) < 0 ||
-		    json_object_object_add(o, "line",
-					   p->line ? json_object_new_int64(p->line) : NULL) < 0 ||
-		    json_object_object_add(o, "message", json_object_new_string(p->message)) < 0)
-			return -ENOMEM;
-	}
-	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								JSON_C_TO_STRING_SPACED |
-								JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (!s)
-		return -ENOMEM;
-	*ret = s;
-	return 0;
+	bs_problem_list_done(&scratch);
+	return r < 0 ? r : 0;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "problems.h"
 
 /*
  * Each parser is a pure function over a text buffer: it reads nothing else, logs nothing and
@@ -19,33 +20,6 @@
  * BS_CONFIG_LINE_MAX bytes; a longer one is a problem.
  */
 #define BS_CONFIG_LINE_MAX ((size_t)64 * 1024)
-
-/* ---- problems ----------------------------------------------------------------------------- */
-
-struct bs_problem {
-	char *file; /* NULL: not tied to one file (a cycle made by live edges only) */
-	unsigned line; /* 1-based; 0: the file as a whole */
-	char *message;
-	char *text; /* "FILE:LINE: MESSAGE", "FILE: MESSAGE" or "MESSAGE" */
-	/* A reference to a device that is not there: wrong for 'check', but for 'up' a device
-	 * that may still appear (it is waited for, and times out naming it). */
-	bool missing_device;
-};
-
-struct bs_problem_list {
-	struct bs_problem *problems;
-	size_t n_problems, allocated;
-};
-
-/* Appends a problem; file may be NULL. Returns 0 or -ENOMEM. */
-int bs_problem_add(struct bs_problem_list *l, const char *file, unsigned line, const char *format,
-		   ...) _printf_(4, 5);
-/* Empties l, keeping it usable. */
-void bs_problem_list_clear(struct bs_problem_list *l);
-/* Frees what l holds, for a list on the stack; l is empty and usable after. */
-void bs_problem_list_done(struct bs_problem_list *l);
-/* Frees l and what it holds; accepts NULL. Returns NULL. */
-struct bs_problem_list *bs_problem_list_free(struct bs_problem_list *l);
 
 /* ---- crypttab(5) -------------------------------------------------------------------------- */
 

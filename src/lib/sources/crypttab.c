@@ -170,6 +170,9 @@ struct parser {
 };
 
 #define problem(p, ...) bs_problem_add((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
+#define duplicate(p, ref, ...)                                                                     \
+	bs_problem_add_full((p)->problems, BS_PROBLEM_DUPLICATE, BS_PROBLEM_ERROR, (p)->file,      \
+			    (p)->line, (ref), __VA_ARGS__)
 
 static int set_string(char **field, const char *value)
 {
@@ -468,8 +471,8 @@ int bs_crypttab_parse(const char *file, const char *text, size_t size, struct bs
 		/* Names map to their line numbers: the entries array moves as it grows. */
 		other = (unsigned)(uintptr_t)hashmap_get_str(names, e.name);
 		if (other > 0) {
-			r = problem(&p, "mapping name '%s' is already used by line %u", e.name,
-				    other);
+			r = duplicate(&p, e.name, "mapping name '%s' is already used by line %u",
+				      e.name, other);
 			entry_done(&e);
 			if (r < 0)
 				break;

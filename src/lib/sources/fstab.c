@@ -47,6 +47,9 @@ struct parser {
 };
 
 #define problem(p, ...) bs_problem_add((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
+#define duplicate(p, ref, ...)                                                                     \
+	bs_problem_add_full((p)->problems, BS_PROBLEM_DUPLICATE, BS_PROBLEM_ERROR, (p)->file,      \
+			    (p)->line, (ref), __VA_ARGS__)
 
 static int parser_error(struct libmnt_table *tb, _unused_ const char *filename, _unused_ int line)
 {
@@ -210,10 +213,11 @@ static int claim(struct parser *p, const struct bs_fstab_entry *e)
 
 	if (other > 0) {
 		if (swap)
-			r = problem(p, "swap device '%s' is already listed by line %u", key, other);
+			r = duplicate(p, key, "swap device '%s' is already listed by line %u", key,
+				      other);
 		else
-			r = problem(p, "mount point '%s' is already claimed by line %u", key,
-				    other);
+			r = duplicate(p, key, "mount point '%s' is already claimed by line %u", key,
+				      other);
 		return r < 0 ? r : 0;
 	}
 	r = hashmap_put_str(map, key, (void *)(uintptr_t)e->line);

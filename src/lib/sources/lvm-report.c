@@ -13,6 +13,7 @@
 #include "lvm-report.h"
 #include "parse.h"
 #include "process.h"
+#include "sources.h"
 #include "sysroot.h"
 #include "util.h"
 

@@ -342,7 +342,8 @@ static int is_duplicate(struct parser *p, struct hashmap *map, const char *key, 
 
 	if (other == 0)
 		return 0;
-	r = problem_at(p, line, "%s '%s' is already used by line %u", what, key, other);
+	r = bs_problem_add_full(p->problems, BS_PROBLEM_DUPLICATE, BS_PROBLEM_ERROR, p->file, line,
+				key, "%s '%s' is already used by line %u", what, key, other);
 	return r < 0 ? r : 1;
 }
 

@@ -8,6 +8,7 @@
 #include "graph.h"
 #include "libmount-util.h"
 #include "mountinfo.h"
+#include "sources.h"
 #include "sysroot.h"
 #include "util.h"
 

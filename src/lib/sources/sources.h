@@ -1,10 +1,11 @@
-/* Internals shared by the live sources: the blkid identity table that sysfs reads. */
+/* The sources of the graph, as the loader (load.c) calls them, and what they share. */
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 #include <stddef.h>
 
 #include "graph.h"
+#include "macro.h"
 
 /*
  * The filesystem and partition identities of block devices, keyed by device name as libblkid
@@ -49,3 +50,32 @@ const char *bs_blkid_entry_get(const struct bs_blkid_entry *e, enum bs_blkid_tag
 /* Sets the identities of e on n: fstype, uuid, uuid_sub, label, partuuid, partlabel, each
  * that e has. Returns 0 or -ENOMEM. */
 int bs_blkid_entry_apply(const struct bs_blkid_entry *e, struct bs_node *n);
+
+/* ---- the sources, as the loader calls them --------------------------------------------------
+ *
+ * Each adds what it reads, logs a warning for what it must skip, and fails only when nothing
+ * of it could be read. */
+
+/* Identities: probed with libblkid on "/", else read from run/blkid/blkid.tab below the
+ * sysroot. *ret is NULL when there are none (logged). Free with bs_blkid_table_free(). */
+int bs_source_blkid(struct bs_graph *g, struct bs_blkid_table **ret);
+void bs_blkid_table_free(struct bs_blkid_table *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_blkid_table *, bs_blkid_table_free)
+/* Block devices from sysfs, with the identities of bs_source_blkid() (may be NULL). */
+int bs_source_sysfs(struct bs_graph *g, const struct bs_blkid_table *identities);
+int bs_source_mountinfo(struct bs_graph *g);
+int bs_source_swaps(struct bs_graph *g);
+int bs_source_lvm_report(struct bs_graph *g);
+
+/* Links that need several sources (derived.c): loop backing files to mounts, multi-device
+ * btrfs, mounts under mounts. */
+int bs_graph_link_derived(struct bs_graph *g);
+
+/*
+ * Finds the cycles of g (graph-check.c): one per strongly connected set of nodes, as
+ * "a -> b -> a", each appended to problems at the configuration line of one of its edges
+ * (the first edge of the cycle that has an origin; the cycle is printed from that edge's
+ * holder). Iterative, linear in the nodes and edges. Sorts g. Returns the number of cycles,
+ * or -ENOMEM.
+ */
+int bs_graph_find_cycles(struct bs_graph *g, struct bs_problem_list *problems);

@@ -14,7 +14,7 @@
 #include "util.h"
 
 static const char *const kind_names[_BS_STACK_KIND_MAX + 1] = {
-	[BS_STACK_LOOP] = "loop",   [BS_STACK_NBD] = "nbd",	 [BS_STACK_ISCSI] = "iscsi",
+	[BS_STACK_LOOP] = "loop",   [BS_STACK_NBD] = "nbd",	    [BS_STACK_ISCSI] = "iscsi",
 	[BS_STACK_AFTER] = "after", [BS_STACK_TIMEOUT] = "timeout", [_BS_STACK_KIND_MAX] = NULL,
 };
 
@@ -117,6 +117,9 @@ struct parser {
 };
 
 #define problem(p, ...) bs_problem_add((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
+#define duplicate(p, ref, ...)                                                                     \
+	bs_problem_add_full((p)->problems, BS_PROBLEM_DUPLICATE, BS_PROBLEM_ERROR, (p)->file,      \
+			    (p)->line, (ref), __VA_ARGS__)
 
 static const struct stack_option *find_option(const struct stack_option *table, const char *name,
 					      size_t len)
@@ -408,7 +411,8 @@ static int parse_timeout(struct parser *p, char **f, int n, struct bs_stack_entr
 	uint64_t v;
 
 	if (n != 3)
-		return problem(p, "'timeout' needs a node id and seconds (timeout ID SECONDS), got "
+		return problem(p,
+			       "'timeout' needs a node id and seconds (timeout ID SECONDS), got "
 			       "%d fields",
 			       n - 1);
 	if (safe_atou64(f[2], &v) < 0 || v == 0 || v > 86400)
@@ -437,7 +441,8 @@ static int declare(struct parser *p, const struct bs_stack_entry *e)
 		return -ENOMEM;
 	other = (unsigned)(uintptr_t)hashmap_get_str(p->declared, key);
 	if (other > 0) {
-		r = problem(p, "%s '%s' is already declared by line %u", what, value, other);
+		r = duplicate(p, value, "%s '%s' is already declared by line %u", what, value,
+			      other);
 		return r < 0 ? r : 0;
 	}
 	value = key;

@@ -6,6 +6,7 @@
 
 #include "graph.h"
 #include "libmount-util.h"
+#include "sources.h"
 #include "sysroot.h"
 #include "util.h"
 

@@ -60,6 +60,7 @@ struct blockdev {
 
 struct scan {
 	struct bs_graph *g;
+	const struct bs_blkid_table *identities; /* bs_source_blkid()'s, or NULL */
 	struct bs_ctx *c;
 	int class_fd; /* sys/class/block, borrowed from the DIR */
 
@@ -443,30 +444,6 @@ static int scan_slaves(struct scan *s, int dfd, struct blockdev *d)
 	return 0;
 }
 
-int bs_sysfs_serial(bs_attr_reader_fn read_attr, void *userdata, char **ret)
-{
-	static const char *const paths[] = { "serial", "device/serial" };
-	int r;
-
-	for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-		_cleanup_free_ char *v = NULL;
-		const char *stripped;
-
-		r = read_attr(userdata, paths[i], &v);
-		if (r == -ENOMEM)
-			return r;
-		if (r < 0)
-			continue;
-		/* SCSI pads serials with blanks. */
-		stripped = strstrip(v);
-		if (*stripped == '\0')
-			continue;
-		*ret = strdup(stripped);
-		return *ret ? 1 : -ENOMEM;
-	}
-	return 0;
-}
-
 static int read_attr_at_fd(void *userdata, const char *relpath, char **ret)
 {
 	return read_attr_at(*(int *)userdata, relpath, ret);
@@ -564,7 +541,7 @@ static int find_identity_at(const struct scan *s, const char *prefix, const char
 
 	if (strextend(&devname, prefix, name, NULL) < 0)
 		return -ENOMEM;
-	*ret = bs_blkid_table_find(s->g->blkid, devname);
+	*ret = bs_blkid_table_find(s->identities, devname);
 	return 0;
 }
 
@@ -578,7 +555,7 @@ static int find_identity(struct scan *s, struct blockdev *d, const struct bs_blk
 	int r;
 
 	*ret = NULL;
-	if (!s->g->blkid)
+	if (!s->identities)
 		return 0;
 
 	if (d->dm_name) {
@@ -869,10 +846,10 @@ static int compare_devs(const void *a, const void *b)
 	return strcmp((*(struct blockdev *const *)a)->name, (*(struct blockdev *const *)b)->name);
 }
 
-int bs_source_sysfs(struct bs_graph *g)
+int bs_source_sysfs(struct bs_graph *g, const struct bs_blkid_table *identities)
 {
 	_cleanup_closedir_ DIR *dir = NULL;
-	struct scan s = { .g = g };
+	struct scan s = { .g = g, .identities = identities };
 	struct dirent *de;
 	int r;
 

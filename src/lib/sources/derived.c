@@ -8,49 +8,13 @@
 #include <string.h>
 
 #include "graph.h"
+#include "sources.h"
 #include "util.h"
 
 /* The mount point of a mount node (its id without "mnt:"), or NULL for any other node. */
 static const char *mount_node_path(const struct bs_node *n)
 {
 	return n->kind == BS_NODE_MOUNT ? startswith(n->id, "mnt:") : NULL;
-}
-
-static bool node_needs(const struct bs_node *holder, const struct bs_node *n)
-{
-	for (size_t i = 0; i < holder->n_needs; i++)
-		if (holder->needs[i]->needs == n)
-			return true;
-	return false;
-}
-
-struct bs_node *bs_graph_find_mount_holding(const struct bs_graph *g, const char *path,
-					    const struct bs_node *exclude, bool skip_holders)
-{
-	_cleanup_free_ char *id = NULL;
-	size_t len;
-
-	if (!g || !path || path[0] != '/' || asprintf(&id, "mnt:%s", path) < 0)
-		return NULL;
-	/* id is "mnt:" + path; cut it back one component at a time, down to "mnt:/". */
-	len = strlen(id);
-	while (len > 5 && id[len - 1] == '/')
-		id[--len] = '\0';
-	for (;;) {
-		struct bs_node *n = bs_graph_find_node(g, id);
-
-		if (n && n->kind == BS_NODE_MOUNT && n != exclude &&
-		    !(skip_holders && exclude && node_needs(n, exclude)))
-			return n;
-		if (len <= 5)
-			return NULL;
-		while (len > 5 && id[len - 1] != '/')
-			len--;
-		/* Keep the slash only for the root itself. */
-		if (len > 5)
-			len--;
-		id[len] = '\0';
-	}
 }
 
 /* A loop device (or a swap file, or whatever else has a backing file) needs the mount that

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "graph.h"
-#include "sources/config.h"
+#include "problems.h"
+#include "sources.h"
 #include "util.h"
 
 #define UNVISITED SIZE_MAX
@@ -147,8 +148,9 @@ static int report_cycle(struct bs_problem_list *problems, struct bs_edge **path,
 			return -ENOMEM;
 	if (strextend(&text, path[first]->holder->id, NULL) < 0)
 		return -ENOMEM;
-	return bs_problem_add(problems, path[first]->origin_file, path[first]->origin_line,
-			      "dependency cycle: %s", text);
+	return bs_problem_add_full(problems, BS_PROBLEM_CYCLE, BS_PROBLEM_ERROR,
+				   path[first]->origin_file, path[first]->origin_line,
+				   path[first]->holder->id, "dependency cycle: %s", text);
 }
 
 int bs_graph_find_cycles(struct bs_graph *g, struct bs_problem_list *problems)
