@@ -16,6 +16,7 @@
 #include "graph.h"
 #include "hashmap.h"
 #include "layers.h"
+#include "plan.h"
 #include "libblkstack-private.h"
 #include "problems.h"
 #include "strv.h"
@@ -45,7 +46,8 @@ struct bs_step {
 	struct round *round;
 	size_t index;
 	struct bs_node *node;
-	const char *action;
+	enum bs_action action_id;
+	const char *action; /* its name */
 	enum step_state state;
 	int error;
 	char *message;
@@ -441,41 +443,13 @@ static const char *node_suffix(const struct bs_node *n)
 	return colon ? colon + 1 : n->id;
 }
 
-/* device-mapper's name of an LV: VG-LV with each dash inside a name doubled. */
-static int lv_dm_name(const char *vg_lv, char **ret)
-{
-	const char *slash = strchr(vg_lv, '/');
-	size_t n = 0;
-	char *out, *o;
-
-	if (!slash)
-		return -EINVAL;
-	for (const char *p = vg_lv; *p; p++)
-		n += *p == '-' ? 2 : 1;
-	out = o = malloc(n + 1);
-	if (!out)
-		return -ENOMEM;
-	for (const char *p = vg_lv; *p; p++) {
-		if (p == slash)
-			*o++ = '-';
-		else if (*p == '-') {
-			*o++ = '-';
-			*o++ = '-';
-		} else
-			*o++ = *p;
-	}
-	*o = '\0';
-	*ret = out;
-	return 0;
-}
-
 int bs_step_device(struct bs_step *s, const struct bs_node *n, char **ret_path)
 {
 	struct bs_exec *e = s->round->exec;
-	_cleanup_free_ char *dm = NULL;
+	const struct bs_kind *kind;
 	struct device_entry *d;
 	char *path = NULL;
-	const char *name;
+	int r;
 
 	pthread_mutex_lock(&e->lock);
 	d = e->device_by_id ? hashmap_get_str(e->device_by_id, n->id) : NULL;
@@ -498,22 +472,13 @@ int bs_step_device(struct bs_step *s, const struct bs_node *n, char **ret_path)
 		*ret_path = path;
 		return 0;
 	}
-	switch (n->kind) {
-	case BS_NODE_CRYPT:
-	case BS_NODE_DM:
-		name = n->attrs[BS_ATTR_DM_NAME] ? n->attrs[BS_ATTR_DM_NAME] : node_suffix(n);
-		break;
-	case BS_NODE_LV:
-		if (lv_dm_name(node_suffix(n), &dm) < 0)
-			return -ENOMEM;
-		name = dm;
-		break;
-	default:
+	kind = bs_kind_get(n->kind);
+	r = kind->device_path ? kind->device_path(n, &path) : -ENXIO;
+	if (r == -ENXIO)
 		return bs_step_fail(s, -ENXIO, "no device is known for '%s', which %s %s needs",
 				    n->id, s->action, s->node->id);
-	}
-	if (asprintf(&path, "/dev/mapper/%s", name) < 0)
-		return -ENOMEM;
+	if (r < 0)
+		return r;
 	*ret_path = path;
 	return 0;
 }
@@ -555,7 +520,7 @@ uint64_t bs_step_timeout_usec(const struct bs_step *s, const struct bs_node *n)
 	/* A member waits as long as its array says ("timeout md:sys 5"): that is how long the
 	 * array waits before it starts degraded. */
 	for (size_t i = 0; n && i < n->n_holders; i++)
-		if (n->holders[i]->holder->kind == BS_NODE_MD)
+		if (bs_kind_get(n->holders[i]->holder->kind)->may_lack_members)
 			array = MAX(array, node_timeout_usec(n->holders[i]->holder));
 	return array ? array : s->round->exec->timeout_usec;
 }
@@ -808,80 +773,16 @@ int bs_step_device_busy(_unused_ struct bs_step *s, const char *path)
 
 /* ---- steps the executor runs itself ------------------------------------------------------- */
 
-static int run_wait_device(struct bs_step *s)
-{
-	struct bs_exec *e = s->round->exec;
-	const struct bs_node *n = s->node;
-	struct bs_device_match m = {
-		.id = n->id,
-		.serial = n->attrs[BS_ATTR_SERIAL],
-		.partuuid = n->attrs[BS_ATTR_PARTUUID],
-		.uuid_sub = n->attrs[BS_ATTR_UUID_SUB],
-		.uuid = n->attrs[BS_ATTR_UUID],
-		.name = n->name,
-	};
-	uint64_t timeout = bs_step_timeout_usec(s, n);
-	_cleanup_free_ char *name = NULL;
-	int r;
-
-	if (m.serial)
-		m.partuuid = m.uuid_sub = m.uuid = NULL;
-	r = bs_step_wait_device(s, &m, timeout, &name);
-	if (r == -ETIMEDOUT)
-		return bs_step_fail(s, r,
-				    "'%s' did not appear within %llu s (%s%s); is the disk "
-				    "connected? ('timeout %s SECONDS' in stack.conf waits longer)",
-				    n->id, (unsigned long long)(timeout / 1000000),
-				    m.serial   ? "serial " :
-				    m.partuuid ? "PARTUUID " :
-				    m.uuid_sub ? "UUID_SUB " :
-				    m.uuid     ? "UUID " :
-						 "kernel name ",
-				    m.serial   ? m.serial :
-				    m.partuuid ? m.partuuid :
-				    m.uuid_sub ? m.uuid_sub :
-				    m.uuid     ? m.uuid :
-						 strna(m.name),
-				    n->id);
-	if (r < 0)
-		return bs_step_fail(s, r, "waiting for '%s' failed: %s", n->id, strerror(-r));
-	pthread_mutex_lock(&e->lock);
-	r = remember_device(e, n->id, name);
-	pthread_mutex_unlock(&e->lock);
-	return r;
-}
-
-/* A default route in /proc/net/route means the network is up enough to reach a server. */
-static int run_wait_network(struct bs_step *s)
-{
-	_cleanup_free_ char *routes = NULL;
-	char *line, *save = NULL;
-	int r;
-
-	r = bs_sysroot_read_file(bs_step_ctx(s), "proc/net/route", &routes, NULL);
-	if (r < 0)
-		return bs_step_fail(s, r, "cannot read /proc/net/route: %s", strerror(-r));
-	for (line = strtok_r(routes, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char iface[64], dest[16];
-
-		if (sscanf(line, "%63s %15s", iface, dest) == 2 && streq(dest, "00000000"))
-			return 0;
-	}
-	return bs_step_fail(s, -ENETUNREACH,
-			    "the network is not up (no default route); network layers (nbd, "
-			    "iscsi, _netdev mounts) need it: start the network first");
-}
-
-/* A wait-device step that timed out is soft when only md arrays need the device as a member:
- * they decide whether to start degraded. */
-static bool only_md_members_need(const struct bs_node *n)
+/* A wait-device step that timed out is soft when only holders that may lack members (md
+ * arrays) need the device as a member: they decide whether to start without it. */
+static bool only_members_of_lenient_holders(const struct bs_node *n)
 {
 	if (n->n_holders == 0)
 		return false;
 	for (size_t i = 0; i < n->n_holders; i++) {
 		const struct bs_edge *edge = n->holders[i];
 
-		if (edge->holder->kind == BS_NODE_MD &&
+		if (bs_kind_get(edge->holder->kind)->may_lack_members &&
 		    (streq(edge->role, "member") || streq(edge->role, "spare")))
 			continue;
 		return false;
@@ -891,14 +792,8 @@ static bool only_md_members_need(const struct bs_node *n)
 
 static int run_step(struct bs_step *s)
 {
-	const struct bs_layer_action *a;
-	const struct bs_layer *layer = NULL;
+	const struct bs_layer_action *a = bs_layer_find_action(s->action_id, NULL);
 
-	if (streq(s->action, "wait-device"))
-		return run_wait_device(s);
-	if (streq(s->action, "wait-network"))
-		return run_wait_network(s);
-	a = bs_layer_find_action(s->action, &layer);
 	if (!a)
 		return bs_step_fail(s, -EOPNOTSUPP, "no driver does '%s' (for '%s')", s->action,
 				    s->node->id);
@@ -1050,8 +945,8 @@ static void finish_step(struct round *rd, struct bs_step *s, int r)
 	if (r >= 0) {
 		s->state = STEP_DONE;
 		s->error = 0;
-	} else if (r == -ETIMEDOUT && streq(s->action, "wait-device") &&
-		   only_md_members_need(s->node)) {
+	} else if (r == -ETIMEDOUT && s->action_id == BS_ACTION_WAIT_DEVICE &&
+		   only_members_of_lenient_holders(s->node)) {
 		_cleanup_free_ char *m = NULL;
 
 		/* The arrays that need it start without it if their level allows. */
@@ -1148,7 +1043,8 @@ static int round_setup(struct round *rd)
 		s->round = rd;
 		s->index = i;
 		s->node = bs_plan_get_step_node(p, i);
-		s->action = bs_plan_get_step_action(p, i);
+		s->action_id = bs_plan_get_step_action_id(p, i);
+		s->action = bs_action_to_string(s->action_id);
 		s->n_pending = bs_plan_get_step_n_after(p, i);
 		for (size_t j = 0; j < s->n_pending; j++)
 			rd->n_dependents[bs_plan_get_step_after(p, i, j)]++;
@@ -1309,9 +1205,8 @@ static void report_unresolved(struct bs_exec *e, struct bs_plan *p, bool any_fai
 	for (size_t i = 0; i < bs_plan_get_n_unresolved(p); i++) {
 		struct bs_node *n = bs_plan_get_unresolved_node(p, i);
 		_cleanup_free_ char *m = NULL;
-		const char *action = n->kind == BS_NODE_SWAP  ? "swapon" :
-				     n->kind == BS_NODE_MOUNT ? "mount" :
-								"open";
+		const struct bs_kind *k = bs_kind_get(n->kind);
+		const char *action = k->is_user ? bs_action_to_string(k->up) : "open";
 		struct bs_exec_event ev = {
 			.type = any_failed ? BS_EXEC_EVENT_SKIPPED : BS_EXEC_EVENT_FAILED,
 			.action = action,

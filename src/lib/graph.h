@@ -78,6 +78,9 @@ struct bs_graph {
 	size_t n_nodes, allocated_nodes;
 	struct bs_edge **edges;
 	size_t n_edges, allocated_edges;
+	/* The resume device in use, a fact of the running system that a source sets
+	 * (sources/kernel.c): it is in the root set. NULL if none. */
+	struct bs_node *resume;
 	/* Whether nodes[], edges[] and each node's edge lists are in their stable order. */
 	bool sorted;
 
@@ -138,7 +141,3 @@ void bs_graph_sort(struct bs_graph *g);
  */
 struct bs_node *bs_graph_find_mount_holding(const struct bs_graph *g, const char *path,
 					    const struct bs_node *exclude, bool skip_holders);
-
-/* Internal plan flag (exec.c): up also opens every closed layer that could hold an
- * unresolved reference, see closure_discover() in plan.c. */
-#define BS_PLAN_DISCOVER (1u << 16)

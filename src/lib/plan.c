@@ -9,14 +9,13 @@
 #include <string.h>
 
 #include "graph.h"
+#include "plan.h"
 #include "hashmap.h"
-#include "parse.h"
 #include "strv.h"
-#include "sysroot.h"
 #include "util.h"
 
 struct step {
-	const char *action; /* static */
+	enum bs_action action;
 	struct bs_node *node;
 	size_t *after; /* step indexes, sorted */
 	size_t n_after;
@@ -46,7 +45,7 @@ struct work {
 	struct bs_graph *g;
 	size_t n;
 	bool *in; /* in the plan's closure */
-	const char **action; /* the node's step action, NULL if it gets none */
+	enum bs_action *action; /* the node's step action, BS_ACTION_NONE if it gets none */
 	size_t *step_of; /* node index -> step index, SIZE_MAX if none */
 	bool *root_set; /* below (or in) the root set */
 };
@@ -63,80 +62,10 @@ _public_ const char *bs_plan_op_to_string(enum bs_plan_op op)
 
 /* ---- actions ----------------------------------------------------------------------------- */
 
-static bool is_open(const struct bs_node *n)
+/* What each kind's actions are is the kind table's (kind.h): the planner only orders them. */
+static bool is_user(const struct bs_node *n)
 {
-	return n->state == BS_STATE_ACTIVE || n->state == BS_STATE_MOUNTED;
-}
-
-/* What bringing n up takes; NULL when nothing does (it is there, or it is only a join). */
-static const char *up_action(const struct bs_node *n)
-{
-	switch (n->kind) {
-	case BS_NODE_DISK:
-	case BS_NODE_PART:
-		/* A device known only from configuration or the record has to appear. */
-		return n->state == BS_STATE_ABSENT ? "wait-device" : NULL;
-	case BS_NODE_MD:
-		return is_open(n) ? NULL : "md-assemble";
-	case BS_NODE_CRYPT:
-		return is_open(n) ? NULL : "crypt-open";
-	case BS_NODE_VG:
-		/* The VG's step is the point where all its PVs are there; it activates no LV. */
-		return is_open(n) ? NULL : "vg-activate";
-	case BS_NODE_LV:
-		return is_open(n) ? NULL : "lv-activate";
-	case BS_NODE_LOOP:
-		return is_open(n) ? NULL : "loop-attach";
-	case BS_NODE_NBD:
-		return is_open(n) ? NULL : "nbd-connect";
-	case BS_NODE_ISCSI:
-		return is_open(n) ? NULL : "iscsi-login";
-	case BS_NODE_BTRFS:
-		return is_open(n) ? NULL : "btrfs-scan";
-	case BS_NODE_MOUNT:
-		return n->state == BS_STATE_MOUNTED ? NULL : "mount";
-	case BS_NODE_SWAP:
-		return is_open(n) ? NULL : "swapon";
-	case BS_NODE_NETWORK:
-		return is_open(n) ? NULL : "wait-network";
-	case BS_NODE_DM:
-	case BS_NODE_MPATH:
-	case BS_NODE_DRBD:
-		/* No driver brings these up yet: an absent one is waited for like a device. */
-		return is_open(n) ? NULL : "wait-device";
-	default:
-		return NULL;
-	}
-}
-
-static const char *down_action(const struct bs_node *n)
-{
-	if (!is_open(n))
-		return NULL;
-	switch (n->kind) {
-	case BS_NODE_MOUNT:
-		return "umount";
-	case BS_NODE_SWAP:
-		return "swapoff";
-	case BS_NODE_LV:
-		return "lv-deactivate";
-	case BS_NODE_VG:
-		return "vg-deactivate";
-	case BS_NODE_CRYPT:
-		return "crypt-close";
-	case BS_NODE_MD:
-		return "md-stop";
-	case BS_NODE_LOOP:
-		return "loop-detach";
-	case BS_NODE_NBD:
-		return "nbd-disconnect";
-	case BS_NODE_ISCSI:
-		return "iscsi-logout";
-	default:
-		/* Disks and partitions stay; a btrfs node closes with its last mount; other dm
-		 * devices have no driver yet and are reported as left open by the executor. */
-		return NULL;
-	}
+	return bs_kind_get(n->kind)->is_user;
 }
 
 /* ---- lifetime ---------------------------------------------------------------------------- */
@@ -268,42 +197,6 @@ static int mark_holders(struct work *w, struct bs_node *start, bool *mark)
 	return mark_closure(w, start, BS_PLAN_DOWN, mark);
 }
 
-/* The resume device, from the kernel (sys/power/resume, "MAJ:MIN") or its command line
- * (resume=SPEC); NULL if none is set. */
-static struct bs_node *resume_device(struct bs_graph *g)
-{
-	_cleanup_free_ char *attr = NULL, *cmdline = NULL;
-	dev_t devno;
-
-	if (bs_sysroot_read_attr(g->ctx, "sys/power/resume", &attr) >= 0 &&
-	    parse_devno(attr, &devno) >= 0 && devno != 0)
-		return bs_graph_find_devno(g, devno);
-
-	if (bs_sysroot_read_attr(g->ctx, "proc/cmdline", &cmdline) < 0)
-		return NULL;
-	for (char *tok = strtok(cmdline, " \t"); tok; tok = strtok(NULL, " \t")) {
-		const char *spec = startswith(tok, "resume=");
-		static const struct {
-			const char *prefix;
-			enum bs_attr attr;
-		} tags[] = {
-			{ "UUID=", BS_ATTR_UUID },
-			{ "LABEL=", BS_ATTR_LABEL },
-			{ "PARTUUID=", BS_ATTR_PARTUUID },
-			{ "PARTLABEL=", BS_ATTR_PARTLABEL },
-		};
-
-		if (!spec)
-			continue;
-		for (size_t i = 0; i < ELEMENTSOF(tags); i++)
-			if (startswith(spec, tags[i].prefix))
-				return bs_graph_find_attr(g, tags[i].attr,
-							  spec + strlen(tags[i].prefix));
-		return bs_graph_find_dev_path(g, spec);
-	}
-	return NULL;
-}
-
 /* The root set: /, /usr, every active swap and the resume device; root_set[] marks them and
  * everything below them. */
 static int mark_root_set(struct work *w)
@@ -328,7 +221,8 @@ static int mark_root_set(struct work *w)
 				return r;
 		}
 	}
-	n = resume_device(w->g);
+	/* A fact of the running system, which a source put in the graph. */
+	n = w->g->resume;
 	if (n)
 		return mark_needs(w, n, w->root_set);
 	return 0;
@@ -348,10 +242,9 @@ static bool default_up_target(const struct bs_node *n, bool have_config)
 		opts = n->attrs[BS_ATTR_OPTIONS];
 		if (opts && option_list_has(opts, "noauto"))
 			return false;
-		return IN_SET(n->kind, BS_NODE_MOUNT, BS_NODE_SWAP, BS_NODE_CRYPT, BS_NODE_MD,
-			      BS_NODE_LOOP, BS_NODE_NBD, BS_NODE_ISCSI);
+		return bs_kind_get(n->kind)->up_when_configured;
 	}
-	return n->kind == BS_NODE_MOUNT || n->kind == BS_NODE_SWAP;
+	return is_user(n);
 }
 
 static int closure_up(struct work *w, struct bs_node **targets, size_t n_targets)
@@ -376,7 +269,7 @@ static int closure_up(struct work *w, struct bs_node **targets, size_t n_targets
 		}
 	for (size_t i = 0; i < w->n; i++)
 		if (w->in[i])
-			w->action[i] = up_action(w->g->nodes[i]);
+			w->action[i] = bs_kind_up_action(w->g->nodes[i]);
 	return 0;
 }
 
@@ -390,8 +283,8 @@ static int closure_discover(struct work *w)
 	for (size_t i = 0; i < w->n; i++) {
 		struct bs_node *n = w->g->nodes[i];
 
-		if (w->in[i] || !(n->kind == BS_NODE_LV || default_up_target(n, true)) ||
-		    n->kind == BS_NODE_MOUNT || n->kind == BS_NODE_SWAP)
+		if (w->in[i] || !(bs_kind_get(n->kind)->discover_all || default_up_target(n, true)) ||
+		    is_user(n))
 			continue;
 		r = mark_needs(w, n, w->in);
 		if (r < 0)
@@ -399,7 +292,7 @@ static int closure_discover(struct work *w)
 	}
 	for (size_t i = 0; i < w->n; i++)
 		if (w->in[i] && !w->action[i])
-			w->action[i] = up_action(w->g->nodes[i]);
+			w->action[i] = bs_kind_up_action(w->g->nodes[i]);
 	return 0;
 }
 
@@ -409,7 +302,7 @@ static struct bs_node *staying_holder(const struct work *w, const struct bs_node
 	for (size_t i = 0; i < n->n_holders; i++) {
 		struct bs_node *h = n->holders[i]->holder;
 
-		if (!w->in[h->index] && is_open(h))
+		if (!w->in[h->index] && bs_node_is_open(h))
 			return h;
 	}
 	return NULL;
@@ -429,7 +322,7 @@ static int closure_down(struct work *w, struct bs_node **targets, size_t n_targe
 
 	if (!targets) {
 		for (size_t i = 0; i < w->n; i++)
-			w->in[i] = is_open(w->g->nodes[i]);
+			w->in[i] = bs_node_is_open(w->g->nodes[i]);
 	} else {
 		for (size_t i = 0; i < n_targets; i++) {
 			r = mark_holders(w, targets[i], w->in);
@@ -443,15 +336,14 @@ static int closure_down(struct work *w, struct bs_node **targets, size_t n_targe
 				struct bs_node *n = w->g->nodes[i];
 				bool all_holders_leave = n->n_holders > 0;
 
-				if (w->in[i] || !is_open(n))
+				if (w->in[i] || !bs_node_is_open(n))
 					continue;
 				for (size_t j = 0; j < n->n_holders && all_holders_leave; j++)
 					all_holders_leave = w->in[n->holders[j]->holder->index];
 				/* Only layers below a closing node: a disk is never closed, and a
 				 * filesystem is unmounted only when asked, not because the last
 				 * mount under it goes. */
-				if (all_holders_leave && down_action(n) &&
-				    !IN_SET(n->kind, BS_NODE_MOUNT, BS_NODE_SWAP)) {
+				if (all_holders_leave && bs_kind_down_action(n) && !is_user(n)) {
 					w->in[i] = true;
 					changed = true;
 				}
@@ -463,8 +355,7 @@ static int closure_down(struct work *w, struct bs_node **targets, size_t n_targe
 			struct bs_node *n = w->g->nodes[i], *h;
 			bool below = false;
 
-			if (w->in[i] || !is_open(n) || !down_action(n) || w->root_set[i] ||
-			    IN_SET(n->kind, BS_NODE_MOUNT, BS_NODE_SWAP))
+			if (w->in[i] || !bs_node_is_open(n) || !bs_kind_down_action(n) || w->root_set[i] || is_user(n))
 				continue;
 			for (size_t j = 0; j < n->n_holders && !below; j++)
 				below = w->in[n->holders[j]->holder->index];
@@ -481,13 +372,13 @@ static int closure_down(struct work *w, struct bs_node **targets, size_t n_targe
 	for (size_t i = 0; i < w->n; i++) {
 		struct bs_node *n = w->g->nodes[i], *h;
 
-		if (!w->in[i] || !is_open(n))
+		if (!w->in[i] || !bs_node_is_open(n))
 			continue;
 		if (w->root_set[i]) {
 			/* The root set stays; its filesystems become read-only instead. */
-			w->in[i] = n->kind == BS_NODE_MOUNT;
-			w->action[i] = n->kind == BS_NODE_MOUNT ? "remount-ro" : NULL;
-			if (n->kind != BS_NODE_MOUNT && down_action(n)) {
+			w->action[i] = bs_kind_get(n->kind)->keep_root;
+			w->in[i] = w->action[i] != BS_ACTION_NONE;
+			if (!w->in[i] && bs_kind_down_action(n)) {
 				r = add_reason(&w->plan->kept, &w->plan->n_kept, n,
 					       "below the root set, closed by the shutdown ramfs");
 				if (r < 0)
@@ -496,7 +387,7 @@ static int closure_down(struct work *w, struct bs_node **targets, size_t n_targe
 			continue;
 		}
 		h = staying_holder(w, n);
-		if (h && down_action(n)) {
+		if (h && bs_kind_down_action(n)) {
 			w->in[i] = false;
 			snprintf(text, sizeof(text), "needed by %s, which stays up", h->id);
 			r = add_reason(&w->plan->kept, &w->plan->n_kept, n, text);
@@ -504,7 +395,7 @@ static int closure_down(struct work *w, struct bs_node **targets, size_t n_targe
 				return r;
 			continue;
 		}
-		w->action[i] = down_action(n);
+		w->action[i] = bs_kind_down_action(n);
 	}
 	/* A node kept for a holder keeps what it needs too; that has been decided above for
 	 * direct needs only, so settle it transitively. */
@@ -519,7 +410,7 @@ static int closure_down(struct work *w, struct bs_node **targets, size_t n_targe
 			if (!h)
 				continue;
 			w->in[i] = false;
-			w->action[i] = NULL;
+			w->action[i] = BS_ACTION_NONE;
 			snprintf(text, sizeof(text), "needed by %s, which stays up", h->id);
 			r = add_reason(&w->plan->kept, &w->plan->n_kept, n, text);
 			if (r < 0)
@@ -868,11 +759,18 @@ static const struct step *step_at(const struct bs_plan *p, size_t i)
 	return p && i < p->n_steps ? &p->steps[i] : NULL;
 }
 
+enum bs_action bs_plan_get_step_action_id(const struct bs_plan *p, size_t i)
+{
+	const struct step *s = step_at(p, i);
+
+	return s ? s->action : _BS_ACTION_INVALID;
+}
+
 _public_ const char *bs_plan_get_step_action(const struct bs_plan *p, size_t i)
 {
 	const struct step *s = step_at(p, i);
 
-	return s ? s->action : NULL;
+	return s ? bs_action_to_string(s->action) : NULL;
 }
 
 _public_ struct bs_node *bs_plan_get_step_node(const struct bs_plan *p, size_t i)
@@ -997,7 +895,7 @@ _public_ int bs_plan_to_text(const struct bs_plan *p, char **ret)
 		return -EINVAL;
 	for (size_t i = 0; i < p->n_steps; i++) {
 		waves = MAX(waves, p->steps[i].wave);
-		w_action = MAX(w_action, (int)strlen(p->steps[i].action));
+		w_action = MAX(w_action, (int)strlen(bs_action_to_string(p->steps[i].action)));
 		w_node = MAX(w_node, (int)strlen(p->steps[i].node->id));
 	}
 	out_printf(&o, "plan %s: %zu step%s in %u wave%s\n", op_names[p->op], p->n_steps,
@@ -1010,7 +908,7 @@ _public_ int bs_plan_to_text(const struct bs_plan *p, char **ret)
 
 			if (s->wave != wave)
 				continue;
-			out_printf(&o, "  %3zu  %-*s  %-*s", i + 1, w_action, s->action,
+			out_printf(&o, "  %3zu  %-*s  %-*s", i + 1, w_action, bs_action_to_string(s->action),
 				   s->n_after > 0 ? w_node : 0, s->node->id);
 			if (s->n_after > 0) {
 				out_printf(&o, "  after");
@@ -1083,7 +981,7 @@ _public_ int bs_plan_to_json(const struct bs_plan *p, char **ret)
 
 		if (!o || !after ||
 		    json_object_object_add(o, "id", json_object_new_int64((int64_t)i + 1)) ||
-		    json_object_object_add(o, "action", json_object_new_string(st->action)) ||
+		    json_object_object_add(o, "action", json_object_new_string(bs_action_to_string(st->action))) ||
 		    json_object_object_add(o, "node", json_object_new_string(st->node->id))) {
 			json_object_put(o);
 			json_object_put(after);
@@ -1142,7 +1040,7 @@ _public_ int bs_plan_to_dot(const struct bs_plan *p, char **ret)
 	for (size_t i = 0; i < p->n_steps; i++) {
 		char label[512];
 
-		snprintf(label, sizeof(label), "%zu %s\n%s", i + 1, p->steps[i].action,
+		snprintf(label, sizeof(label), "%zu %s\n%s", i + 1, bs_action_to_string(p->steps[i].action),
 			 p->steps[i].node->id);
 		out_printf(&o, "\ts%zu [label=", i + 1);
 		dot_quoted(&o, label);

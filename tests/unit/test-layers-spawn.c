@@ -11,6 +11,7 @@
 #include "exec-harness.h"
 #include "layers/spawn-util.h"
 #include "recorder.h"
+#include "lvm-name.h"
 #include "tests.h"
 #include "util.h"
 
@@ -82,17 +83,17 @@ TEST(lvm_names)
 {
 	_cleanup_free_ char *a = NULL, *b = NULL;
 
-	ASSERT_TRUE(bs_lvm_name_is_valid("vg0"));
-	ASSERT_TRUE(bs_lvm_name_is_valid("my-vg_1.x+"));
-	ASSERT_FALSE(bs_lvm_name_is_valid("-vg"));
-	ASSERT_FALSE(bs_lvm_name_is_valid("a/b"));
-	ASSERT_FALSE(bs_lvm_name_is_valid(".."));
-	ASSERT_FALSE(bs_lvm_name_is_valid(""));
-	ASSERT_FALSE(bs_lvm_name_is_valid(NULL));
+	ASSERT_TRUE(lvm_name_is_valid("vg0"));
+	ASSERT_TRUE(lvm_name_is_valid("my-vg_1.x+"));
+	ASSERT_FALSE(lvm_name_is_valid("-vg"));
+	ASSERT_FALSE(lvm_name_is_valid("a/b"));
+	ASSERT_FALSE(lvm_name_is_valid(".."));
+	ASSERT_FALSE(lvm_name_is_valid(""));
+	ASSERT_FALSE(lvm_name_is_valid(NULL));
 
-	ASSERT_OK(bs_lvm_dm_name("vg0", "root", &a));
+	ASSERT_OK(lvm_dm_name_join("vg0", "root", &a));
 	ASSERT_STREQ(a, "vg0-root");
-	ASSERT_OK(bs_lvm_dm_name("vg-0", "my--lv", &b));
+	ASSERT_OK(lvm_dm_name_join("vg-0", "my--lv", &b));
 	ASSERT_STREQ(b, "vg--0-my----lv");
 }
 
@@ -400,4 +401,29 @@ TEST(driver_network_commands)
 			      "192.0.2.10:3260 -I eth1 --login\n"));
 	exec_run_done(&run);
 	recorder_done(&rec);
+}
+
+/* The kind table is complete: every kind has an entry, every action a name that reads back,
+ * and every action a kind names has a driver. */
+TEST(kind_table_names_a_driver_for_every_action)
+{
+	for (int a = BS_ACTION_NONE + 1; a < _BS_ACTION_MAX; a++) {
+		ASSERT_NOTNULL(bs_action_to_string(a));
+		ASSERT_EQ(bs_action_from_string(bs_action_to_string(a)), a);
+	}
+	ASSERT_NULL(bs_action_to_string(BS_ACTION_NONE));
+	ASSERT_EQ(bs_action_from_string("no-such-action"), _BS_ACTION_INVALID);
+
+	for (int k = 0; k < _BS_NODE_KIND_MAX; k++) {
+		const struct bs_kind *kind = bs_kind_get(k);
+
+		ASSERT_NOTNULL(kind);
+		if (kind->up != BS_ACTION_NONE)
+			ASSERT_NOTNULL(bs_layer_find_action(kind->up, NULL));
+		if (kind->down != BS_ACTION_NONE)
+			ASSERT_NOTNULL(bs_layer_find_action(kind->down, NULL));
+		if (kind->keep_root != BS_ACTION_NONE)
+			ASSERT_NOTNULL(bs_layer_find_action(kind->keep_root, NULL));
+	}
+	ASSERT_NULL(bs_kind_get(_BS_NODE_KIND_MAX));
 }

@@ -647,3 +647,60 @@ TEST(lvm_report_odd_shapes)
 			ASSERT_LOGGED("run/blkstack/lvm-fullreport.json", cases[i].warning);
 	}
 }
+
+/* The resume device is a fact of the running system that a source puts in the graph; the
+ * planner reads nothing and keeps it, with what it needs, as part of the root set. */
+static bool plan_keeps(const struct bs_plan *p, const char *id)
+{
+	for (size_t i = 0; i < bs_plan_get_n_kept(p); i++)
+		if (streq(bs_node_get_id(bs_plan_get_kept_node(p, i)), id))
+			return true;
+	return false;
+}
+
+static struct bs_plan *keep_root_plan(const char *root, struct bs_graph **ret_g)
+{
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(root);
+	struct bs_plan *p = NULL;
+
+	ASSERT_OK(bs_graph_load(c, NULL, ret_g, NULL));
+	ASSERT_OK(bs_plan_new(*ret_g, BS_PLAN_DOWN, NULL, BS_PLAN_KEEP_ROOT, &p));
+	return p;
+}
+
+TEST(resume_device_is_a_fact_of_the_graph_and_in_the_root_set)
+{
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	struct bs_graph *g = NULL;
+	struct bs_plan *p;
+	char devno[32];
+
+	/* Without one, /srv's mapping closes. */
+	p = keep_root_plan(root, &g);
+	ASSERT_NULL(g->resume);
+	ASSERT_FALSE(plan_keeps(p, "crypt:cryptsrv"));
+	bs_plan_unref(p);
+
+	/* The command line names it (the form an initramfs reads), with other words around. */
+	test_write_file(root, "proc/cmdline",
+			"BOOT_IMAGE=/vmlinuz root=/dev/mapper/cryptroot resume=/dev/mapper/cryptsrv "
+			"quiet\n");
+	bs_graph_unref(g);
+	p = keep_root_plan(root, &g);
+	ASSERT_NOTNULL(g->resume);
+	ASSERT_STREQ(bs_node_get_id(g->resume), "crypt:cryptsrv");
+	ASSERT_TRUE(plan_keeps(p, "crypt:cryptsrv"));
+	ASSERT_TRUE(plan_keeps(p, "lv:vg0/srv"));
+	bs_plan_unref(p);
+
+	/* The kernel's own setting wins over the command line. */
+	snprintf(devno, sizeof(devno), "%s\n",
+		 bs_node_get_devno(bs_graph_find_node(g, "lv:vg0/root")));
+	test_write_file(root, "sys/power/resume", devno);
+	bs_graph_unref(g);
+	p = keep_root_plan(root, &g);
+	ASSERT_STREQ(bs_node_get_id(g->resume), "lv:vg0/root");
+	ASSERT_FALSE(plan_keeps(p, "crypt:cryptsrv"));
+	bs_plan_unref(p);
+	bs_graph_unref(g);
+}

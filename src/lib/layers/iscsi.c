@@ -218,10 +218,20 @@ static int iscsi_logout(struct bs_step *s)
 	return 0;
 }
 
-static const struct bs_layer_action actions[] = {
-	{ "iscsi-login", iscsi_login },
-	{ "iscsi-logout", iscsi_logout },
-	{ NULL, NULL },
+static const struct bs_kind kind_iscsi = {
+	.kind = BS_NODE_ISCSI,
+	.up = BS_ACTION_ISCSI_LOGIN,
+	.up_until = BS_STATE_ACTIVE,
+	.down = BS_ACTION_ISCSI_LOGOUT,
+	.up_when_configured = true,
 };
 
-const struct bs_layer bs_layer_iscsi = { "iscsi", "iscsiadm", actions };
+static const struct bs_kind *const kinds[] = { &kind_iscsi, NULL };
+
+static const struct bs_layer_action actions[] = {
+	{ BS_ACTION_ISCSI_LOGIN, iscsi_login },
+	{ BS_ACTION_ISCSI_LOGOUT, iscsi_logout },
+	{ BS_ACTION_NONE, NULL },
+};
+
+const struct bs_layer bs_layer_iscsi = { "iscsi", "iscsiadm", kinds, actions };

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "graph.h"
+#include "kind.h"
 #include "ops.h"
 
 /*
@@ -18,30 +19,39 @@
 struct bs_step;
 
 struct bs_layer_action {
-	const char *action; /* as the planner names it: "md-assemble", "md-stop", ... */
+	enum bs_action action;
 	int (*run)(struct bs_step *s);
 };
 
+/* One driver: the kinds of node it brings up and takes down, and its actions. */
 struct bs_layer {
-	const char *name;  /* "md" */
-	const char *tool;  /* the program its actions spawn, or NULL */
-	const struct bs_layer_action *actions; /* ends with { NULL, NULL } */
+	const char *name; /* "md" */
+	const char *tool; /* the program its actions spawn, or NULL */
+	const struct bs_kind *const *kinds;    /* ends with NULL */
+	const struct bs_layer_action *actions; /* ends with { BS_ACTION_NONE, NULL } */
 };
 
-extern const struct bs_layer bs_layer_md;     /* md.c: md-assemble, md-stop */
-extern const struct bs_layer bs_layer_crypt;  /* crypt.c: crypt-open, crypt-close */
-extern const struct bs_layer bs_layer_lvm;    /* lvm.c: vg-activate, lv-activate,
-					       * lv-deactivate, vg-deactivate */
-extern const struct bs_layer bs_layer_loop;   /* loop.c: loop-attach, loop-detach */
-extern const struct bs_layer bs_layer_btrfs;  /* btrfs.c: btrfs-scan */
-extern const struct bs_layer bs_layer_mount;  /* mount.c: mount, umount, remount-ro */
-extern const struct bs_layer bs_layer_swap;   /* swap.c: swapon, swapoff */
-extern const struct bs_layer bs_layer_nbd;    /* nbd.c: nbd-connect, nbd-disconnect */
-extern const struct bs_layer bs_layer_iscsi;  /* iscsi.c: iscsi-login, iscsi-logout */
+extern const struct bs_layer bs_layer_block;   /* block.c: disks, partitions, other dm devices
+						* (wait-device) */
+extern const struct bs_layer bs_layer_network; /* network.c: net:online (wait-network) */
+extern const struct bs_layer bs_layer_md;      /* md.c: md-assemble, md-stop */
+extern const struct bs_layer bs_layer_crypt;   /* crypt.c: crypt-open, crypt-close */
+extern const struct bs_layer bs_layer_lvm;     /* lvm.c: vg-activate, lv-activate,
+						* lv-deactivate, vg-deactivate */
+extern const struct bs_layer bs_layer_loop;    /* loop.c: loop-attach, loop-detach */
+extern const struct bs_layer bs_layer_btrfs;   /* btrfs.c: btrfs-scan */
+extern const struct bs_layer bs_layer_mount;   /* mount.c: mount, umount, remount-ro */
+extern const struct bs_layer bs_layer_swap;    /* swap.c: swapon, swapoff */
+extern const struct bs_layer bs_layer_nbd;     /* nbd.c: nbd-connect, nbd-disconnect */
+extern const struct bs_layer bs_layer_iscsi;   /* iscsi.c: iscsi-login, iscsi-logout */
 
-/* The action's driver function and its layer, or NULL. */
-const struct bs_layer_action *bs_layer_find_action(const char *action,
+/* The driver function of action and its layer, or NULL. */
+const struct bs_layer_action *bs_layer_find_action(enum bs_action action,
 						   const struct bs_layer **ret_layer);
+
+/* For kinds whose device is a device-mapper mapping named after the node: /dev/mapper/ and
+ * its dm name, or the part of its id after the colon. */
+int bs_layer_dm_device_path(const struct bs_node *n, char **ret);
 
 /* ---- what a driver may ask of the step it runs (exec.c) ---------------------------------- */
 

@@ -2,9 +2,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lvm-name.h"
 #include "spawn-util.h"
 #include "util.h"
 
@@ -13,7 +15,7 @@ static int vg_name(struct bs_step *s, const struct bs_node *n, const char **ret)
 {
 	const char *vg = startswith(n->id, "vg:");
 
-	if (!bs_lvm_name_is_valid(vg))
+	if (!lvm_name_is_valid(vg))
 		return bs_step_fail(s, -EINVAL, "'%s' is not a valid volume group name", strempty(vg));
 	*ret = vg;
 	return 0;
@@ -31,7 +33,7 @@ static int lv_names(struct bs_step *s, const struct bs_node *n, char **ret_vg, c
 		if (!vg || !lv)
 			return bs_step_fail(s, -ENOMEM, "out of memory");
 	}
-	if (!bs_lvm_name_is_valid(vg) || !bs_lvm_name_is_valid(lv))
+	if (!lvm_name_is_valid(vg) || !lvm_name_is_valid(lv))
 		return bs_step_fail(s, -EINVAL, "not a valid 'lv:VG/LV' id");
 	*ret_vg = TAKE_PTR(vg);
 	*ret_lv = TAKE_PTR(lv);
@@ -109,7 +111,7 @@ static int lv_activate(struct bs_step *s)
 		return bs_spawn_fail(s, r, "'lvm lvchange -ay %s/%s' failed (see its message)",
 				     vg, lv);
 
-	if (bs_lvm_dm_name(vg, lv, &dm) < 0 || strextend(&path, "/dev/mapper/", dm, NULL) < 0)
+	if (lvm_dm_name_join(vg, lv, &dm) < 0 || strextend(&path, "/dev/mapper/", dm, NULL) < 0)
 		return bs_step_fail(s, -ENOMEM, "out of memory");
 	return bs_step_set_device(s, path);
 }
@@ -184,12 +186,45 @@ static int vg_deactivate(struct bs_step *s)
 	return 0;
 }
 
-static const struct bs_layer_action actions[] = {
-	{ "vg-activate", vg_activate },
-	{ "lv-activate", lv_activate },
-	{ "lv-deactivate", lv_deactivate },
-	{ "vg-deactivate", vg_deactivate },
-	{ NULL, NULL },
+/* /dev/mapper/VG-LV of an LV that is not live, from its id "lv:VG/LV". */
+static int lv_device_path(const struct bs_node *n, char **ret)
+{
+	_cleanup_free_ char *vg = NULL, *dm = NULL;
+	const char *vg_lv = startswith(n->id, "lv:"), *slash = vg_lv ? strchr(vg_lv, '/') : NULL;
+
+	if (!slash)
+		return -ENXIO;
+	vg = strndup(vg_lv, (size_t)(slash - vg_lv));
+	if (!vg || lvm_dm_name_join(vg, slash + 1, &dm) < 0)
+		return -ENOMEM;
+	return asprintf(ret, "/dev/mapper/%s", dm) < 0 ? -ENOMEM : 0;
+}
+
+/* The VG's step is the point where all its PVs are there; it activates no LV. */
+static const struct bs_kind kind_vg = {
+	.kind = BS_NODE_VG,
+	.up = BS_ACTION_VG_ACTIVATE,
+	.up_until = BS_STATE_ACTIVE,
+	.down = BS_ACTION_VG_DEACTIVATE,
 };
 
-const struct bs_layer bs_layer_lvm = { "lvm", "lvm", actions };
+static const struct bs_kind kind_lv = {
+	.kind = BS_NODE_LV,
+	.up = BS_ACTION_LV_ACTIVATE,
+	.up_until = BS_STATE_ACTIVE,
+	.down = BS_ACTION_LV_DEACTIVATE,
+	.discover_all = true,
+	.device_path = lv_device_path,
+};
+
+static const struct bs_kind *const kinds[] = { &kind_vg, &kind_lv, NULL };
+
+static const struct bs_layer_action actions[] = {
+	{ BS_ACTION_VG_ACTIVATE, vg_activate },
+	{ BS_ACTION_LV_ACTIVATE, lv_activate },
+	{ BS_ACTION_LV_DEACTIVATE, lv_deactivate },
+	{ BS_ACTION_VG_DEACTIVATE, vg_deactivate },
+	{ BS_ACTION_NONE, NULL },
+};
+
+const struct bs_layer bs_layer_lvm = { "lvm", "lvm", kinds, actions };

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lvm-name.h"
 #include "parse.h"
 #include "sources/config.h"
 #include "spawn-util.h"
@@ -163,45 +164,6 @@ int bs_md_device_path(const char *id, const char *md_name, char **ret)
 }
 
 /* ---- lvm --------------------------------------------------------------------------------- */
-
-bool bs_lvm_name_is_valid(const char *s)
-{
-	return s && *s && s[0] != '-' && !streq(s, ".") && !streq(s, "..") &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+_.-") ==
-		       strlen(s);
-}
-
-static char *dm_escape(char *out, const char *s)
-{
-	for (; *s; s++) {
-		*out++ = *s;
-		if (*s == '-')
-			*out++ = '-';
-	}
-	return out;
-}
-
-int bs_lvm_dm_name(const char *vg, const char *lv, char **ret)
-{
-	size_t n;
-	char *name, *p;
-
-	if (!vg || !lv)
-		return -EINVAL;
-	n = strlen(vg) + strlen(lv);
-	/* Each character at most doubled, the separator and the NUL. */
-	if (n > (SIZE_MAX - 2) / 2)
-		return -ENOMEM;
-	name = malloc(2 * n + 2);
-	if (!name)
-		return -ENOMEM;
-	p = dm_escape(name, vg);
-	*p++ = '-';
-	p = dm_escape(p, lv);
-	*p = '\0';
-	*ret = name;
-	return 0;
-}
 
 /* A report nests four levels deep (report, list, VG row, value). */
 #define LVM_JSON_DEPTH 16

@@ -65,12 +65,6 @@ int bs_md_device_path(const char *id, const char *md_name, char **ret);
 
 /* ---- lvm --------------------------------------------------------------------------------- */
 
-/* Whether s is a VG or LV name that lvm(8) accepts (and that cannot pass for an option). */
-bool bs_lvm_name_is_valid(const char *s);
-
-/* The device-mapper name of LV lv in VG vg, as LVM makes it: the two joined by '-', each
- * '-' inside them doubled ("vg-0", "my-lv" give "vg--0-my--lv"). */
-int bs_lvm_dm_name(const char *vg, const char *lv, char **ret);
 
 /* Reads "lvm vgs --reportformat json -o vg_name,pv_count,vg_missing_pv_count" (size bytes of
  * text, values as strings or numbers) for VG vg. Returns 0 with the counts, -ENOENT if the

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "graph.h"
 #include "hashmap.h"
+#include "lvm-name.h"
 #include "sources.h"
 #include "strv.h"
 #include "sysroot.h"
@@ -359,31 +360,10 @@ static struct bs_node *find_device_by_uuid(const struct bs_graph *g, enum bs_att
 /* /dev/mapper/VG-LV, with LVM's doubled dashes, as the lv:VG/LV node. */
 static struct bs_node *find_lv_by_dm_name(const struct bs_graph *g, const char *dm_name)
 {
-	_cleanup_free_ char *id = NULL;
-	const char *sep = NULL;
+	_cleanup_free_ char *vg = NULL, *lv = NULL, *id = NULL;
 
-	for (const char *p = dm_name; *p && !sep; p++) {
-		if (p[0] != '-')
-			continue;
-		if (p[1] == '-')
-			p++;
-		else
-			sep = p;
-	}
-	if (!sep || sep == dm_name || !sep[1])
+	if (lvm_dm_name_split(dm_name, &vg, &lv) < 0 || asprintf(&id, "lv:%s/%s", vg, lv) < 0)
 		return NULL;
-	if (strextend(&id, "lv:", NULL) < 0)
-		return NULL;
-	for (const char *p = dm_name; *p; p++) {
-		char c[2] = { *p, '\0' };
-
-		if (p == sep)
-			c[0] = '/';
-		else if (p[0] == '-' && p[1] == '-')
-			p++;
-		if (strextend(&id, c, NULL) < 0)
-			return NULL;
-	}
 	return bs_graph_find_node(g, id);
 }
 

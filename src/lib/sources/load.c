@@ -85,6 +85,11 @@ static int load_sources(struct bs_ctx *c, unsigned flags, struct bs_graph *g,
 			return r;
 		}
 	}
+	if (flags & BS_LOAD_LIVE) {
+		r = bs_source_kernel(g);
+		if (r < 0)
+			return r;
+	}
 	return recorded;
 }
 

@@ -67,6 +67,10 @@ int bs_source_mountinfo(struct bs_graph *g);
 int bs_source_swaps(struct bs_graph *g);
 int bs_source_lvm_report(struct bs_graph *g);
 
+/* The resume device (kernel.c): sys/power/resume, else resume= on the kernel's command line,
+ * resolved against the whole graph, so read last. Sets g->resume (NULL if none). */
+int bs_source_kernel(struct bs_graph *g);
+
 /* Links that need several sources (derived.c): loop backing files to mounts, multi-device
  * btrfs, mounts under mounts. */
 int bs_graph_link_derived(struct bs_graph *g);

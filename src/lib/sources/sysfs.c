@@ -12,6 +12,7 @@
 
 #include "graph.h"
 #include "hashmap.h"
+#include "lvm-name.h"
 #include "parse.h"
 #include "sources.h"
 #include "strv.h"
@@ -208,48 +209,6 @@ static const char *last_component(const char *path)
 
 /* ---- one device -------------------------------------------------------------------------- */
 
-/* Undoes LVM's doubling of '-' in dm names, in place: "my--vg" -> "my-vg". */
-static void unescape_lvm_dashes(char *s)
-{
-	char *w = s;
-
-	for (const char *p = s; *p; p++) {
-		*w++ = *p;
-		if (p[0] == '-' && p[1] == '-')
-			p++;
-	}
-	*w = '\0';
-}
-
-/* Splits an LVM dm name "VG-LV" at the first '-' that is not doubled ("my--vg-lv" is VG
- * "my-vg", LV "lv"). Returns 0, -EINVAL if it does not split, or -ENOMEM. */
-static int split_lvm_name(const char *dm_name, char **ret_vg, char **ret_lv)
-{
-	_cleanup_free_ char *vg = NULL, *lv = NULL;
-	const char *sep = NULL;
-
-	for (const char *p = dm_name; *p && !sep; p++) {
-		if (p[0] != '-')
-			continue;
-		if (p[1] == '-')
-			p++;
-		else
-			sep = p;
-	}
-	if (!sep || sep == dm_name || sep[1] == '\0')
-		return -EINVAL;
-
-	vg = strndup(dm_name, (size_t)(sep - dm_name));
-	lv = strdup(sep + 1);
-	if (!vg || !lv)
-		return -ENOMEM;
-	unescape_lvm_dashes(vg);
-	unescape_lvm_dashes(lv);
-	*ret_vg = TAKE_PTR(vg);
-	*ret_lv = TAKE_PTR(lv);
-	return 0;
-}
-
 static int scan_dm(struct scan *s, int dfd, struct blockdev *d)
 {
 	const char *rest;
@@ -279,7 +238,7 @@ static int scan_dm(struct scan *s, int dfd, struct blockdev *d)
 		if (!startswith(rest, "SUBDEV-") && !startswith(rest, "TEMP-"))
 			d->kind = BS_NODE_CRYPT;
 	} else if (startswith(d->dm_uuid, "LVM-")) {
-		r = split_lvm_name(d->dm_name, &d->vg, &d->lv);
+		r = lvm_dm_name_split(d->dm_name, &d->vg, &d->lv);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
