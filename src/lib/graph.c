@@ -134,6 +134,7 @@ _public_ struct bs_graph *bs_graph_ref(struct bs_graph *g)
 
 static void node_free(struct bs_node *n)
 {
+	bs_layer_config_free(n->config);
 	free(n->id);
 	free(n->name);
 	for (int a = 0; a < _BS_ATTR_MAX; a++)
@@ -535,6 +536,14 @@ static void ensure_sorted(const struct bs_graph *g)
 }
 
 /* ---- queries ----------------------------------------------------------------------------- */
+
+struct bs_node *bs_node_need_with_role(const struct bs_node *n, const char *role)
+{
+	for (size_t i = 0; i < n->n_needs; i++)
+		if (streq(n->needs[i]->role, role))
+			return n->needs[i]->needs;
+	return NULL;
+}
 
 static bool node_needs(const struct bs_node *holder, const struct bs_node *n)
 {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "blkstack.h"
+#include "layer-config.h"
 #include "libblkstack-private.h"
 
 /* Identities and properties a node may carry; names as bs_node_get_attr() takes them. */
@@ -61,6 +62,9 @@ struct bs_node {
 	unsigned sources;
 	char *attrs[_BS_ATTR_MAX];
 	char **mountpoints;
+	/* What the configuration line that describes the node says for its driver, parsed
+	 * once when the graph is loaded (sources/config.c); NULL if no line describes it. */
+	struct bs_layer_config *config;
 
 	struct bs_edge **needs;
 	size_t n_needs, allocated_needs;
@@ -128,6 +132,10 @@ int bs_graph_add_edge(struct bs_graph *g, struct bs_node *holder, struct bs_node
 		      const char *role);
 /* Removes every edge from holder whose role is role (NULL: every edge). */
 void bs_graph_remove_needs(struct bs_graph *g, struct bs_node *holder, const char *role);
+
+/* The first node that n needs in role, or NULL. It reads the edge arrays directly: the
+ * getters sort the graph lazily, and the graph is shared by the steps running at once. */
+struct bs_node *bs_node_need_with_role(const struct bs_node *n, const char *role);
 
 /* Sorts nodes, edges and edge lists into their stable order (done by the getters lazily). */
 void bs_graph_sort(struct bs_graph *g);

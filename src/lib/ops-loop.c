@@ -12,7 +12,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "layers/layers-fs.h"
 #include "libblkstack-private.h"
 #include "ops-real.h"
 #include "util.h"

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layer-config.h"
+
 /*
  * The executor never calls mount(2), an ioctl, libcryptsetup or a tool directly: it calls
  * these functions. bs_ops_real() does the real thing; unit tests install a recorder that
@@ -43,16 +45,6 @@ struct bs_crypt_request {
 	bool submit_from_crypt_cpus;
 	bool no_read_workqueue;
 	bool no_write_workqueue;
-};
-
-/* How a loop device shows its file (stack.conf's loop options). */
-struct bs_loop_options {
-	bool read_only;
-	uint64_t offset;      /* bytes; 0: from the start */
-	uint64_t sizelimit;   /* bytes; 0: to the end of the file */
-	uint32_t sector_size; /* 0: the default (512) */
-	bool partscan;
-	bool direct_io;
 };
 
 /* What identifies a block device that has to appear. The first field set decides; a device

@@ -23,3 +23,8 @@ int parse_boolean(const char *s);
 /* "MAJOR:MINOR" as in sysfs "dev" files. The kernel's dev_t has 12 bits of major and 20 of
  * minor, so larger numbers are -ERANGE. */
 int parse_devno(const char *s, dev_t *ret);
+
+/* A time span as systemd writes it: a number with an optional unit (us, ms, s, min, h and
+ * their long forms; none means seconds), "30" or "2min". Returns -EINVAL, -ERANGE or
+ * -ENOMEM. */
+int parse_timespan(const char *s, uint64_t *ret_usec);

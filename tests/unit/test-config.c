@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/swap.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -1456,4 +1458,95 @@ TEST(stack_conf_timeout_sets_the_node)
 			     "2: 'timeout': no node 'md:sis' (did you mean 'md:sys'?)");
 	got = graph_problem_texts(g);
 	ASSERT_STREQ(got, expected);
+}
+
+/* Drivers read what the configuration said from the node, parsed once at load: the crypt
+ * request's parameters, the loop options, the mount and swap options. */
+TEST(configuration_is_typed_data_on_the_nodes)
+{
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-assembled");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	const struct bs_layer_config *c;
+	int r;
+
+	test_write_file(root, "etc/crypttab",
+			"cryptdata UUID=e4505057-fdd8-4af8-b5d5-a0120458c3ac "
+			"/etc/keys/cryptdata.key luks,tries=5,keyfile-offset=4,discard,readonly\n");
+	test_write_file(root, "etc/blkstack/stack.conf",
+			"loop /data/disk.img ro,offset=1M,sizelimit=2G,sector-size=4096,partscan\n");
+	test_write_file(root, "etc/fstab",
+			"UUID=5c6c96df-813e-4985-a201-f5faa820967a / ext4 defaults 0 1\n"
+			"UUID=1f715f15-0d42-498d-8853-afa160c5c52d /boot ext4 ro,noatime,nofail 0 2\n"
+			"UUID=7a061c57-2d2e-4ffd-acd2-f617d3971f79 none swap sw,pri=5,discard 0 0\n"
+			"UUID=43689da4-7051-4d1b-9a62-ea9b0ed4f4db /data ext4 defaults 0 2\n"
+			"UUID=9fb94082-840b-464e-a978-07b233a8d412 /data/loop ext4 defaults 0 2\n");
+	g = config_graph(root, &r);
+	ASSERT_OK(r);
+
+	c = bs_graph_find_node(g, "crypt:cryptdata")->config;
+	ASSERT_NOTNULL(c);
+	ASSERT_TRUE(strstr(c->file, "/etc/crypttab") != NULL);
+	ASSERT_EQ(c->line, 1);
+	ASSERT_NOTNULL(c->crypt);
+	ASSERT_EQ(c->crypt->mode, BS_CRYPT_MODE_LUKS);
+	ASSERT_STREQ(c->crypt->key_file, "/etc/keys/cryptdata.key");
+	ASSERT_EQ(c->crypt->tries, 5u);
+	ASSERT_EQ(c->crypt->keyfile_offset, 4);
+	ASSERT_TRUE(c->crypt->discard);
+	ASSERT_TRUE(c->crypt->read_only);
+	ASSERT_NULL(c->crypt->unsupported);
+
+	c = bs_graph_find_node(g, "blk:loop0")->config;
+	ASSERT_NOTNULL(c);
+	ASSERT_NOTNULL(c->loop);
+	ASSERT_TRUE(c->loop->read_only);
+	ASSERT_EQ(c->loop->offset, (uint64_t)1 << 20);
+	ASSERT_EQ(c->loop->sizelimit, (uint64_t)2 << 30);
+	ASSERT_EQ(c->loop->sector_size, 4096u);
+	ASSERT_TRUE(c->loop->partscan);
+	ASSERT_FALSE(c->loop->direct_io);
+
+	c = bs_graph_find_node(g, "mnt:/boot")->config;
+	ASSERT_NOTNULL(c);
+	ASSERT_NOTNULL(c->mount);
+	ASSERT_EQ(c->mount->flags & (MS_RDONLY | MS_NOATIME), (unsigned long)(MS_RDONLY | MS_NOATIME));
+	ASSERT_EQ(c->line, 2);
+
+	c = bs_graph_find_node(g, "swap:lv:sys/swap")->config;
+	ASSERT_NOTNULL(c);
+	ASSERT_TRUE(c->has_swap_flags);
+	ASSERT_TRUE(c->swap_flags & SWAP_FLAG_PREFER);
+	ASSERT_TRUE(c->swap_flags & SWAP_FLAG_DISCARD);
+	ASSERT_EQ(c->swap_flags & SWAP_FLAG_PRIO_MASK, 5);
+
+	/* A node no line describes has none. */
+	ASSERT_NULL(bs_graph_find_node(g, "vg:sys")->config);
+}
+
+/* A bad swap or mount option is found when the graph is read, at its line, not when the
+ * step runs. */
+TEST(bad_swap_option_is_a_problem_of_fstab)
+{
+	check_broken("lvm-swap-loop-assembled", "etc/fstab", "/dev/vda2 none swap pri=high 0 0\n",
+		     "etc/fstab", 7,
+		     "bad swap option 'pri=high' (pri= takes -1 to 32767, discard= takes once or "
+		     "pages)");
+}
+
+/* A crypttab line blkstack does not open says so on the node, and why. */
+TEST(unsupported_crypttab_line_is_marked_on_the_node)
+{
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-assembled");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	const struct bs_node *n;
+	int r;
+
+	test_write_file(root, "etc/crypttab",
+			"cryptdata UUID=e4505057-fdd8-4af8-b5d5-a0120458c3ac none "
+			"luks,keyscript=/lib/cryptsetup/scripts/passdev\n");
+	g = config_graph(root, &r);
+	ASSERT_OK(r);
+	n = bs_graph_find_node(g, "crypt:cryptdata");
+	ASSERT_NOTNULL(n->config->crypt->unsupported);
+	ASSERT_TRUE(strstr(n->config->crypt->unsupported, "keyscript") != NULL);
 }

@@ -464,17 +464,33 @@ TEST(ask_console_end_of_input)
 
 /* ---- crypttab entries and requests ------------------------------------------------------- */
 
-/* The entries of crypttab text, which must parse without problems. */
-static struct bs_crypttab *parse(const char *text)
+/* The entries of crypttab text, which must parse without problems, and the typed configuration
+ * the crypt driver gets of each. */
+struct entries {
+	struct bs_crypttab *t;
+	struct bs_crypt_config *c[16];
+};
+
+static void entries_done(struct entries *e)
+{
+	for (size_t i = 0; i < ELEMENTSOF(e->c); i++)
+		bs_crypt_config_free(e->c[i]);
+	bs_crypttab_free(e->t);
+}
+
+static struct entries parse(const char *text)
 {
 	struct bs_problem_list problems = {};
-	struct bs_crypttab *t = NULL;
+	struct entries e = {};
 
-	ASSERT_OK(bs_crypttab_parse("crypttab", text, strlen(text), &t, &problems));
+	ASSERT_OK(bs_crypttab_parse("crypttab", text, strlen(text), &e.t, &problems));
 	if (problems.n_problems > 0)
 		test_fail(TEST_FILE, __LINE__, "unexpected problem: %s", problems.problems[0].text);
 	bs_problem_list_done(&problems);
-	return t;
+	ASSERT_TRUE(e.t->n_entries <= ELEMENTSOF(e.c));
+	for (size_t i = 0; i < e.t->n_entries; i++)
+		ASSERT_OK(bs_crypt_config_from_entry(&e.t->entries[i], &e.c[i]));
+	return e;
 }
 
 static bool flags_are(const struct bs_crypt_request *r, bool ro, bool discard, bool same_cpu,
@@ -487,14 +503,14 @@ static bool flags_are(const struct bs_crypt_request *r, bool ro, bool discard, b
 
 TEST(request_luks_with_key_file)
 {
-	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t =
+	_cleanup_(entries_done) struct entries t =
 		parse("root UUID=0b1c5a3e-0000-4000-8000-000000000001 /etc/keys/root.key "
 		      "luks,keyfile-offset=1024,keyfile-size=64,keyslot=2,discard,tries=5\n");
 	struct bs_crypt_request r;
 
-	ASSERT_EQ(t->n_entries, 1u);
-	ASSERT_NULL(bs_crypt_entry_unsupported(&t->entries[0]));
-	ASSERT_OK(bs_crypt_request_from_entry(&t->entries[0], "root", "/dev/vdb", NULL,
+	ASSERT_EQ(t.t->n_entries, 1u);
+	ASSERT_NULL(t.c[0]->unsupported);
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "root", "/dev/vdb", NULL,
 					      "/sysroot/etc/keys/root.key", false, &r));
 	ASSERT_STREQ(r.name, "root");
 	ASSERT_STREQ(r.device, "/dev/vdb");
@@ -512,17 +528,17 @@ TEST(request_luks_with_key_file)
 	ASSERT_NULL(r.hash);
 	ASSERT_EQ(r.sector_size, 0u);
 	ASSERT_TRUE(flags_are(&r, false, true, false, false, false, false));
-	ASSERT_EQ(bs_crypt_entry_tries(&t->entries[0]), 5u);
+	ASSERT_EQ(t.c[0]->tries, 5u);
 }
 
 TEST(request_luks_passphrase_with_header)
 {
-	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t =
+	_cleanup_(entries_done) struct entries t =
 		parse("data /dev/vdc none luks,header=/boot/data.hdr,readonly,no-read-workqueue,"
 		      "no-write-workqueue,tries=0\n");
 	struct bs_crypt_request r;
 
-	ASSERT_OK(bs_crypt_request_from_entry(&t->entries[0], "data", "/dev/vdc",
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "data", "/dev/vdc",
 					      "/sysroot/boot/data.hdr", NULL, false, &r));
 	ASSERT_STREQ(r.type, "luks");
 	ASSERT_STREQ(r.header, "/sysroot/boot/data.hdr");
@@ -530,18 +546,18 @@ TEST(request_luks_passphrase_with_header)
 	ASSERT_EQ(r.key_file_size, 0u);
 	ASSERT_EQ(r.keyslot, -1);
 	ASSERT_TRUE(flags_are(&r, true, false, false, false, true, true));
-	ASSERT_EQ(bs_crypt_entry_tries(&t->entries[0]), 0u);
+	ASSERT_EQ(t.c[0]->tries, 0u);
 }
 
 TEST(request_plain_passphrase)
 {
-	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t =
+	_cleanup_(entries_done) struct entries t =
 		parse("scratch /dev/vdd none plain,cipher=aes-xts-plain64,size=512,hash=sha512,"
 		      "offset=2048,skip=16,sector-size=4096,same-cpu-crypt,"
 		      "submit-from-crypt-cpus,keyslot=3\n");
 	struct bs_crypt_request r;
 
-	ASSERT_OK(bs_crypt_request_from_entry(&t->entries[0], "scratch", "/dev/vdd", NULL, NULL,
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "scratch", "/dev/vdd", NULL, NULL,
 					      false, &r));
 	ASSERT_STREQ(r.type, "plain");
 	ASSERT_STREQ(r.cipher, "aes-xts-plain64");
@@ -553,17 +569,17 @@ TEST(request_plain_passphrase)
 	/* Plain has no key slots. */
 	ASSERT_EQ(r.keyslot, -1);
 	ASSERT_TRUE(flags_are(&r, false, false, true, true, false, false));
-	ASSERT_EQ(bs_crypt_entry_tries(&t->entries[0]), 3u);
+	ASSERT_EQ(t.c[0]->tries, 3u);
 }
 
 TEST(request_plain_key_file_is_not_hashed)
 {
-	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t =
+	_cleanup_(entries_done) struct entries t =
 		parse("raw /dev/vde /etc/raw.key plain,cipher=aes-xts-plain64,size=512,"
 		      "hash=sha256,keyfile-offset=16,keyfile-size=99\n");
 	struct bs_crypt_request r;
 
-	ASSERT_OK(bs_crypt_request_from_entry(&t->entries[0], "raw", "/dev/vde", NULL,
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "raw", "/dev/vde", NULL,
 					      "/etc/raw.key", false, &r));
 	ASSERT_STREQ(r.type, "plain");
 	ASSERT_STREQ(r.key_file, "/etc/raw.key");
@@ -577,10 +593,10 @@ TEST(request_plain_key_file_is_not_hashed)
 
 TEST(request_plain_defaults)
 {
-	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t = parse("old /dev/vdf none plain\n");
+	_cleanup_(entries_done) struct entries t = parse("old /dev/vdf none plain\n");
 	struct bs_crypt_request r;
 
-	ASSERT_OK(bs_crypt_request_from_entry(&t->entries[0], "old", "/dev/vdf", NULL, NULL, false,
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "old", "/dev/vdf", NULL, NULL, false,
 					      &r));
 	ASSERT_STREQ(r.cipher, "aes-cbc-essiv:sha256");
 	ASSERT_EQ(r.key_bits, 256u);
@@ -592,17 +608,17 @@ TEST(request_plain_defaults)
 TEST(request_without_type)
 {
 	/* No type: LUKS first; plain when the device turns out to have no LUKS header. */
-	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t =
+	_cleanup_(entries_done) struct entries t =
 		parse("either /dev/vdg /etc/k cipher=twofish-xts-plain64,discard\n");
 	struct bs_crypt_request r;
 
-	ASSERT_OK(bs_crypt_request_from_entry(&t->entries[0], "either", "/dev/vdg", NULL, "/etc/k",
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "either", "/dev/vdg", NULL, "/etc/k",
 					      false, &r));
 	ASSERT_STREQ(r.type, "luks");
 	ASSERT_NULL(r.cipher);
 	ASSERT_TRUE(r.discard);
 
-	ASSERT_OK(bs_crypt_request_from_entry(&t->entries[0], "either", "/dev/vdg", NULL, "/etc/k",
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "either", "/dev/vdg", NULL, "/etc/k",
 					      true, &r));
 	ASSERT_STREQ(r.type, "plain");
 	ASSERT_STREQ(r.cipher, "twofish-xts-plain64");
@@ -617,23 +633,23 @@ TEST(request_without_entry)
 	/* Known from the recorded graph only: LUKS, with a passphrase. */
 	struct bs_crypt_request r;
 
-	ASSERT_OK(bs_crypt_request_from_entry(NULL, "rec", "/dev/vdh", NULL, NULL, false, &r));
+	ASSERT_OK(bs_crypt_request_from_config(NULL, "rec", "/dev/vdh", NULL, NULL, false, &r));
 	ASSERT_STREQ(r.type, "luks");
 	ASSERT_STREQ(r.name, "rec");
 	ASSERT_STREQ(r.device, "/dev/vdh");
 	ASSERT_NULL(r.key_file);
 	ASSERT_EQ(r.keyslot, -1);
 	ASSERT_TRUE(flags_are(&r, false, false, false, false, false, false));
-	ASSERT_EQ(bs_crypt_entry_tries(NULL), 3u);
+	ASSERT_EQ(BS_CRYPT_DEFAULT_TRIES, 3u);
 
-	ASSERT_ERR(bs_crypt_request_from_entry(NULL, NULL, "/dev/vdh", NULL, NULL, false, &r),
+	ASSERT_ERR(bs_crypt_request_from_config(NULL, NULL, "/dev/vdh", NULL, NULL, false, &r),
 		   -EINVAL);
-	ASSERT_ERR(bs_crypt_request_from_entry(NULL, "rec", NULL, NULL, NULL, false, &r), -EINVAL);
+	ASSERT_ERR(bs_crypt_request_from_config(NULL, "rec", NULL, NULL, NULL, false, &r), -EINVAL);
 }
 
 TEST(request_unsupported)
 {
-	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t =
+	_cleanup_(entries_done) struct entries t =
 		parse("swap /dev/vd1 /dev/urandom swap,cipher=aes-xts-plain64,size=256\n"
 		      "tmp /dev/vd2 /dev/urandom tmp\n"
 		      "rnd /dev/vd3 /dev/hw_random plain\n"
@@ -646,20 +662,20 @@ TEST(request_unsupported)
 		      "fine /dev/vd10 /etc/keys/a:b luks\n");
 	struct bs_crypt_request r;
 
-	ASSERT_EQ(t->n_entries, 10u);
+	ASSERT_EQ(t.t->n_entries, 10u);
 	for (size_t i = 0; i < 9; i++) {
-		const char *why = bs_crypt_entry_unsupported(&t->entries[i]);
+		const char *why = t.c[i]->unsupported;
 
 		if (!why)
-			test_fail(TEST_FILE, __LINE__, "'%s' was taken", t->entries[i].name);
-		ASSERT_ERR(bs_crypt_request_from_entry(&t->entries[i], t->entries[i].name, "/dev/x",
+			test_fail(TEST_FILE, __LINE__, "'%s' was taken", t.t->entries[i].name);
+		ASSERT_ERR(bs_crypt_request_from_config(t.c[i], t.t->entries[i].name, "/dev/x",
 						       NULL, NULL, false, &r),
 			   -EOPNOTSUPP);
 	}
 	/* A colon in a key file's path is no device unless a device follows it. */
-	ASSERT_NULL(bs_crypt_entry_unsupported(&t->entries[9]));
-	ASSERT_TRUE(strstr(bs_crypt_entry_unsupported(&t->entries[0]), "random key") != NULL);
-	ASSERT_TRUE(strstr(bs_crypt_entry_unsupported(&t->entries[3]), "keyscript") != NULL);
+	ASSERT_NULL(t.c[9]->unsupported);
+	ASSERT_TRUE(strstr(t.c[0]->unsupported, "random key") != NULL);
+	ASSERT_TRUE(strstr(t.c[3]->unsupported, "keyscript") != NULL);
 }
 
 /* ---- the driver, run by the executor ----------------------------------------------------- */

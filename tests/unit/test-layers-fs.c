@@ -14,9 +14,9 @@
 
 #include "blkstack.h"
 #include "exec-harness.h"
-#include "layers/layers-fs.h"
 #include "ops-real.h"
 #include "recorder.h"
+#include "sources/fs-options.h"
 #include "tests.h"
 #include "uevent.h"
 #include "util.h"
@@ -167,43 +167,6 @@ TEST(swap_flags)
 	ASSERT_ERR(bs_swap_flags_from_options("pri=-2", &flags, NULL), -EINVAL);
 	ASSERT_ERR(bs_swap_flags_from_options("discard=always", &flags, &bad), -EINVAL);
 	ASSERT_STREQ(bad, "discard=always");
-	free(bad);
-}
-
-/* ---- loop options ------------------------------------------------------------------------ */
-
-TEST(loop_options)
-{
-	struct bs_loop_options o;
-	char *bad = NULL;
-
-	ASSERT_OK(bs_loop_options_parse(NULL, &o, NULL));
-	ASSERT_FALSE(o.read_only);
-	ASSERT_EQ(o.offset, 0U);
-
-	ASSERT_OK(bs_loop_options_parse("ro", &o, NULL));
-	ASSERT_TRUE(o.read_only);
-	ASSERT_FALSE(o.partscan);
-
-	ASSERT_OK(bs_loop_options_parse(
-		"noauto,ro,offset=1M,sizelimit=2G,sector-size=4096,partscan,direct-io,nofail", &o,
-		NULL));
-	ASSERT_TRUE(o.read_only);
-	ASSERT_EQ(o.offset, (uint64_t)1 << 20);
-	ASSERT_EQ(o.sizelimit, (uint64_t)2 << 30);
-	ASSERT_EQ(o.sector_size, 4096U);
-	ASSERT_TRUE(o.partscan);
-	ASSERT_TRUE(o.direct_io);
-
-	ASSERT_ERR(bs_loop_options_parse("ro,sector-size=1000", &o, &bad), -EINVAL);
-	ASSERT_STREQ(bad, "sector-size=1000");
-	bad = mfree(bad);
-	ASSERT_ERR(bs_loop_options_parse("offset=lots", &o, &bad), -EINVAL);
-	ASSERT_STREQ(bad, "offset=lots");
-	bad = mfree(bad);
-	/* An option this driver does not know could change what the device shows. */
-	ASSERT_ERR(bs_loop_options_parse("rw", &o, &bad), -EINVAL);
-	ASSERT_STREQ(bad, "rw");
 	free(bad);
 }
 
@@ -669,7 +632,6 @@ TEST(drivers_up_failures_say_what)
 	_cleanup_free_ char *root =
 		lvm_swap_loop("UUID=" ROOT_UUID " / ext4 defaults 0 1\n"
 			      "UUID=" BOOT_UUID " /boot ext4 defaults 0 2\n"
-			      "UUID=" SWAP_LV_UUID " none swap pri=high 0 0\n"
 			      "UUID=" DATA_UUID " /data ext4 defaults 0 2\n"
 			      "UUID=" LOOPFS_UUID " /data/loop ext4 defaults 0 2\n",
 			      "loop /data/disk.img offset=1M\n");
@@ -684,11 +646,8 @@ TEST(drivers_up_failures_say_what)
 	ASSERT_CONTAINS(outcome(&run, "mount", "mnt:/boot"),
 			"failed: mounting '/dev/vda1' (ext4) on '/boot' failed: No such file or "
 			"directory; the mount point or the device does not exist");
-	ASSERT_CONTAINS(outcome(&run, "swapon", "swap:lv:sys/swap"),
-			"failed: bad swap option 'pri=high'");
 	/* The loop options reach the ops table (its loop needs /data, which is up). */
 	ASSERT_CONTAINS(recorder_transcript(&rec), "loop-attach /data/disk.img offset\n");
-	ASSERT_NULL(strstr(recorder_transcript(&rec), "swapon"));
 	ASSERT_STREQ(outcome(&run, "mount", "mnt:/"), "done");
 
 	exec_run_done(&run);

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "graph.h"
-#include "layers-fs.h"
 #include "layers.h"
 #include "strv.h"
 #include "util.h"

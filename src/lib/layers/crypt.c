@@ -10,63 +10,13 @@
 
 #include "crypt.h"
 #include "layers.h"
-#include "sources/config.h"
-#include "sysroot.h"
 #include "util.h"
 
-#define CRYPTTAB_PATH "etc/crypttab"
+/* ---- from the configuration to a request (pure) ------------------------------------------ */
 
-/* ---- from a crypttab entry to a request (pure) ------------------------------------------- */
-
-static bool is_random_key(const char *path)
-{
-	return streq(path, "/dev/urandom") || streq(path, "/dev/random") ||
-	       streq(path, "/dev/hw_random") || streq(path, "/dev/hwrng");
-}
-
-/* systemd's PATH:DEVICE: the key file lies on a filesystem of its own, not a mounted one. */
-static bool is_key_on_device(const char *key_file)
-{
-	const char *colon = strrchr(key_file, ':');
-
-	return colon && bs_config_is_device_spec(colon + 1);
-}
-
-const char *bs_crypt_entry_unsupported(const struct bs_crypttab_entry *e)
-{
-	if (!e)
-		return NULL;
-	if (e->keyscript)
-		return "keyscript= is not supported: blkstack runs no scripts to get keys; give a "
-		       "key file or let it ask for the passphrase";
-	if ((e->flags & (BS_CRYPTTAB_SWAP | BS_CRYPTTAB_TMP)) ||
-	    (e->key_file && is_random_key(e->key_file)))
-		return "mappings with a random key (swap, tmp, /dev/urandom) are not supported: "
-		       "they are made anew at each boot; set them up after boot (systemd-cryptsetup "
-		       "or cryptdisks_start)";
-	if (e->type == BS_CRYPT_TYPE_BITLK)
-		return "BitLocker mappings ('bitlk') are not supported; open it with 'cryptsetup "
-		       "open --type bitlk'";
-	if (e->type == BS_CRYPT_TYPE_TCRYPT || (e->flags & BS_CRYPTTAB_VERACRYPT))
-		return "TrueCrypt and VeraCrypt mappings ('tcrypt', 'veracrypt') are not supported; "
-		       "open it with 'cryptsetup open --type tcrypt'";
-	if (e->key_file && is_key_on_device(e->key_file))
-		return "a key file on a device of its own (PATH:DEVICE) is not supported; put the "
-		       "key file on a filesystem in fstab";
-	if (e->type == BS_CRYPT_TYPE_PLAIN && e->header)
-		return "a plain mapping has no header, so 'header=' makes no sense with 'plain'; "
-		       "remove one of them";
-	return NULL;
-}
-
-unsigned bs_crypt_entry_tries(const struct bs_crypttab_entry *e)
-{
-	return !e || e->tries < 0 ? BS_CRYPT_DEFAULT_TRIES : (unsigned)e->tries;
-}
-
-int bs_crypt_request_from_entry(const struct bs_crypttab_entry *e, const char *name,
-				const char *device, const char *header, const char *key_file,
-				bool as_plain, struct bs_crypt_request *ret)
+int bs_crypt_request_from_config(const struct bs_crypt_config *c, const char *name,
+				 const char *device, const char *header, const char *key_file,
+				 bool as_plain, struct bs_crypt_request *ret)
 {
 	struct bs_crypt_request req = {
 		.name = name,
@@ -79,49 +29,44 @@ int bs_crypt_request_from_entry(const struct bs_crypttab_entry *e, const char *n
 
 	if (!name || !device || !ret)
 		return -EINVAL;
-	if (bs_crypt_entry_unsupported(e))
+	if (c && c->unsupported)
 		return -EOPNOTSUPP;
 
-	plain = as_plain || (e && e->type == BS_CRYPT_TYPE_PLAIN);
+	plain = as_plain || (c && c->mode == BS_CRYPT_MODE_PLAIN);
 	req.type = plain ? "plain" : "luks";
 	if (plain) {
-		req.cipher = e && e->cipher ? e->cipher : BS_CRYPT_PLAIN_DEFAULT_CIPHER;
-		req.key_bits = BS_CRYPT_PLAIN_DEFAULT_KEY_BITS;
+		req.cipher = c && c->cipher ? c->cipher : BS_CRYPT_PLAIN_DEFAULT_CIPHER;
+		req.key_bits = c && c->key_bits ? c->key_bits : BS_CRYPT_PLAIN_DEFAULT_KEY_BITS;
 		/* The hash makes a key of a passphrase; a key file is the key already. */
-		req.hash = key_file ? NULL : e && e->hash ? e->hash : BS_CRYPT_PLAIN_DEFAULT_HASH;
+		req.hash = key_file ? NULL : c && c->hash ? c->hash : BS_CRYPT_PLAIN_DEFAULT_HASH;
 	}
-	if (!e) {
+	if (!c) {
 		*ret = req;
 		return 0;
 	}
 
 	if (key_file) {
-		if (e->keyfile_size > SIZE_MAX)
+		if (c->keyfile_size > SIZE_MAX)
 			return -ERANGE;
-		req.key_file_offset = e->keyfile_offset;
+		req.key_file_offset = c->keyfile_offset;
 		/* A plain key file gives exactly the key's bytes (cryptsetup ignores
 		 * keyfile-size= there too): 0 says so. */
-		req.key_file_size = plain ? 0 : (size_t)e->keyfile_size;
+		req.key_file_size = plain ? 0 : (size_t)c->keyfile_size;
 	}
 	if (plain) {
-		/* The parser took size= as a multiple of 8 up to UINT32_MAX bits. */
-		if (e->key_size > UINT_MAX)
-			return -ERANGE;
-		if (e->key_size > 0)
-			req.key_bits = (unsigned)e->key_size;
-		req.offset_sectors = e->offset;
-		req.skip_sectors = e->skip;
+		req.offset_sectors = c->offset;
+		req.skip_sectors = c->skip;
 		/* LUKS2 keeps its sector size in its header; crypttab's is for plain only. */
-		req.sector_size = (unsigned)e->sector_size;
+		req.sector_size = c->sector_size;
 	} else
-		req.keyslot = e->keyslot;
+		req.keyslot = c->keyslot;
 
-	req.read_only = e->flags & BS_CRYPTTAB_READONLY;
-	req.discard = e->flags & BS_CRYPTTAB_DISCARD;
-	req.same_cpu_crypt = e->flags & BS_CRYPTTAB_SAME_CPU_CRYPT;
-	req.submit_from_crypt_cpus = e->flags & BS_CRYPTTAB_SUBMIT_FROM_CRYPT_CPUS;
-	req.no_read_workqueue = e->flags & BS_CRYPTTAB_NO_READ_WORKQUEUE;
-	req.no_write_workqueue = e->flags & BS_CRYPTTAB_NO_WRITE_WORKQUEUE;
+	req.read_only = c->read_only;
+	req.discard = c->discard;
+	req.same_cpu_crypt = c->same_cpu_crypt;
+	req.submit_from_crypt_cpus = c->submit_from_crypt_cpus;
+	req.no_read_workqueue = c->no_read_workqueue;
+	req.no_write_workqueue = c->no_write_workqueue;
 	*ret = req;
 	return 0;
 }
@@ -151,46 +96,10 @@ static struct bs_node *find_device_need(const struct bs_node *n, const char *rol
 	return NULL;
 }
 
-/* The crypttab entry of the mapping name, re-read below the sysroot; *ret_entry is NULL when
- * there is none (no crypttab, or no line for it). Problems of the file were reported when
- * the graph was read, so they are not repeated here. */
-static int load_entry(struct bs_ctx *c, const char *name, struct bs_crypttab **ret_tab,
-		      const struct bs_crypttab_entry **ret_entry)
-{
-	_cleanup_(bs_crypttab_freep) struct bs_crypttab *tab = NULL;
-	_cleanup_free_ char *text = NULL, *path = NULL;
-	struct bs_problem_list problems = {};
-	size_t size = 0;
-	int r;
-
-	*ret_tab = NULL;
-	*ret_entry = NULL;
-	r = bs_sysroot_read_file(c, CRYPTTAB_PATH, &text, &size);
-	if (r == -ENOENT || r == -ENOTDIR)
-		return 0;
-	if (r < 0)
-		return r;
-	path = bs_sysroot_path_dup(c, CRYPTTAB_PATH);
-	if (!path)
-		return -ENOMEM;
-	r = bs_crypttab_parse(path, text, size, &tab, &problems);
-	bs_problem_list_done(&problems);
-	if (r < 0)
-		return r;
-
-	for (size_t i = 0; i < tab->n_entries; i++)
-		if (streq(tab->entries[i].name, name)) {
-			*ret_entry = &tab->entries[i];
-			break;
-		}
-	*ret_tab = TAKE_PTR(tab);
-	return 0;
-}
-
 /* The path of the encrypted device: the node's backing device, or a file that
  * libcryptsetup puts on a loop device itself. */
 static int find_backing(struct bs_step *s, const struct bs_node *n,
-			const struct bs_crypttab_entry *e, char **ret)
+			const struct bs_crypt_config *e, char **ret)
 {
 	struct bs_node *backing = find_device_need(n, "backing");
 	int r;
@@ -212,13 +121,13 @@ static int find_backing(struct bs_step *s, const struct bs_node *n,
 		return bs_step_fail(s, -ENXIO,
 				    "its device '%s' was not found; check crypttab line %u",
 				    e->source, e->line);
-	return bs_step_fail(
-		s, -ENXIO, "no device is known for it, and crypttab has no line for it");
+	return bs_step_fail(s, -ENXIO,
+			    "no device is known for it, and crypttab has no line for it");
 }
 
 /* The detached header of e, if it has one: a device, or a file on a mounted filesystem. */
 static int find_header(struct bs_step *s, const struct bs_node *n,
-		       const struct bs_crypttab_entry *e, char **ret)
+		       const struct bs_crypt_config *e, char **ret)
 {
 	struct bs_node *dev;
 	int r;
@@ -247,14 +156,14 @@ static int find_header(struct bs_step *s, const struct bs_node *n,
 /* A plain line that leaves the cipher, key size or hash to cryptsetup's defaults depends on
  * which cryptsetup made the mapping; said once, loudly, since it opens without complaint
  * even when the guess is wrong. */
-static void warn_plain_defaults(struct bs_step *s, const struct bs_crypttab_entry *e,
+static void warn_plain_defaults(struct bs_step *s, const struct bs_crypt_config *e,
 				const struct bs_crypt_request *req)
 {
 	char missing[64] = "";
 
 	if (!e->cipher)
 		strcat(missing, ", 'cipher='");
-	if (!e->key_size)
+	if (!e->key_bits)
 		strcat(missing, ", 'size='");
 	if (!e->hash && !req->key_file)
 		strcat(missing, ", 'hash='");
@@ -273,7 +182,7 @@ static void warn_plain_defaults(struct bs_step *s, const struct bs_crypttab_entr
  * LUKS header and plain otherwise (crypttab(5)): when the LUKS attempt finds no header, req
  * becomes the plain request, for this attempt and the ones after it.
  */
-static int open_once(struct bs_step *s, const struct bs_crypttab_entry *e,
+static int open_once(struct bs_step *s, const struct bs_crypt_config *e,
 		     const struct bs_node *backing, struct bs_crypt_request *req)
 {
 	struct bs_crypt_request plain;
@@ -281,12 +190,12 @@ static int open_once(struct bs_step *s, const struct bs_crypttab_entry *e,
 	int r;
 
 	r = bs_step_crypt_open(s, req);
-	if (r != -EINVAL || !e || e->type != BS_CRYPT_TYPE_AUTO || streq(req->type, "plain") ||
+	if (r != -EINVAL || !e || e->mode != BS_CRYPT_MODE_AUTO || streq(req->type, "plain") ||
 	    req->header || (fstype && streq(fstype, "crypto_LUKS")))
 		return r;
 
-	r = bs_crypt_request_from_entry(e, req->name, req->device, NULL, req->key_file, true,
-					&plain);
+	r = bs_crypt_request_from_config(e, req->name, req->device, NULL, req->key_file, true,
+					 &plain);
 	if (r < 0)
 		return r;
 	plain.key = req->key;
@@ -325,7 +234,7 @@ static int fail_open(struct bs_step *s, const struct bs_crypt_request *req, int 
 	return bs_step_fail(s, r, "cannot open '%s': %s", req->device, strerror(-r));
 }
 
-static int open_with_key_file(struct bs_step *s, const struct bs_crypttab_entry *e, const struct bs_node *backing,
+static int open_with_key_file(struct bs_step *s, const struct bs_crypt_config *e, const struct bs_node *backing,
 			      struct bs_crypt_request *req)
 {
 	int r = open_once(s, e, backing, req);
@@ -360,11 +269,11 @@ static int fail_asking(struct bs_step *s, unsigned n_wrong, int r)
 }
 
 static int open_with_passphrase(struct bs_step *s, const struct bs_node *n,
-				const struct bs_crypttab_entry *e, const struct bs_node *backing,
+				const struct bs_crypt_config *e, const struct bs_node *backing,
 				struct bs_crypt_request *req)
 {
 	_cleanup_free_ char *prompt = NULL;
-	unsigned max = bs_crypt_entry_tries(e), n_wrong = 0;
+	unsigned max = e ? e->tries : BS_CRYPT_DEFAULT_TRIES, n_wrong = 0;
 	size_t tried = 0;
 	int r;
 
@@ -410,28 +319,22 @@ static int open_with_passphrase(struct bs_step *s, const struct bs_node *n,
 
 static int crypt_open(struct bs_step *s)
 {
-	_cleanup_(bs_crypttab_freep) struct bs_crypttab *tab = NULL;
 	_cleanup_free_ char *device = NULL, *header = NULL, *key_file = NULL, *mapper = NULL;
-	const struct bs_crypttab_entry *e = NULL;
 	const struct bs_node *n = bs_step_node(s);
+	const struct bs_crypt_config *e = n->config ? n->config->crypt : NULL;
 	struct bs_crypt_request req;
-	const char *name = mapping_name(n), *why;
+	const char *name = mapping_name(n);
 	int r;
 
 	if (!name)
 		return bs_step_fail(s, -EINVAL, "no mapping name is known for it");
-
-	r = load_entry(bs_step_ctx(s), name, &tab, &e);
-	if (r < 0)
-		return bs_step_fail(s, r, "cannot read crypttab: %s", strerror(-r));
 	if (!e)
 		bs_log_debug(bs_step_ctx(s),
 			     "%s: no crypttab line; opening it as LUKS with a "
 			     "passphrase",
 			     n->id);
-	why = bs_crypt_entry_unsupported(e);
-	if (why)
-		return bs_step_fail(s, -EOPNOTSUPP, "%s", why);
+	if (e && e->unsupported)
+		return bs_step_fail(s, -EOPNOTSUPP, "%s", e->unsupported);
 
 	r = find_backing(s, n, e, &device);
 	if (r < 0)
@@ -445,10 +348,10 @@ static int crypt_open(struct bs_step *s)
 			return bs_step_fail(s, r, "cannot find its key file '%s': %s", e->key_file, strerror(-r));
 	}
 
-	r = bs_crypt_request_from_entry(e, name, device, header, key_file, false, &req);
+	r = bs_crypt_request_from_config(e, name, device, header, key_file, false, &req);
 	if (r < 0)
 		return bs_step_fail(s, r, "crypttab line %u cannot be used: %s", e ? e->line : 0, strerror(-r));
-	if (e && e->type == BS_CRYPT_TYPE_PLAIN)
+	if (e && e->mode == BS_CRYPT_MODE_PLAIN)
 		warn_plain_defaults(s, e, &req);
 
 	if (key_file)

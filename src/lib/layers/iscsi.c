@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "parse.h"
-#include "sources/config.h"
 #include "spawn-util.h"
 #include "util.h"
 
@@ -59,7 +58,7 @@ static int parse_target(struct bs_step *s, const struct bs_node *n, struct targe
 				    "bad iscsi option 'lun=%s'; check its line in stack.conf",
 				    lun);
 	if (timeout) {
-		if (bs_config_parse_timespan(timeout, &usec) < 0 || usec == 0)
+		if (parse_timespan(timeout, &usec) < 0 || usec == 0)
 			return bs_step_fail(
 				s, -EINVAL,
 				"bad iscsi option 'timeout=%s'; check its line in stack.conf",

@@ -9,111 +9,8 @@
 #include <sys/mount.h>
 
 #include "graph.h"
-#include "layers-fs.h"
 #include "layers.h"
 #include "util.h"
-
-/* The r* forms of these add MS_REC. */
-#define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
-
-/* The loop options of mount(8) that change what the loop device shows; "loop" and
- * "loop=/dev/loopN" only ask for one. */
-static const char *const unsupported_loop_options[] = { "offset", "sizelimit", "encryption" };
-
-void bs_mount_options_done(struct bs_mount_options *o)
-{
-	if (!o)
-		return;
-	o->data = mfree(o->data);
-	o->helper = mfree(o->helper);
-	o->loop_unsupported = mfree(o->loop_unsupported);
-}
-
-static bool is_propagation_option(const char *name, size_t len)
-{
-	static const char *const names[] = { "shared", "slave", "private", "unbindable" };
-
-	if (len > 1 && name[0] == 'r') {
-		name++;
-		len--;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(names); i++)
-		if (strlen(names[i]) == len && strncmp(name, names[i], len) == 0)
-			return true;
-	return false;
-}
-
-static int append_option(char **list, const char *name, size_t nlen, const char *value, size_t vlen)
-{
-	_cleanup_free_ char *opt = NULL;
-
-	opt = value ? strndup(name, nlen + 1 + vlen) : strndup(name, nlen);
-	if (!opt)
-		return -ENOMEM;
-	return mnt_optstr_append_option(list, opt, NULL) < 0 ? -ENOMEM : 0;
-}
-
-int bs_mount_options_split(const char *options, struct bs_mount_options *ret)
-{
-	const struct libmnt_optmap *linux_map = mnt_get_builtin_optmap(MNT_LINUX_MAP);
-	_cleanup_free_ char *user = NULL, *vfs = NULL, *fs = NULL, *main = NULL, *prop = NULL,
-			    *loop_bad = NULL, *helper = NULL;
-	struct bs_mount_options o = {};
-	char *p, *name, *value;
-	size_t nlen, vlen;
-	int r;
-
-	if (!ret)
-		return -EINVAL;
-	if (!options || !*options) {
-		*ret = o;
-		return 0;
-	}
-
-	r = mnt_split_optstr(options, &user, &vfs, &fs, 0, 0);
-	if (r < 0)
-		return r == -ENOMEM ? r : -EINVAL;
-
-	/* The flags come from every option in its order, so that "user,exec" is user without
-	 * noexec; only the propagation options are set apart, for a call of their own. */
-	p = (char *)options;
-	while ((r = mnt_optstr_next_option(&p, &name, &nlen, &value, &vlen)) == 0) {
-		char **list = is_propagation_option(name, nlen) ? &prop : &main;
-
-		if (append_option(list, name, nlen, value, vlen) < 0)
-			return -ENOMEM;
-	}
-	if (r < 0)
-		return -EINVAL;
-	if (main && mnt_optstr_get_flags(main, &o.flags, linux_map) < 0)
-		return -EINVAL;
-	if (prop && mnt_optstr_get_flags(prop, &o.propagation, linux_map) < 0)
-		return -EINVAL;
-	o.flags &= ~(unsigned long)(MS_REMOUNT | MS_MOVE | PROPAGATION_FLAGS);
-	/* MS_REC belongs to the propagation call unless it came with bind (rbind). */
-	if (!(o.propagation & PROPAGATION_FLAGS))
-		o.propagation = 0;
-
-	/* The helper gets the kernel's options (ro, noatime, ...) and the filesystem's. */
-	if (vfs && mnt_optstr_append_option(&helper, vfs, NULL) < 0)
-		return -ENOMEM;
-	if (fs && mnt_optstr_append_option(&helper, fs, NULL) < 0)
-		return -ENOMEM;
-
-	p = user;
-	while (p && mnt_optstr_next_option(&p, &name, &nlen, &value, &vlen) == 0)
-		for (size_t i = 0; i < ELEMENTSOF(unsupported_loop_options); i++)
-			if (strlen(unsupported_loop_options[i]) == nlen &&
-			    strncmp(name, unsupported_loop_options[i], nlen) == 0 &&
-			    append_option(&loop_bad, name, nlen, value, vlen) < 0)
-				return -ENOMEM;
-
-	o.data = TAKE_PTR(fs);
-	o.helper = TAKE_PTR(helper);
-	o.loop_unsupported = TAKE_PTR(loop_bad);
-	*ret = o;
-	return 0;
-}
 
 /* ---- the device to mount ----------------------------------------------------------------- */
 
@@ -340,32 +237,28 @@ static int mount_image(struct bs_step *s, const struct bs_node *n, const char *f
 static int run_mount(struct bs_step *s)
 {
 	struct bs_node *n = bs_step_node(s), *dev;
-	const char *fstype = bs_node_attr(n, BS_ATTR_FSTYPE), *options,
+	const char *fstype = bs_node_attr(n, BS_ATTR_FSTYPE),
 		   *source = bs_node_attr(n, BS_ATTR_SOURCE);
-	_cleanup_(bs_mount_options_done) struct bs_mount_options o = {};
+	/* Options were split when the graph was loaded (a bad one is a problem of fstab). */
+	const struct bs_mount_options *o = n->config && n->config->mount ?
+						   n->config->mount :
+						   &(const struct bs_mount_options){};
 	_cleanup_free_ char *target = NULL, *path = NULL;
 	int r;
-
-	options = bs_node_attr(n, BS_ATTR_OPTIONS);
-	r = bs_mount_options_split(options, &o);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
-		return bs_step_fail(s, r, "cannot parse the mount options '%s'", options);
 
 	r = bs_step_mount_point(s, n, &target);
 	if (r < 0)
 		return bs_step_fail(s, r, "cannot tell where to mount it: %s", strerror(-r));
 
-	if (o.flags & MS_BIND)
-		return mount_bind(s, n, target, &o);
+	if (o->flags & MS_BIND)
+		return mount_bind(s, n, target, o);
 	if (fstype && mnt_fstype_is_netfs(fstype))
-		return mount_with_helper(s, n, target, fstype, &o);
+		return mount_with_helper(s, n, target, fstype, o);
 
-	dev = bs_layer_need_with_role(n, "device");
+	dev = bs_node_need_with_role(n, "device");
 	if (!dev) {
 		if (source && source[0] == '/' && !startswith(source, "/dev/"))
-			return mount_image(s, n, source, target, &o);
+			return mount_image(s, n, source, target, o);
 		return bs_step_fail(s, -ENXIO,
 				    "no device is known for '%s'; if it is inside a layer "
 				    "that is still closed, open that layer first",
@@ -378,7 +271,7 @@ static int run_mount(struct bs_step *s)
 		r = bs_step_device(s, dev, &path);
 	if (r < 0)
 		return r;
-	return mount_device_path(s, n, dev, path, target, &o);
+	return mount_device_path(s, n, dev, path, target, o);
 }
 
 /* ---- down -------------------------------------------------------------------------------- */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sources/config.h"
+#include "parse.h"
 #include "spawn-util.h"
 #include "util.h"
 
@@ -55,7 +55,7 @@ static int add_options(struct bs_step *s, const struct bs_node *n, struct bs_arg
 	if (r < 0)
 		return bs_step_fail(s, r, "out of memory");
 	if (r > 0) {
-		if (!timeout || bs_config_parse_timespan(timeout, &usec) < 0 || usec == 0)
+		if (!timeout || parse_timespan(timeout, &usec) < 0 || usec == 0)
 			return bs_step_fail(
 				s, -EINVAL,
 				"bad nbd option 'timeout=%s'; check its line in stack.conf",

@@ -11,8 +11,8 @@
 #include <strings.h>
 
 #include "lvm-name.h"
+#include "md-uuid.h"
 #include "parse.h"
-#include "sources/config.h"
 #include "spawn-util.h"
 #include "strv.h"
 #include "util.h"

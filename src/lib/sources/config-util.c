@@ -288,40 +288,5 @@ int bs_config_parse_size(const char *s, uint64_t *ret)
 
 int bs_config_parse_timespan(const char *s, uint64_t *ret_usec)
 {
-	static const struct {
-		const char *suffix;
-		uint64_t usec;
-	} units[] = {
-		{ "us", 1 },
-		{ "usec", 1 },
-		{ "ms", 1000 },
-		{ "msec", 1000 },
-		{ "s", 1000000 },
-		{ "sec", 1000000 },
-		{ "m", 60000000 },
-		{ "min", 60000000 },
-		{ "h", 3600000000ULL },
-		{ "hr", 3600000000ULL },
-		{ "", 1000000 },
-	};
-	_cleanup_free_ char *digits = NULL;
-	size_t n;
-	uint64_t v;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	n = strspn(s, "0123456789");
-	digits = strndup(s, n);
-	if (!digits)
-		return -ENOMEM;
-	if (safe_atou64(digits, &v) < 0)
-		return -ERANGE;
-	for (size_t i = 0; i < ELEMENTSOF(units); i++)
-		if (streq(s + n, units[i].suffix)) {
-			if (v > UINT64_MAX / units[i].usec)
-				return -ERANGE;
-			*ret_usec = v * units[i].usec;
-			return 0;
-		}
-	return -EINVAL;
+	return parse_timespan(s, ret_usec);
 }

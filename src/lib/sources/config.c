@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "fs-options.h"
 #include "graph.h"
 #include "hashmap.h"
 #include "lvm-name.h"
@@ -219,14 +221,6 @@ static struct bs_edge *find_edge(const struct bs_node *holder, const struct bs_n
 	return NULL;
 }
 
-static bool has_need_with_role(const struct bs_node *n, const char *role)
-{
-	for (size_t i = 0; i < n->n_needs; i++)
-		if (streq(n->needs[i]->role, role))
-			return true;
-	return false;
-}
-
 /* An edge made by the configuration line file:line. An edge that exists already keeps its
  * role, and gets the origin if it had none. */
 static int add_edge(struct merge *m, struct bs_node *holder, struct bs_node *needs,
@@ -424,7 +418,7 @@ static int need_device(struct merge *m, struct bs_node *n, const char *spec, con
 
 	if (!dev)
 		return add_unresolved(m, n, spec, file, line);
-	if ((n->sources & BS_SOURCE_LIVE) && has_need_with_role(n, role)) {
+	if ((n->sources & BS_SOURCE_LIVE) && bs_node_need_with_role(n, role)) {
 		if (!find_edge(n, dev))
 			bs_log_notice(m->g->ctx,
 				      "%s:%u: '%s' names '%s' (%s), but is open on another "
@@ -685,7 +679,7 @@ static int link_md(struct merge *m, size_t i)
 
 	/* An assembled array has its members from sysfs: the configuration does not add
 	 * stale superblocks of the same uuid to them. */
-	if ((md->sources & BS_SOURCE_LIVE) && has_need_with_role(md, "member"))
+	if ((md->sources & BS_SOURCE_LIVE) && bs_node_need_with_role(md, "member"))
 		return 0;
 
 	if (a->devices) {
@@ -738,6 +732,220 @@ static int link_md(struct merge *m, size_t i)
 
 /* ---- crypttab ---------------------------------------------------------------------------- */
 
+/* ---- typed configuration for the drivers ------------------------------------------------- */
+
+/* The node's typed configuration, made on first use, naming the line that describes it. */
+static struct bs_layer_config *node_config(struct bs_node *n, const char *file, unsigned line)
+{
+	if (!n->config) {
+		n->config = calloc(1, sizeof(*n->config));
+		if (!n->config)
+			return NULL;
+	}
+	if (!n->config->file) {
+		n->config->file = strdup(file);
+		if (!n->config->file)
+			return NULL;
+		n->config->line = line;
+	}
+	return n->config;
+}
+
+static bool is_random_key(const char *path)
+{
+	return streq(path, "/dev/urandom") || streq(path, "/dev/random") ||
+	       streq(path, "/dev/hw_random") || streq(path, "/dev/hwrng");
+}
+
+/* systemd's PATH:DEVICE: the key file lies on a filesystem of its own, not a mounted one. */
+static bool is_key_on_device(const char *key_file)
+{
+	const char *colon = strrchr(key_file, ':');
+
+	return colon && bs_config_is_device_spec(colon + 1);
+}
+
+/* Why blkstack does not open the mapping e describes, as a message that says what to do
+ * instead; NULL if it does. */
+static const char *crypt_entry_unsupported(const struct bs_crypttab_entry *e)
+{
+	if (e->keyscript)
+		return "keyscript= is not supported: blkstack runs no scripts to get keys; give a "
+		       "key file or let it ask for the passphrase";
+	if ((e->flags & (BS_CRYPTTAB_SWAP | BS_CRYPTTAB_TMP)) ||
+	    (e->key_file && is_random_key(e->key_file)))
+		return "mappings with a random key (swap, tmp, /dev/urandom) are not supported: "
+		       "they are made anew at each boot; set them up after boot (systemd-cryptsetup "
+		       "or cryptdisks_start)";
+	if (e->type == BS_CRYPT_TYPE_BITLK)
+		return "BitLocker mappings ('bitlk') are not supported; open it with 'cryptsetup "
+		       "open --type bitlk'";
+	if (e->type == BS_CRYPT_TYPE_TCRYPT || (e->flags & BS_CRYPTTAB_VERACRYPT))
+		return "TrueCrypt and VeraCrypt mappings ('tcrypt', 'veracrypt') are not supported; "
+		       "open it with 'cryptsetup open --type tcrypt'";
+	if (e->key_file && is_key_on_device(e->key_file))
+		return "a key file on a device of its own (PATH:DEVICE) is not supported; put the "
+		       "key file on a filesystem in fstab";
+	if (e->type == BS_CRYPT_TYPE_PLAIN && e->header)
+		return "a plain mapping has no header, so 'header=' makes no sense with 'plain'; "
+		       "remove one of them";
+	return NULL;
+}
+
+static int dup_or_null(const char *s, char **ret)
+{
+	*ret = NULL;
+	return s && !(*ret = strdup(s)) ? -ENOMEM : 0;
+}
+
+int bs_crypt_config_from_entry(const struct bs_crypttab_entry *e, struct bs_crypt_config **ret)
+{
+	struct bs_crypt_config *c;
+	const char *why;
+
+	if (!e || !ret)
+		return -EINVAL;
+	/* The parser takes size= as a multiple of 8 up to UINT32_MAX bits. */
+	if (e->key_size > UINT_MAX || e->sector_size > UINT_MAX)
+		return -ERANGE;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	why = crypt_entry_unsupported(e);
+	*c = (struct bs_crypt_config){
+		.line = e->line,
+		.mode = e->type == BS_CRYPT_TYPE_PLAIN ? BS_CRYPT_MODE_PLAIN :
+			e->type == BS_CRYPT_TYPE_LUKS  ? BS_CRYPT_MODE_LUKS :
+							 BS_CRYPT_MODE_AUTO,
+		.key_bits = (unsigned)e->key_size,
+		.offset = e->offset,
+		.skip = e->skip,
+		.sector_size = (unsigned)e->sector_size,
+		.keyfile_offset = e->keyfile_offset,
+		.keyfile_size = e->keyfile_size,
+		.keyslot = e->keyslot,
+		.tries = e->tries < 0 ? BS_CRYPT_DEFAULT_TRIES : (unsigned)e->tries,
+		.read_only = e->flags & BS_CRYPTTAB_READONLY,
+		.discard = e->flags & BS_CRYPTTAB_DISCARD,
+		.same_cpu_crypt = e->flags & BS_CRYPTTAB_SAME_CPU_CRYPT,
+		.submit_from_crypt_cpus = e->flags & BS_CRYPTTAB_SUBMIT_FROM_CRYPT_CPUS,
+		.no_read_workqueue = e->flags & BS_CRYPTTAB_NO_READ_WORKQUEUE,
+		.no_write_workqueue = e->flags & BS_CRYPTTAB_NO_WRITE_WORKQUEUE,
+	};
+	if (dup_or_null(e->source, &c->source) < 0 || dup_or_null(e->key_file, &c->key_file) < 0 ||
+	    dup_or_null(e->header, &c->header) < 0 || dup_or_null(e->cipher, &c->cipher) < 0 ||
+	    dup_or_null(e->hash, &c->hash) < 0 || dup_or_null(why, &c->unsupported) < 0) {
+		bs_crypt_config_free(c);
+		return -ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+static int attach_crypt_config(struct merge *m, struct bs_node *n,
+			       const struct bs_crypttab_entry *e)
+{
+	struct bs_layer_config *c = node_config(n, m->crypttab_path, e->line);
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	bs_crypt_config_free(c->crypt);
+	c->crypt = NULL;
+	r = bs_crypt_config_from_entry(e, &c->crypt);
+	if (r == -ERANGE)
+		return bs_problem_add(m->problems, m->crypttab_path, e->line,
+				      "a number in this line is too large");
+	return r;
+}
+
+static int attach_mount_options(struct merge *m, struct bs_node *n, const char *options,
+				const char *file, unsigned line)
+{
+	_cleanup_(bs_mount_options_done) struct bs_mount_options o = {};
+	struct bs_layer_config *c;
+	int r;
+
+	r = bs_mount_options_split(options, &o);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return file ? bs_problem_add(m->problems, file, line,
+					     "cannot parse the mount options '%s'", options) :
+			      0;
+	c = file ? node_config(n, file, line) : n->config ?: (n->config = calloc(1, sizeof(*c)));
+	if (!c)
+		return -ENOMEM;
+	if (!c->mount && !(c->mount = calloc(1, sizeof(*c->mount))))
+		return -ENOMEM;
+	bs_mount_options_done(c->mount);
+	*c->mount = o;
+	o = (struct bs_mount_options){};
+	return 0;
+}
+
+static int attach_swap_flags(struct merge *m, struct bs_node *n, const struct bs_fstab_entry *e)
+{
+	_cleanup_free_ char *bad = NULL;
+	struct bs_layer_config *c;
+	int flags, r;
+
+	r = bs_swap_flags_from_options(e->options, &flags, &bad);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return bs_problem_add(m->problems, m->fstab_path, e->line,
+				      "bad swap option '%s' (pri= takes -1 to 32767, discard= takes "
+				      "once or pages)",
+				      strna(bad));
+	c = node_config(n, m->fstab_path, e->line);
+	if (!c)
+		return -ENOMEM;
+	c->has_swap_flags = true;
+	c->swap_flags = flags;
+	return 0;
+}
+
+static int attach_loop_options(struct merge *m, struct bs_node *n, const struct bs_stack_entry *e)
+{
+	struct bs_layer_config *c = node_config(n, m->stack_path, e->line);
+
+	if (!c)
+		return -ENOMEM;
+	if (e->sector_size > UINT32_MAX)
+		return bs_problem_add(m->problems, m->stack_path, e->line, "sector-size is too large");
+	if (!c->loop && !(c->loop = calloc(1, sizeof(*c->loop))))
+		return -ENOMEM;
+	*c->loop = (struct bs_loop_options){
+		.read_only = e->flags & BS_STACK_READONLY,
+		.offset = e->offset,
+		.sizelimit = e->sizelimit,
+		.sector_size = (uint32_t)e->sector_size,
+		.partscan = e->flags & BS_STACK_PARTSCAN,
+		.direct_io = e->flags & BS_STACK_DIRECT_IO,
+	};
+	return 0;
+}
+
+/* A mount that no fstab line describes, known from the record, is mounted with the options
+ * recorded; parsed here too, so that the driver never parses. Live mounts are never mounted. */
+static int type_unconfigured_mounts(struct merge *m)
+{
+	for (size_t i = 0; i < m->g->n_nodes; i++) {
+		struct bs_node *n = m->g->nodes[i];
+		const char *options = bs_node_attr(n, BS_ATTR_OPTIONS);
+		int r;
+
+		if (n->kind != BS_NODE_MOUNT || (n->sources & BS_SOURCE_LIVE) || !options ||
+		    (n->config && n->config->mount))
+			continue;
+		r = attach_mount_options(m, n, options, NULL, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int add_crypt_nodes(struct merge *m)
 {
 	for (size_t i = 0; m->crypttab && i < m->crypttab->n_entries; i++) {
@@ -756,16 +964,11 @@ static int add_crypt_nodes(struct merge *m)
 		m->crypt_nodes[i] = n;
 		if ((r = set_attr_default(n, BS_ATTR_DM_NAME, e->name)) < 0 ||
 		    (r = set_attr_default(n, BS_ATTR_SOURCE, e->source)) < 0 ||
-		    (r = set_attr_default(n, BS_ATTR_OPTIONS, e->options)) < 0)
+		    (r = set_attr_default(n, BS_ATTR_OPTIONS, e->options)) < 0 ||
+		    (r = attach_crypt_config(m, n, e)) < 0)
 			return r;
 	}
 	return 0;
-}
-
-static bool is_random_key(const char *path)
-{
-	return streq(path, "/dev/urandom") || streq(path, "/dev/random") ||
-	       streq(path, "/dev/hw_random") || streq(path, "/dev/hwrng");
 }
 
 static int link_crypt(struct merge *m, size_t i)
@@ -879,6 +1082,8 @@ static int add_stack_nodes(struct merge *m)
 			continue;
 		m->stack_nodes[i] = n;
 		r = set_attr_default(n, BS_ATTR_OPTIONS, e->options);
+		if (r >= 0 && e->kind == BS_STACK_LOOP)
+			r = attach_loop_options(m, n, e);
 		if (r >= 0 && e->host && remote_uri(e, &uri) < 0)
 			r = -ENOMEM;
 		if (r >= 0)
@@ -1009,7 +1214,8 @@ static int add_mount_nodes(struct merge *m)
 		    /* Options recorded from a past mount are what the kernel showed then;
 		     * what to mount with is fstab's. */
 		    (!live && (r = bs_node_set_attr(n, BS_ATTR_OPTIONS, e->options)) < 0) ||
-		    (r = bs_node_add_mountpoint(n, e->target)) < 0)
+		    (r = bs_node_add_mountpoint(n, e->target)) < 0 ||
+		    (r = attach_mount_options(m, n, e->options, m->fstab_path, e->line)) < 0)
 			return r;
 	}
 	return 0;
@@ -1162,7 +1368,8 @@ static int add_swap(struct merge *m, size_t i)
 		return r;
 	m->fstab_nodes[i] = n;
 	if ((r = set_attr_default(n, BS_ATTR_SOURCE, e->source)) < 0 ||
-	    (r = set_attr_default(n, BS_ATTR_OPTIONS, e->options)) < 0)
+	    (r = set_attr_default(n, BS_ATTR_OPTIONS, e->options)) < 0 ||
+	    (r = attach_swap_flags(m, n, e)) < 0)
 		return r;
 
 	if (is_file)
@@ -1316,6 +1523,9 @@ static int merge_all(struct merge *m)
 		     (r = set_timeout(m, &m->stack->entries[i])) < 0))
 			return r;
 
+	r = type_unconfigured_mounts(m);
+	if (r < 0)
+		return r;
 	r = report_unresolved(m);
 	if (r < 0)
 		return r;

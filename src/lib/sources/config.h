@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "layer-config.h"
+#include "md-uuid.h"
 #include "problems.h"
 
 /*
@@ -81,6 +83,12 @@ struct bs_crypttab {
 
 int bs_crypttab_parse(const char *file, const char *text, size_t size, struct bs_crypttab **ret,
 		      struct bs_problem_list *problems);
+
+/* What the crypt driver needs of entry e (config.c), newly allocated: its mode, the plain
+ * parameters, the key file's part, tries (3 by default), flags, and why blkstack does not
+ * open it (keyscript=, random keys, bitlk, tcrypt, PATH:DEVICE key files). Returns 0,
+ * -ERANGE for a number that does not fit, -EINVAL or -ENOMEM. */
+int bs_crypt_config_from_entry(const struct bs_crypttab_entry *e, struct bs_crypt_config **ret);
 struct bs_crypttab *bs_crypttab_free(struct bs_crypttab *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_crypttab *, bs_crypttab_free)
 
@@ -148,10 +156,6 @@ int bs_mdadm_conf_parse(const char *file, const char *text, size_t size, struct 
 struct bs_mdadm_conf *bs_mdadm_conf_free(struct bs_mdadm_conf *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_mdadm_conf *, bs_mdadm_conf_free)
 
-/* The 32 hex digits of an md uuid in any of the forms mdadm and blkid write ("8:8:8:8",
- * "8-4-4-4-12", with '.', ' ' or no separators) as the kernel's 8-4-4-4-12 lowercase form,
- * in buf (at least 37 bytes). Returns buf, or NULL if s is no md uuid. */
-char *bs_md_uuid_normalize(const char *s, char buf[static 37]);
 
 /* The array's name without its homehost prefix ("host:sys" gives "sys"), from name= or from
  * a /dev/md/NAME device; NULL if it has neither. */
