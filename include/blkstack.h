@@ -21,7 +21,9 @@ extern "C" {
  *
  * The library never prints and never exits; it reports through the log function of its
  * context. It keeps no global mutable state, so separate contexts may be used from separate
- * threads. One context must not be used from several threads at once.
+ * threads. One context must not be used from several threads at once by the caller; the
+ * executor's own worker threads do use theirs at once, to log among other things, so a log
+ * function must be thread-safe (see bs_log_fn).
  */
 
 /* The library context: holds the system root that every read goes through, and logging. */
@@ -64,6 +66,12 @@ struct bs_ctx *bs_ctx_unref(struct bs_ctx *c);
  * file, line and fn locate the message in the library's source. format and args are as for
  * vprintf(); errno holds what it held at the log call, so "%m" works. The message has no
  * trailing newline.
+ *
+ * It may be called from several threads at once: bs_exec_run() logs from its worker threads,
+ * each step as it runs. It must therefore be thread-safe, with what it does to userdata, and
+ * write each message in one piece (one locked write or stdio call, flockfile() around
+ * several), so that messages of different threads do not interleave. Unlike the events of
+ * bs_exec_event_fn, calls are not serialized.
  */
 typedef void (*bs_log_fn)(void *userdata, int priority, const char *file, int line, const char *fn,
 			  const char *format, va_list args);

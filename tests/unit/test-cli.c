@@ -1,16 +1,24 @@
-/* Unit tests of the blkstack command line: exit codes, global options and verb dispatch. */
+/* Unit tests of the blkstack command line: exit codes, global options, verb dispatch and the
+ * log function it gives the library. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "exit-code.h"
+#include "log.h"
 #include "strv.h"
 #include "tests.h"
 #include "util.h"
@@ -318,4 +326,75 @@ TEST(up_sysroot_after_the_verb)
 	refused = TEST_RUN_CLI("up", "--all", "--sysroot", root);
 	ASSERT_EQ(refused.exit_code, BS_EXIT_USAGE);
 	ASSERT_NOTNULL(strstr(refused.err, "--dry-run"));
+}
+
+/* ---- the log function given to the library ---------------------------------------------- */
+
+#define N_LOG_THREADS 8
+#define N_LOG_MESSAGES 300
+
+_printf_(1, 2) static void library_log(const char *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	log_from_library(NULL, LOG_ERR, "exec.c", 1, "worker", format, args);
+	va_end(args);
+}
+
+static void *log_from_thread(void *arg)
+{
+	unsigned t = (unsigned)(uintptr_t)arg;
+
+	for (unsigned i = 0; i < N_LOG_MESSAGES; i++)
+		library_log("thread %u message %u %s", t, i, "and some more words, to be cut");
+	return NULL;
+}
+
+/* A whole line as library_log() wrote it. */
+static bool parse_log_line(const char *l, unsigned *ret_thread, unsigned *ret_message)
+{
+	int end = 0;
+
+	if (sscanf(l, "blkstack: thread %u message %u and some more words, to be cut%n", ret_thread,
+		   ret_message, &end) != 2)
+		return false;
+	return l[end] == '\0' && *ret_thread < N_LOG_THREADS;
+}
+
+/* The executor's workers log at once: each message is still one line of its own. */
+TEST(library_log_from_threads_does_not_interleave)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	unsigned seen[N_LOG_THREADS] = {};
+	pthread_t threads[N_LOG_THREADS];
+	size_t n_lines = 0, size = 0;
+	char *save = NULL;
+	int fd;
+
+	ASSERT_OK(asprintf(&path, "%s/stderr", test_tmpdir()));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_OK(fd);
+	ASSERT_OK(dup2(fd, STDERR_FILENO));
+	ASSERT_OK(close(fd));
+
+	for (unsigned t = 0; t < N_LOG_THREADS; t++)
+		ASSERT_EQ(pthread_create(&threads[t], NULL, log_from_thread, (void *)(uintptr_t)t),
+			  0);
+	for (unsigned t = 0; t < N_LOG_THREADS; t++)
+		ASSERT_EQ(pthread_join(threads[t], NULL), 0);
+
+	f = fopen(path, "re");
+	ASSERT_NOTNULL(f);
+	ASSERT_TRUE(getdelim(&text, &size, '\0', f) > 0);
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		unsigned t, i;
+
+		if (!parse_log_line(l, &t, &i) || i != seen[t])
+			test_fail(TEST_FILE, __LINE__, "mangled or out of order: '%s'", l);
+		seen[t]++;
+		n_lines++;
+	}
+	ASSERT_EQ(n_lines, (size_t)N_LOG_THREADS * N_LOG_MESSAGES);
 }
