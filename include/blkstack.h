@@ -220,7 +220,9 @@ struct bs_edge *bs_graph_get_edge(const struct bs_graph *g, size_t i);
 /* The node with id, or NULL. */
 struct bs_node *bs_graph_find_node(const struct bs_graph *g, const char *id);
 
-/* The graph as show --json prints it (see DESIGN.md, "show --json"), newly allocated. */
+/* The graph as show --json prints it (see blkstack(1); the format's contract is in the
+ * project's design notes, DESIGN.md, "show --json", kept outside this repository), newly
+ * allocated. */
 int bs_graph_to_json(const struct bs_graph *g, char **ret);
 
 /* Node getters. Strings are borrowed from the graph; NULL means unknown. */
@@ -280,7 +282,8 @@ const char *bs_edge_get_role(const struct bs_edge *e);
 /*
  * Reads etc/fstab (through libmount), etc/crypttab, etc/mdadm/mdadm.conf and
  * etc/blkstack/stack.conf below the context's sysroot, each of which may be missing, and
- * merges what they configure into g under the ids of DESIGN.md: mnt:MOUNTPOINT,
+ * merges what they configure into g under the node ids of the project's design notes
+ * (DESIGN.md, kept outside this repository; blkstack(1) lists them): mnt:MOUNTPOINT,
  * swap:DEVICE-ID, crypt:NAME, md:NAME (md:UUID for an array without a name), loop:PATH for a
  * loop file not attached now, blk:nbdN or nbd:NAME, iscsi:NAME, and net:online (kind
  * network), which network layers and _netdev entries need. Call it after
