@@ -21,7 +21,9 @@ extern "C" {
  *
  * The library never prints and never exits; it reports through the log function of its
  * context. It keeps no global mutable state, so separate contexts may be used from separate
- * threads. One context must not be used from several threads at once.
+ * threads. One context must not be used from several threads at once by the caller; the
+ * executor's own worker threads do use theirs at once, to log among other things, so a log
+ * function must be thread-safe (see bs_log_fn).
  */
 
 /* The library context: holds the system root that every read goes through, and logging. */
@@ -64,6 +66,12 @@ struct bs_ctx *bs_ctx_unref(struct bs_ctx *c);
  * file, line and fn locate the message in the library's source. format and args are as for
  * vprintf(); errno holds what it held at the log call, so "%m" works. The message has no
  * trailing newline.
+ *
+ * It may be called from several threads at once: bs_exec_run() logs from its worker threads,
+ * each step as it runs. It must therefore be thread-safe, with what it does to userdata, and
+ * write each message in one piece (one locked write or stdio call, flockfile() around
+ * several), so that messages of different threads do not interleave. Unlike the events of
+ * bs_exec_event_fn, calls are not serialized.
  */
 typedef void (*bs_log_fn)(void *userdata, int priority, const char *file, int line, const char *fn,
 			  const char *format, va_list args);
@@ -213,7 +221,9 @@ struct bs_edge *bs_graph_get_edge(const struct bs_graph *g, size_t i);
 /* The node with id, or NULL. */
 struct bs_node *bs_graph_find_node(const struct bs_graph *g, const char *id);
 
-/* The graph as show --json prints it (see DESIGN.md, "show --json"), newly allocated. */
+/* The graph as show --json prints it (see blkstack(1); the format's contract is in the
+ * project's design notes, DESIGN.md, "show --json", kept outside this repository), newly
+ * allocated. */
 int bs_graph_to_json(const struct bs_graph *g, char **ret);
 
 /* Node getters. Strings are borrowed from the graph; NULL means unknown. */
@@ -273,7 +283,8 @@ const char *bs_edge_get_role(const struct bs_edge *e);
 /*
  * Reads etc/fstab (through libmount), etc/crypttab, etc/mdadm/mdadm.conf and
  * etc/blkstack/stack.conf below the context's sysroot, each of which may be missing, and
- * merges what they configure into g under the ids of DESIGN.md: mnt:MOUNTPOINT,
+ * merges what they configure into g under the node ids of the project's design notes
+ * (DESIGN.md, kept outside this repository; blkstack(1) lists them): mnt:MOUNTPOINT,
  * swap:DEVICE-ID, crypt:NAME, md:NAME (md:UUID for an array without a name), loop:PATH for a
  * loop file not attached now, blk:nbdN or nbd:NAME, iscsi:NAME, and net:online (kind
  * network), which network layers and _netdev entries need. Call it after

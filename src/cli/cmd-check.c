@@ -102,14 +102,19 @@ static int print_notes(const struct bs_graph *g, const struct bs_problem_list *p
 	return r;
 }
 
-int verb_check(struct bs_ctx *ctx, int argc, char **argv)
-{
-	static const struct option options[] = {
+const struct verb_options verb_check_options = {
+	":hJ" CLI_GLOBAL_SHORTOPTS,
+	(const struct option[]){
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "strict", no_argument, NULL, 'S' },
+		CLI_GLOBAL_OPTIONS,
 		{},
-	};
+	},
+};
+
+int verb_check(struct bs_ctx *ctx, int argc, char **argv)
+{
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	_cleanup_(bs_problem_list_freep) struct bs_problem_list *problems = NULL;
 	struct bs_load_opts opts = { .flags = BS_LOAD_DEFAULT | BS_LOAD_LIVE_OPTIONAL };
@@ -118,7 +123,7 @@ int verb_check(struct bs_ctx *ctx, int argc, char **argv)
 	int c, r;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hJ", options, NULL)) >= 0) {
+	while ((c = verb_getopt(argc, argv, &verb_check_options)) >= 0) {
 		switch (c) {
 		case 'h':
 			check_help();

@@ -29,20 +29,26 @@ static void plan_help(void)
 	       "  -h --help        Show this help\n");
 }
 
-int verb_plan(struct bs_ctx *ctx, int argc, char **argv)
-{
-	enum {
-		ARG_DOT = 0x100,
-		ARG_KEEP_ROOT,
-	};
-	static const struct option options[] = {
+enum {
+	ARG_DOT = 0x100,
+	ARG_KEEP_ROOT,
+};
+
+const struct verb_options verb_plan_options = {
+	":haJ" CLI_GLOBAL_SHORTOPTS,
+	(const struct option[]){
 		{ "help", no_argument, NULL, 'h' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "keep-root", no_argument, NULL, ARG_KEEP_ROOT },
 		{ "json", no_argument, NULL, 'J' },
 		{ "dot", no_argument, NULL, ARG_DOT },
+		CLI_GLOBAL_OPTIONS,
 		{},
-	};
+	},
+};
+
+int verb_plan(struct bs_ctx *ctx, int argc, char **argv)
+{
 	bool all = false, json = false, dot = false;
 	unsigned flags = 0;
 	enum bs_plan_op op;
@@ -52,7 +58,7 @@ int verb_plan(struct bs_ctx *ctx, int argc, char **argv)
 	int c, r;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":haJ", options, NULL)) >= 0) {
+	while ((c = verb_getopt(argc, argv, &verb_plan_options)) >= 0) {
 		switch (c) {
 		case 'h':
 			plan_help();

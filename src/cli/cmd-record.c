@@ -23,20 +23,25 @@ static void record_help(void)
 	       "  -h --help          Show this help\n");
 }
 
-int verb_record(struct bs_ctx *ctx, int argc, char **argv)
-{
-	static const struct option options[] = {
+const struct verb_options verb_record_options = {
+	":ho:" CLI_GLOBAL_SHORTOPTS,
+	(const struct option[]){
 		{ "help", no_argument, NULL, 'h' },
 		{ "output", required_argument, NULL, 'o' },
+		CLI_GLOBAL_OPTIONS,
 		{},
-	};
+	},
+};
+
+int verb_record(struct bs_ctx *ctx, int argc, char **argv)
+{
 	_cleanup_free_ char *default_path = NULL;
 	const char *output = NULL, *sysroot, *path;
 	struct bs_graph *g = NULL;
 	int c, r;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ho:", options, NULL)) >= 0) {
+	while ((c = verb_getopt(argc, argv, &verb_record_options)) >= 0) {
 		switch (c) {
 		case 'h':
 			record_help();

@@ -337,25 +337,31 @@ static int show_dot(const struct bs_graph *g)
 	return 0;
 }
 
-int verb_show(struct bs_ctx *ctx, int argc, char **argv)
-{
-	enum {
-		ARG_DOT = 0x100,
-	};
-	static const struct option options[] = {
+enum {
+	ARG_DOT = 0x100,
+};
+
+const struct verb_options verb_show_options = {
+	":hiJ" CLI_GLOBAL_SHORTOPTS,
+	(const struct option[]){
 		{ "help", no_argument, NULL, 'h' },
 		{ "inverse", no_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "dot", no_argument, NULL, ARG_DOT },
+		CLI_GLOBAL_OPTIONS,
 		{},
-	};
+	},
+};
+
+int verb_show(struct bs_ctx *ctx, int argc, char **argv)
+{
 	enum show_format format = SHOW_TREE;
 	struct bs_graph *g = NULL;
 	bool inverse = false;
 	int c, r;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hiJ", options, NULL)) >= 0) {
+	while ((c = verb_getopt(argc, argv, &verb_show_options)) >= 0) {
 		switch (c) {
 		case 'h':
 			show_help();

@@ -202,18 +202,19 @@ static int parse_seconds(const char *s, uint64_t *ret)
 	return 0;
 }
 
-static int verb_up_down(struct bs_ctx *ctx, int argc, char **argv, enum bs_plan_op op)
-{
-	enum {
-		ARG_KEEP_ROOT = 0x100,
-		ARG_TIMEOUT,
-		ARG_KEY_FD,
-		ARG_ASKPASS,
-		ARG_CONSOLE,
-		ARG_DRY_RUN,
-		ARG_NO_RECORD,
-	};
-	static const struct option options[] = {
+enum {
+	ARG_KEEP_ROOT = 0x100,
+	ARG_TIMEOUT,
+	ARG_KEY_FD,
+	ARG_ASKPASS,
+	ARG_CONSOLE,
+	ARG_DRY_RUN,
+	ARG_NO_RECORD,
+};
+
+const struct verb_options verb_up_down_options = {
+	":haj:J" CLI_GLOBAL_SHORTOPTS,
+	(const struct option[]){
 		{ "help", no_argument, NULL, 'h' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -225,8 +226,13 @@ static int verb_up_down(struct bs_ctx *ctx, int argc, char **argv, enum bs_plan_
 		{ "console", required_argument, NULL, ARG_CONSOLE },
 		{ "dry-run", no_argument, NULL, ARG_DRY_RUN },
 		{ "no-record", no_argument, NULL, ARG_NO_RECORD },
+		CLI_GLOBAL_OPTIONS,
 		{},
-	};
+	},
+};
+
+static int verb_up_down(struct bs_ctx *ctx, int argc, char **argv, enum bs_plan_op op)
+{
 	struct bs_exec_opts opts = { .key_fd = -1 };
 	struct progress progress = {};
 	bool all = false, dry = false, up = op == BS_PLAN_UP;
@@ -237,7 +243,7 @@ static int verb_up_down(struct bs_ctx *ctx, int argc, char **argv, enum bs_plan_
 	int c, r;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":haj:J", options, NULL)) >= 0) {
+	while ((c = verb_getopt(argc, argv, &verb_up_down_options)) >= 0) {
 		switch (c) {
 		case 'h':
 			up_down_help(verb);

@@ -9,6 +9,8 @@
 
 _printf_(1, 0) static void log_va(const char *format, va_list args)
 {
+	/* Locked: the library logs from the executor's worker threads at once, and each line
+	 * must come out whole. */
 	flockfile(stderr);
 	fputs("blkstack: ", stderr);
 	vfprintf(stderr, format, args);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "blkstack.h"
@@ -20,22 +21,40 @@ struct bs_verb {
 	const char *name;
 	/* argv[0] is the verb's name; a negative errno result becomes the exit code. */
 	int (*run)(struct bs_ctx *ctx, int argc, char **argv);
+	/* What run() parses its arguments with; main.c reads the global options from them. */
+	const struct verb_options *options;
 	const char *help;
 };
 
 static int verb_help(struct bs_ctx *ctx, int argc, char **argv);
 static int verb_version(struct bs_ctx *ctx, int argc, char **argv);
 
+/* help and version take the global options only. */
+static const struct verb_options global_options = {
+	":" CLI_GLOBAL_SHORTOPTS,
+	(const struct option[]){
+		CLI_GLOBAL_OPTIONS,
+		{},
+	},
+};
+
 /* The extension point: a new verb is one line here and its run function in cmd-VERB.c. */
 static const struct bs_verb verbs[] = {
-	{ "check", verb_check, "Check the configuration and print every problem" },
-	{ "down", verb_down, "Take targets down, with what holds them (--dry-run: the plan)" },
-	{ "help", verb_help, "Show this help" },
-	{ "plan", verb_plan, "Print the steps to bring targets up or down, running nothing" },
-	{ "record", verb_record, "Record the live graph for the next cold start" },
-	{ "show", verb_show, "Show the graph of block layers (tree, --json or --dot)" },
-	{ "up", verb_up, "Bring targets up, with every layer below them (--dry-run: the plan)" },
-	{ "version", verb_version, "Show the versions of blkstack and libblkstack" },
+	{ "check", verb_check, &verb_check_options,
+	  "Check the configuration and print every problem" },
+	{ "down", verb_down, &verb_up_down_options,
+	  "Take targets down, with what holds them (--dry-run: the plan)" },
+	{ "help", verb_help, &global_options, "Show this help" },
+	{ "plan", verb_plan, &verb_plan_options,
+	  "Print the steps to bring targets up or down, running nothing" },
+	{ "record", verb_record, &verb_record_options,
+	  "Record the live graph for the next cold start" },
+	{ "show", verb_show, &verb_show_options,
+	  "Show the graph of block layers (tree, --json or --dot)" },
+	{ "up", verb_up, &verb_up_down_options,
+	  "Bring targets up, with every layer below them (--dry-run: the plan)" },
+	{ "version", verb_version, &global_options,
+	  "Show the versions of blkstack and libblkstack" },
 };
 
 static const char *arg_sysroot;
@@ -46,7 +65,7 @@ static void print_help(void)
 {
 	printf("Usage: blkstack [OPTIONS] VERB [ARGUMENTS...]\n"
 	       "\n"
-	       "Options:\n"
+	       "Options (-v, --sysroot and --mount-root also after the verb):\n"
 	       "  -h --help           Show this help\n"
 	       "  -V --version        Show the version\n"
 	       "  -v --verbose        Log debug messages\n"
@@ -66,18 +85,18 @@ static void print_version(void)
 	printf("libblkstack %s\n", bs_version());
 }
 
-static int verb_help(_unused_ struct bs_ctx *ctx, int argc, _unused_ char **argv)
+static int verb_help(_unused_ struct bs_ctx *ctx, int argc, char **argv)
 {
-	if (argc > 1)
+	if (verb_getopt(argc, argv, &global_options) >= 0 || optind < argc)
 		return log_usage_error("'help' takes no arguments");
 
 	print_help();
 	return 0;
 }
 
-static int verb_version(_unused_ struct bs_ctx *ctx, int argc, _unused_ char **argv)
+static int verb_version(_unused_ struct bs_ctx *ctx, int argc, char **argv)
 {
-	if (argc > 1)
+	if (verb_getopt(argc, argv, &global_options) >= 0 || optind < argc)
 		return log_usage_error("'version' takes no arguments");
 
 	print_version();
@@ -92,28 +111,52 @@ static const struct bs_verb *find_verb(const char *name)
 	return NULL;
 }
 
+/* Takes global option c (verb_option_is_global()) with its argument. Returns 0, or a usage
+ * error. */
+static int parse_global_option(int c, const char *arg)
+{
+	switch (c) {
+	case 'v':
+		arg_verbose = true;
+		return 0;
+	case ARG_GLOBAL_SYSROOT:
+		if (arg[0] == '\0')
+			return log_usage_error("--sysroot needs a directory");
+		arg_sysroot = arg;
+		return 0;
+	case ARG_GLOBAL_MOUNT_ROOT:
+		if (arg[0] != '/')
+			return log_usage_error("--mount-root needs an absolute directory, not '%s'",
+					       arg);
+		arg_mount_root = arg;
+		return 0;
+	default:
+		return log_usage_error("unhandled option %d", c);
+	}
+}
+
 /* Returns 1 to go on with the verb at argv[optind], 0 to exit successfully, or a negative
  * errno. */
 static int parse_argv(int argc, char **argv)
 {
-	enum {
-		ARG_SYSROOT = 0x100,
-		ARG_MOUNT_ROOT,
-	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "sysroot", required_argument, NULL, ARG_SYSROOT },
-		{ "mount-root", required_argument, NULL, ARG_MOUNT_ROOT },
+		CLI_GLOBAL_OPTIONS,
 		{},
 	};
-	int c;
+	int c, r;
 
 	/* Our own messages instead of getopt's, which would name argv[0] and not point at
-	 * --help. "+" stops at the verb, whose options are its own. */
+	 * --help. "+" stops at the verb: what follows is read with the verb's tables. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:hVv", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "+:hV" CLI_GLOBAL_SHORTOPTS, options, NULL)) >= 0) {
+		if (verb_option_is_global(c)) {
+			r = parse_global_option(c, optarg);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		switch (c) {
 		case 'h':
 			print_help();
@@ -121,21 +164,6 @@ static int parse_argv(int argc, char **argv)
 		case 'V':
 			print_version();
 			return 0;
-		case 'v':
-			arg_verbose = true;
-			break;
-		case ARG_SYSROOT:
-			if (optarg[0] == '\0')
-				return log_usage_error("--sysroot needs a directory");
-			arg_sysroot = optarg;
-			break;
-		case ARG_MOUNT_ROOT:
-			if (optarg[0] != '/')
-				return log_usage_error("--mount-root needs an absolute directory, not "
-						       "'%s'",
-						       optarg);
-			arg_mount_root = optarg;
-			break;
 		case ':':
 			return log_usage_error("option '%s' needs an argument", argv[optind - 1]);
 		case '?':
@@ -153,6 +181,34 @@ static int parse_argv(int argc, char **argv)
 	return 1;
 }
 
+/* The global options among the verb's arguments (argv[0] is the verb), read with the verb's
+ * own tables, which include them; everything else is the verb's to parse and to report. */
+static int parse_verb_argv(const struct bs_verb *verb, int argc, char **argv)
+{
+	_cleanup_free_ char **copy = NULL;
+	int c, r;
+
+	/* getopt_long() reorders what it reads; the verb gets its arguments as they came. */
+	copy = calloc((size_t)argc + 1, sizeof(char *));
+	if (!copy)
+		return log_error_errno(-ENOMEM, "Out of memory");
+	memcpy(copy, argv, (size_t)argc * sizeof(char *));
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, copy, verb->options->shortopts, verb->options->longopts,
+				NULL)) >= 0) {
+		if (c == ':' && verb_option_is_global(optopt))
+			return log_usage_error("option '%s' needs an argument", copy[optind - 1]);
+		if (!verb_option_is_global(c))
+			continue;
+		r = parse_global_option(c, optarg);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	struct bs_ctx_opts opts = {};
@@ -168,6 +224,9 @@ static int run(int argc, char **argv)
 	verb = find_verb(argv[verb_index]);
 	if (!verb)
 		return log_usage_error("unknown verb '%s'", argv[verb_index]);
+	r = parse_verb_argv(verb, argc - verb_index, argv + verb_index);
+	if (r < 0)
+		return r;
 
 	/* Created before any verb runs, so a bad --sysroot is reported the same way whichever
 	 * verb was asked for. */

@@ -103,8 +103,8 @@ static int loop_configure(int loop_fd, int file_fd, const char *file,
 	return loop_configure_legacy(loop_fd, file_fd, &config.info, o);
 }
 
-/* Attaches file with the options o to a free loop device. Not in the ops table yet:
- * bs_real_loop_attach() passes read-only alone. */
+/* Attaches file with the options o to a free loop device. The ops table's loop_attach,
+ * bs_real_loop_attach(), passes all of stack.conf's loop options here. */
 static int loop_attach_with(struct bs_ctx *c, const char *file, const struct bs_loop_options *o,
 			    char **ret_device)
 {

@@ -181,6 +181,21 @@ static size_t count_entries(const char *dir)
 	return n;
 }
 
+/* The configuration merged into g: the number of problems it has (0 expected). */
+static size_t add_config_problems(struct bs_graph *g)
+{
+	struct bs_problem_list *problems = NULL;
+	size_t n;
+
+	ASSERT_OK(bs_problem_list_new(&problems));
+	ASSERT_OK(bs_graph_add_config(g, problems));
+	n = bs_problem_list_get_n(problems);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "problem: %s\n", bs_problem_get_text(bs_problem_list_get(problems, i)));
+	bs_problem_list_free(problems);
+	return n;
+}
+
 TEST(record_writes_below_sysroot)
 {
 	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"),
@@ -499,6 +514,85 @@ TEST(renamed_disks_map_by_identity)
 	ASSERT_EQ(bs_graph_get_n_nodes(g), n_before + 5);
 	ASSERT_LOGGED(all, "'blk:vdb2' is 'blk:vda2' now", "partuuid");
 	ASSERT_LOGGED(all, "'blk:vdb' is 'blk:vda' now", "serial 'b2a'");
+}
+
+/* A cold start of btrfs-2crypt: the btrfs over two closed mappings comes from the record
+ * alone. Merging the configuration links the recorded members into the filesystem again, and
+ * that must not make it live, present or mounted: none of its devices is there. */
+TEST(btrfs_of_closed_mappings_is_not_live)
+{
+	_cleanup_free_ char *root = test_fixture_copy("btrfs-2crypt-disks");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	const char *btrfs = "btrfs:aa54b249-4104-47b4-a99c-105749d0eb68";
+	struct bs_node *fs;
+
+	record_assembled("btrfs-2crypt", root);
+	/* A mount configured by one member's path: it is moved to the filesystem, which it
+	 * does not mount while it is absent itself. */
+	test_write_file(root, "etc/fstab",
+			"UUID=aa54b249-4104-47b4-a99c-105749d0eb68 / btrfs defaults 0 0\n"
+			"UUID=cdadd041-40d9-4b5c-8518-00e7256b619c /boot ext4 defaults 0 2\n"
+			"/dev/mapper/crypt2 /data btrfs subvol=data 0 0\n");
+	g = live_graph(root);
+	ASSERT_OK(bs_graph_add_recorded(g));
+	ASSERT_EQ(add_config_problems(g), 0);
+
+	fs = get_node(g, btrfs);
+	ASSERT_EQ(bs_node_get_sources(fs), BS_SOURCE_RECORDED);
+	ASSERT_EQ(bs_node_get_state(fs), BS_STATE_ABSENT);
+	ASSERT_NULL(bs_node_get_mountpoints(fs)[0]);
+	ASSERT_STREQ(need_role(g, btrfs, "crypt:crypt1"), "member");
+	ASSERT_STREQ(need_role(g, btrfs, "crypt:crypt2"), "member");
+	ASSERT_STREQ(need_role(g, "mnt:/", btrfs), "device");
+	ASSERT_STREQ(need_role(g, "mnt:/data", btrfs), "device");
+	ASSERT_EQ(bs_node_get_state(get_node(g, "crypt:crypt1")), BS_STATE_ABSENT);
+	ASSERT_EQ(bs_node_get_state(get_node(g, "crypt:crypt2")), BS_STATE_ABSENT);
+}
+
+/* The same record on the assembled stack: both members are open, and the filesystem is
+ * mounted; the record and the configuration take nothing of that away. */
+TEST(btrfs_of_open_mappings_stays_live)
+{
+	_cleanup_free_ char *root = test_fixture_copy("btrfs-2crypt-assembled");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	const char *btrfs = "btrfs:aa54b249-4104-47b4-a99c-105749d0eb68";
+	struct bs_node *fs;
+
+	record_assembled("btrfs-2crypt", root);
+	g = live_graph(root);
+	ASSERT_OK(bs_graph_add_recorded(g));
+	ASSERT_EQ(add_config_problems(g), 0);
+
+	fs = get_node(g, btrfs);
+	ASSERT_EQ(bs_node_get_sources(fs), BS_SOURCE_LIVE | BS_SOURCE_RECORDED);
+	ASSERT_EQ(bs_node_get_state(fs), BS_STATE_ACTIVE);
+	ASSERT_STREQ(bs_node_get_mountpoints(fs)[0], "/");
+	ASSERT_STREQ(need_role(g, "mnt:/", btrfs), "device");
+}
+
+/* crypt2 closed under a mounted btrfs (mounted degraded): the live mount says the kernel has
+ * the filesystem, though one of its devices is there no more. */
+TEST(btrfs_mounted_degraded_is_live)
+{
+	_cleanup_free_ char *root = test_fixture_copy("btrfs-2crypt-assembled"), *link = NULL;
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	const char *btrfs = "btrfs:aa54b249-4104-47b4-a99c-105749d0eb68";
+	struct bs_node *fs;
+
+	record_assembled("btrfs-2crypt", root);
+	link = path_join(root, "sys/class/block/dm-1");
+	ASSERT_OK(unlink(link));
+	g = live_graph(root);
+	ASSERT_OK(bs_graph_add_recorded(g));
+	ASSERT_EQ(add_config_problems(g), 0);
+
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "crypt:crypt2")),
+		  BS_SOURCE_CONFIG | BS_SOURCE_RECORDED);
+	fs = get_node(g, btrfs);
+	ASSERT_EQ(bs_node_get_sources(fs), BS_SOURCE_LIVE | BS_SOURCE_RECORDED);
+	ASSERT_EQ(bs_node_get_state(fs), BS_STATE_ACTIVE);
+	ASSERT_STREQ(need_role(g, "mnt:/", btrfs), "device");
+	ASSERT_STREQ(need_role(g, btrfs, "crypt:crypt2"), "member");
 }
 
 /* The recorded vda is another disk than today's vda: it is not merged into it, but kept as

@@ -10,13 +10,17 @@
 #include "spawn-util.h"
 #include "util.h"
 
-/* The VG of node n, "vg:VG", as a name lvm takes. */
+/* The VG of node n, "vg:VG", as a name lvm takes: 0 with *ret set, or -EINVAL having failed
+ * the step. */
 static int vg_name(struct bs_step *s, const struct bs_node *n, const char **ret)
 {
 	const char *vg = startswith(n->id, "vg:");
 
-	if (!lvm_name_is_valid(vg))
-		return bs_step_fail(s, -EINVAL, "'%s' is not a valid volume group name", strempty(vg));
+	if (!lvm_name_is_valid(vg)) {
+		(void)bs_step_fail(s, -EINVAL, "'%s' is not a valid volume group name",
+				   strempty(vg));
+		return -EINVAL;
+	}
 	*ret = vg;
 	return 0;
 }

@@ -86,13 +86,21 @@ static int collect_device_mounts(const struct bs_node *member, struct bs_node **
 	return 0;
 }
 
+/* A block device the running kernel has now. Not a member known only to the recorded graph
+ * (a mapping still closed), nor a live LV that is not active: it has no device, and its
+ * filesystem type comes from the record. */
+static bool is_live_device(const struct bs_node *n)
+{
+	return (n->sources & BS_SOURCE_LIVE) && n->devno != 0 && n->state >= BS_STATE_PRESENT;
+}
+
 /* members share one btrfs UUID; there are at least two of them. */
 static int link_btrfs_group(struct bs_graph *g, struct bs_node *const *members, size_t n_members)
 {
 	_cleanup_free_ struct bs_node **mounts = NULL;
 	_cleanup_free_ char *id = NULL;
 	const char *uuid = bs_node_attr(members[0], BS_ATTR_UUID);
-	size_t n_mounts = 0;
+	size_t n_mounts = 0, n_live = 0;
 	struct bs_node *fs;
 	int r;
 
@@ -106,8 +114,17 @@ static int link_btrfs_group(struct bs_graph *g, struct bs_node *const *members, 
 	if (r < 0)
 		return r;
 
-	bs_node_add_source(fs, BS_SOURCE_LIVE);
-	bs_node_raise_state(fs, BS_STATE_PRESENT);
+	/* The filesystem is there when two of its devices or more are, as the live graph
+	 * alone finds it (or when it is mounted, below). Once the recorded graph is merged, the
+	 * group also holds members that only the record knows: they are linked as members, but
+	 * do not make the filesystem live. */
+	for (size_t i = 0; i < n_members; i++)
+		if (is_live_device(members[i]))
+			n_live++;
+	if (n_live >= 2) {
+		bs_node_add_source(fs, BS_SOURCE_LIVE);
+		bs_node_raise_state(fs, BS_STATE_PRESENT);
+	}
 	r = bs_node_set_attr(fs, BS_ATTR_UUID, uuid);
 	if (r >= 0)
 		r = bs_node_set_attr(fs, BS_ATTR_FSTYPE, "btrfs");
@@ -125,12 +142,17 @@ static int link_btrfs_group(struct bs_graph *g, struct bs_node *const *members, 
 			return r;
 	}
 
-	/* A mount of any one member mounts the whole filesystem: it needs every device. */
+	/* A mount of any one member mounts the whole filesystem: it needs every device. A live
+	 * one says that the kernel has the filesystem, even with a device missing (mounted
+	 * degraded); a configured or recorded one says nothing of its state. */
 	for (size_t i = 0; i < n_mounts; i++) {
 		bs_graph_remove_needs(g, mounts[i], "device");
 		r = bs_graph_add_edge(g, mounts[i], fs, "device");
 		if (r < 0)
 			return r;
+		if (!(mounts[i]->sources & BS_SOURCE_LIVE))
+			continue;
+		bs_node_add_source(fs, BS_SOURCE_LIVE);
 		bs_node_raise_state(fs, BS_STATE_ACTIVE);
 		for (char *const *m = bs_node_get_mountpoints(mounts[i]); *m; m++) {
 			r = bs_node_add_mountpoint(fs, *m);
