@@ -760,15 +760,14 @@ out:
 	return 0;
 }
 
-int bs_step_device_busy(_unused_ struct bs_step *s, const char *path)
+int bs_step_device_busy(struct bs_step *s, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+	return OPS(s)->device_busy(OPS_DATA(s), path);
+}
 
-	if (fd >= 0) {
-		close(fd);
-		return 0;
-	}
-	return errno == EBUSY ? 1 : 0;
+int bs_step_probe_fstype(struct bs_step *s, const char *path, char **ret_type)
+{
+	return OPS(s)->probe_fstype(OPS_DATA(s), path, ret_type);
 }
 
 /* ---- steps the executor runs itself ------------------------------------------------------- */
@@ -1350,7 +1349,7 @@ static int report_blockers(struct bs_exec *e, struct bs_graph *g)
 				e->event_fn(e->event_data, &ev);
 		}
 		if (r > 0 && strv_join(lines, "; ", &joined) >= 0 &&
-		    asprintf(&m, "still open, held by: %s", joined) >= 0)
+		    asprintf(&m, "still open: %s", joined) >= 0)
 			(void)free_and_strdup(&res->message, m);
 		else if (r == 0)
 			(void)free_and_strdup(&res->message,

@@ -268,6 +268,20 @@ static int rec_remove_node(void *u, const char *path)
 	return record(u, "remove-node", "%s", path);
 }
 
+/* Busy only when a rule says so ("device-busy", "/dev/mapper/x", -EBUSY): the error is the
+ * answer, not a failure of the probe. */
+static int rec_device_busy(void *u, const char *path)
+{
+	return record(u, "device-busy", "%s", path) < 0 ? 1 : 0;
+}
+
+/* No filesystem is found unless a rule fails the probe. */
+static int rec_probe_fstype(void *u, const char *path, char **ret_type)
+{
+	*ret_type = NULL;
+	return record(u, "probe-fstype", "%s", path);
+}
+
 static int rec_reboot(void *u, int how)
 {
 	return record(u, "reboot", "%#x", (unsigned)how);
@@ -288,6 +302,8 @@ static const struct bs_ops ops = {
 	.wait_device = rec_wait_device,
 	.wait_uevent = rec_wait_uevent,
 	.remove_node = rec_remove_node,
+	.device_busy = rec_device_busy,
+	.probe_fstype = rec_probe_fstype,
 	.reboot = rec_reboot,
 };
 

@@ -19,7 +19,7 @@
 #include "blkstack.h"
 #include "exec-harness.h"
 #include "layers/crypt.h"
-#include "ops-real.h"
+#include "real.h"
 #include "ops.h"
 #include "sources/config.h"
 #include "tests.h"
@@ -855,6 +855,19 @@ static int fake_reboot(void *u, int how)
 	return fake_unexpected(u, "reboot");
 }
 
+static int fake_device_busy(void *u, const char *path)
+{
+	(void)path;
+	return fake_unexpected(u, "device-busy");
+}
+
+static int fake_probe_fstype(void *u, const char *path, char **ret_type)
+{
+	(void)path;
+	*ret_type = NULL;
+	return fake_unexpected(u, "probe-fstype");
+}
+
 static const struct bs_ops fake_ops = {
 	.spawn = fake_spawn,
 	.mount = fake_mount,
@@ -869,6 +882,8 @@ static const struct bs_ops fake_ops = {
 	.ask_password = fake_ask_password,
 	.wait_device = fake_wait_device,
 	.wait_uevent = fake_wait_uevent,
+	.device_busy = fake_device_busy,
+	.probe_fstype = fake_probe_fstype,
 	.reboot = fake_reboot,
 };
 

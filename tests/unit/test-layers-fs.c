@@ -14,7 +14,7 @@
 
 #include "blkstack.h"
 #include "exec-harness.h"
-#include "ops-real.h"
+#include "real.h"
 #include "recorder.h"
 #include "sources/fs-options.h"
 #include "tests.h"

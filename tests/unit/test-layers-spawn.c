@@ -427,3 +427,37 @@ TEST(kind_table_names_a_driver_for_every_action)
 	}
 	ASSERT_NULL(bs_kind_get(_BS_NODE_KIND_MAX));
 }
+
+/* "Is this device busy" is an op, so a test scripts it: mdadm --stop fails and the array is
+ * held open, and the step is busy (not failed) and retried; without a holder it is a plain
+ * failure of the tool. */
+TEST(driver_md_stop_busy_is_scripted_through_the_ops)
+{
+	_cleanup_free_ char *root = test_fixture("rootless-ps1-raid6-lvm-crypt-assembled");
+	struct recorder rec;
+	struct exec_run run;
+	const char *m;
+
+	recorder_init(&rec);
+	recorder_fail(&rec, "spawn", "mdadm --stop", -EPROTO, -1);
+	recorder_fail(&rec, "device-busy", "/dev/md127", -EBUSY, -1);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .ops = recorder_ops(),
+		 .ops_data = &rec);
+	ASSERT_EQ(run.r, -EBUSY);
+	ASSERT_EQ(exec_run_status(&run, "md-stop", "md:sys"), BS_EXEC_BUSY);
+	m = exec_run_message(&run, "md-stop", "md:sys");
+	ASSERT_NOTNULL(m);
+	/* The last pass names what holds it, once ("held by", not "held by: held by"). */
+	ASSERT_STREQ(m, "still open: held by vg:vg0");
+	ASSERT_NOTNULL(strstr(recorder_transcript(&rec), "device-busy /dev/md127 -> EBUSY"));
+	exec_run_done(&run);
+	recorder_done(&rec);
+
+	recorder_init(&rec);
+	recorder_fail(&rec, "spawn", "mdadm --stop", -EPROTO, -1);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .ops = recorder_ops(),
+		 .ops_data = &rec);
+	ASSERT_EQ(exec_run_status(&run, "md-stop", "md:sys"), BS_EXEC_FAILED);
+	exec_run_done(&run);
+	recorder_done(&rec);
+}

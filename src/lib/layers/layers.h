@@ -114,6 +114,8 @@ int bs_step_next_passphrase(struct bs_step *s, const char *prompt, size_t *tried
  * 0 if not or it cannot be told. Drivers use it to tell "busy" from other failures of a
  * tool that takes a device down. */
 int bs_step_device_busy(struct bs_step *s, const char *path);
+/* The filesystem type on the device at path, probed read-only, as ops->probe_fstype. */
+int bs_step_probe_fstype(struct bs_step *s, const char *path, char **ret_type);
 int bs_step_wait_device(struct bs_step *s, const struct bs_device_match *m,
 			uint64_t timeout_usec, char **ret_name);
 int bs_step_wait_uevent(struct bs_step *s, uint64_t timeout_usec);

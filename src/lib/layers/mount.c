@@ -1,7 +1,6 @@
 /* The mount driver: mounts filesystems where fstab says, unmounts them, remounts read-only. */
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <blkid.h>
 #include <errno.h>
 #include <libmount/libmount.h>
 #include <stdlib.h>
@@ -31,12 +30,11 @@ static int btrfs_member_device(struct bs_step *s, const struct bs_node *fs, char
 
 /* The filesystem type on path when the configuration says "auto" or gives a list: the
  * device's own as the graph knows it, else probed. NULL if neither tells. */
-static int probe_fstype(const struct bs_node *dev, const char *path, char **ret)
+static int probe_fstype(struct bs_step *s, const struct bs_node *dev, const char *path,
+			char **ret)
 {
 	const char *known = dev ? bs_node_attr(dev, BS_ATTR_FSTYPE) : NULL;
-	const char *type = NULL;
-	blkid_probe pr;
-	int r = 0;
+	int r;
 
 	if (dev && dev->kind == BS_NODE_BTRFS)
 		known = "btrfs";
@@ -44,22 +42,9 @@ static int probe_fstype(const struct bs_node *dev, const char *path, char **ret)
 		*ret = strdup(known);
 		return *ret ? 0 : -ENOMEM;
 	}
-
-	/* Opened read-only; nothing is written. */
-	pr = blkid_new_probe_from_filename(path);
-	if (!pr) {
-		*ret = NULL;
-		return 0;
-	}
-	(void)blkid_probe_enable_superblocks(pr, 1);
-	(void)blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
-	if (blkid_do_safeprobe(pr) == 0 && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0)
-		r = 1;
-	*ret = r ? strdup(type) : NULL;
-	blkid_free_probe(pr);
-	if (r && !*ret)
-		return -ENOMEM;
-	return 0;
+	*ret = NULL;
+	r = bs_step_probe_fstype(s, path, ret);
+	return r < 0 ? r : 0;
 }
 
 static bool is_auto_fstype(const char *fstype)
@@ -177,7 +162,7 @@ static int mount_device_path(struct bs_step *s, const struct bs_node *n, const s
 	int r;
 
 	if (is_auto_fstype(fstype)) {
-		r = probe_fstype(dev, path, &probed);
+		r = probe_fstype(s, dev, path, &probed);
 		if (r < 0)
 			return r;
 		if (!probed)

@@ -102,6 +102,12 @@ struct bs_ops {
 	 * device went away: what udev does on "remove", for systems without udev. A path that
 	 * is not there is 0. */
 	int (*remove_node)(void *userdata, const char *path);
+	/* Whether the block device at path is in use (an O_EXCL open fails with EBUSY): 1 if
+	 * so, 0 if not or it cannot be told. */
+	int (*device_busy)(void *userdata, const char *path);
+	/* The filesystem type on the block device at path, probed read-only (libblkid): 1 with
+	 * *ret_type newly allocated, 0 if no filesystem is recognized, or a negative errno. */
+	int (*probe_fstype)(void *userdata, const char *path, char **ret_type);
 	/* reboot(2) with one of the RB_* commands. */
 	int (*reboot)(void *userdata, int how);
 };

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "libblkstack-private.h"
-#include "ops-real.h"
+#include "real.h"
 #include "util.h"
 
 #define LOOP_CONTROL "/dev/loop-control"

@@ -6,7 +6,7 @@
 
 /* userdata is a struct bs_real_ops_data * for all of them. */
 
-/* ops-real.c: spawn through bs_spawn_capture(), mount, umount, swapon, swapoff, reboot */
+/* real.c: spawn through bs_spawn_capture(), mount, umount, swapon, swapoff, reboot */
 int bs_real_spawn(void *userdata, const char *const argv[], char **ret_stdout);
 int bs_real_mount(void *userdata, const char *source, const char *target, const char *fstype,
 		  unsigned long flags, const char *data);
@@ -14,6 +14,8 @@ int bs_real_umount(void *userdata, const char *target, int flags);
 int bs_real_swapon(void *userdata, const char *path, int flags);
 int bs_real_swapoff(void *userdata, const char *path);
 int bs_real_reboot(void *userdata, int how);
+int bs_real_device_busy(void *userdata, const char *path);
+int bs_real_probe_fstype(void *userdata, const char *path, char **ret_type);
 int bs_real_remove_node(void *userdata, const char *path);
 
 /* ops-loop.c: loop ioctls; btrfs device scan ioctls */

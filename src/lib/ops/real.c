@@ -1,15 +1,18 @@
 /* The real ops table, and the side effects that are one system call each. */
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <blkid.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/swap.h>
 #include <unistd.h>
 
 #include "libblkstack-private.h"
-#include "ops-real.h"
+#include "real.h"
 #include "process.h"
 #include "util.h"
 
@@ -64,6 +67,38 @@ int bs_real_remove_node(_unused_ void *userdata, const char *path)
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+int bs_real_device_busy(_unused_ void *userdata, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno == EBUSY ? 1 : 0;
+}
+
+int bs_real_probe_fstype(_unused_ void *userdata, const char *path, char **ret_type)
+{
+	const char *type = NULL;
+	blkid_probe pr;
+	int r = 0;
+
+	/* Opened read-only; nothing is written. */
+	pr = blkid_new_probe_from_filename(path);
+	if (!pr)
+		return 0;
+	(void)blkid_probe_enable_superblocks(pr, 1);
+	(void)blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	if (blkid_do_safeprobe(pr) == 0 && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0)
+		r = 1;
+	*ret_type = r ? strdup(type) : NULL;
+	blkid_free_probe(pr);
+	if (r && !*ret_type)
+		return -ENOMEM;
+	return r;
+}
+
 int bs_real_reboot(_unused_ void *userdata, int how)
 {
 	sync();
@@ -85,6 +120,8 @@ static const struct bs_ops real_ops = {
 	.wait_device = bs_real_wait_device,
 	.wait_uevent = bs_real_wait_uevent,
 	.remove_node = bs_real_remove_node,
+	.device_busy = bs_real_device_busy,
+	.probe_fstype = bs_real_probe_fstype,
 	.reboot = bs_real_reboot,
 };
 

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "graph.h"
-#include "ops-real.h"
+#include "libblkstack-private.h"
+#include "real.h"
 #include "parse.h"
 #include "strv.h"
 #include "sysroot.h"

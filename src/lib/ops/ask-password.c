@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "libblkstack-private.h"
-#include "ops-real.h"
+#include "real.h"
 #include "util.h"
 
 /*

@@ -11,9 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "layers/crypt.h"
 #include "libblkstack-private.h"
-#include "ops-real.h"
+#include "real.h"
 #include "util.h"
 
 /*
