@@ -822,6 +822,9 @@ static int crypt_helper(void)
 	return send_message(fd, &reply, sizeof(reply)) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* Defined here, in the object that starts helpers: the unit tests link libblkstack statically
+ * and refer to it weakly (tests.c), so a binary that can start a helper must contain it
+ * without a reference of its own. */
 _public_ int bs_helper_main(int argc, char *argv[])
 {
 	if (argc < 2 || !argv || !argv[1] || !streq(argv[1], HELPER_ARG))
