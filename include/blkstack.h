@@ -602,6 +602,31 @@ const char *bs_exec_get_result_message(const struct bs_exec *e, size_t i);
  * "node","status","error","message"}]}. */
 int bs_exec_results_to_json(const struct bs_exec *e, char **ret);
 
+/*
+ * The entry point of libblkstack's helper processes. A program that runs plans on the real
+ * system calls it first thing in main(), before it starts a thread or reads its arguments:
+ *
+ *	int main(int argc, char *argv[])
+ *	{
+ *		int r = bs_helper_main(argc, argv);
+ *
+ *		if (r >= 0)
+ *			return r;
+ *		...
+ *
+ * The executor opens and closes each dm-crypt mapping in a process of its own (libcryptsetup
+ * and libdevmapper keep process-wide state), and it never lets a fork() of its threaded
+ * process run library code: it starts the program again, from /proc/self/exe, with argv[1]
+ * "--blkstack-crypt-helper", and sends the request and the key over a socket on descriptor
+ * 3, never in the arguments or the environment. In that process this function does the work
+ * and returns the exit status for main() to return: 0, or 1 when the process was not started
+ * by libblkstack (run by hand, nothing on descriptor 3) or the request was unreadable. It
+ * calls no log function of the program. Anywhere else it returns -ENOEXEC at once and does
+ * nothing. A program that does not call it cannot open or close mappings: those calls
+ * fail with -EIO, and its main() runs with that argument instead.
+ */
+int bs_helper_main(int argc, char *argv[]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -251,5 +251,11 @@ static int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* First of all: this process may be one libblkstack started to open or close a
+	 * dm-crypt mapping (blkstack.h). */
+	int r = bs_helper_main(argc, argv);
+
+	if (r >= 0)
+		return r;
 	return exit_code_from_errno(run(argc, argv));
 }

@@ -103,6 +103,23 @@ TEST(unknown_options_are_usage_errors)
 	ASSERT_NOTNULL(startswith(s.err, "blkstack: unknown option '-x'\n"));
 }
 
+/* main() hands this argument to bs_helper_main() before it parses options. Run by hand,
+ * with no socket on descriptor 3, the crypt helper ends at once, silently, with 1. */
+TEST(crypt_helper_mode_without_its_socket)
+{
+	_cleanup_(test_cli_result_done) struct test_cli_result r =
+		TEST_RUN_CLI("--blkstack-crypt-helper");
+	_cleanup_(test_cli_result_done) struct test_cli_result extra =
+		TEST_RUN_CLI("--blkstack-crypt-helper", "version");
+
+	ASSERT_EQ(r.exit_code, 1);
+	ASSERT_STREQ(r.out, "");
+	ASSERT_STREQ(r.err, "");
+	ASSERT_EQ(extra.exit_code, 1);
+	ASSERT_STREQ(extra.out, "");
+	ASSERT_STREQ(extra.err, "");
+}
+
 TEST(other_usage_errors)
 {
 	_cleanup_(test_cli_result_done) struct test_cli_result none = TEST_RUN_CLI("-v");

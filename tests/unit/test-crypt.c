@@ -1,18 +1,22 @@
 /* Unit tests of the crypt layer: secrets, asking for passphrases, crypttab requests, the driver. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -1166,4 +1170,486 @@ TEST(driver_close)
 	ASSERT_EQ(exec_run_status(&run, "crypt-close", "crypt:crypt1"), (int)BS_EXEC_DONE);
 	exec_run_done(&run);
 	fake_done(&fake);
+}
+
+/* ---- the real crypt ops, each call in a helper process ----------------------------------- */
+
+/*
+ * This binary is its own crypt helper: tests.c hands the helper's command line to
+ * bs_helper_main(). When TEST_CRYPT_HELPER_DUMP names a directory, a helper writes there,
+ * from inside itself and before main(), what the kernel has as its command line ("cmdline")
+ * and environment ("environ") and which descriptors it has open ("fds"); and at its exit
+ * whether it is dumpable ("dumpable"). The tests below call only what fails before any
+ * device-mapper ioctl: no LUKS header, no such mapping.
+ */
+static const char *helper_dump_dir;
+
+static void dump_write(const char *name, const void *data, size_t size)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+
+	if (asprintf(&path, "%s/%s", helper_dump_dir, name) < 0)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		(void)!write(fd, data, size);
+}
+
+static void dump_proc_self(const char *name)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	static char buf[256 * 1024];
+	size_t n = 0;
+	ssize_t r;
+
+	if (asprintf(&path, "/proc/self/%s", name) < 0)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	while (n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - n)) > 0)
+		n += (size_t)r;
+	dump_write(name, buf, n);
+}
+
+static void dump_dumpable(void)
+{
+	char c = (char)('0' + prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+
+	dump_write("dumpable", &c, 1);
+}
+
+__attribute__((constructor)) static void dump_helper(void)
+{
+	char fds[512] = "";
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	helper_dump_dir = getenv("TEST_CRYPT_HELPER_DUMP");
+	if (!helper_dump_dir)
+		return;
+	/* Listed first, while nothing of the dump's own is open but the listing. */
+	d = opendir("/proc/self/fd");
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d) && n + 16 < sizeof(fds))
+			n += (size_t)snprintf(fds + n, sizeof(fds) - n, "%s ", de->d_name);
+	if (d)
+		closedir(d);
+	dump_write("fds", fds, n);
+	dump_proc_self("cmdline");
+	dump_proc_self("environ");
+	atexit(dump_dumpable);
+}
+
+static char *read_dump(const char *dir, const char *name, size_t *ret_size)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	char *data = calloc(1, 256 * 1024 + 1);
+
+	ASSERT_NOTNULL(data);
+	ASSERT_TRUE(asprintf(&path, "%s/%s", dir, name) > 0);
+	f = fopen(path, "re");
+	if (!f)
+		test_fail(TEST_FILE, __LINE__, "the helper wrote no '%s': %m", name);
+	*ret_size = fread(data, 1, 256 * 1024, f);
+	return data;
+}
+
+/* What the library logged, a line a message, "function: text". Its lock is what a log
+ * function's lock is: the CLI's, for one, takes stderr's. */
+struct capture {
+	pthread_mutex_t lock;
+	FILE *f;
+	char *text;
+	size_t size;
+	int wake_fd; /* written before the lock is taken; -1: none */
+};
+
+_printf_(6, 0) static void capture_log(void *userdata, _unused_ int priority,
+				       _unused_ const char *file, _unused_ int line, const char *fn,
+				       const char *format, va_list args)
+{
+	struct capture *k = userdata;
+
+	if (k->wake_fd >= 0)
+		(void)!write(k->wake_fd, "w", 1);
+	pthread_mutex_lock(&k->lock);
+	fprintf(k->f, "%s: ", fn);
+	vfprintf(k->f, format, args);
+	fputc('\n', k->f);
+	pthread_mutex_unlock(&k->lock);
+}
+
+static struct bs_ctx *capture_ctx(struct capture *k, int priority)
+{
+	struct bs_ctx *c = NULL;
+
+	*k = (struct capture){ .wake_fd = -1 };
+	pthread_mutex_init(&k->lock, NULL);
+	k->f = open_memstream(&k->text, &k->size);
+	ASSERT_NOTNULL(k->f);
+	ASSERT_OK(bs_ctx_new(NULL, &c));
+	bs_ctx_set_log_fn(c, capture_log, k);
+	ASSERT_OK(bs_ctx_set_log_priority(c, priority));
+	return c;
+}
+
+static const char *captured(struct capture *k)
+{
+	pthread_mutex_lock(&k->lock);
+	fflush(k->f);
+	pthread_mutex_unlock(&k->lock);
+	return k->text;
+}
+
+static void capture_done(struct capture *k, struct bs_ctx *c)
+{
+	bs_ctx_unref(c);
+	fclose(k->f);
+	free(k->text);
+	pthread_mutex_destroy(&k->lock);
+}
+
+/* A regular file with no header of any kind: libcryptsetup finds no LUKS there (-EINVAL)
+ * without a word to device-mapper. Sparse, so its size costs nothing. */
+static char *not_luks_file(void)
+{
+	char *path = NULL;
+	int fd;
+
+	ASSERT_TRUE(asprintf(&path, "%s/not-luks.img", test_scratch()) > 0);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_OK(ftruncate(fd, 16 * 1024 * 1024));
+	ASSERT_OK(close(fd));
+	return path;
+}
+
+/* A mapping name no system has. */
+static char *absent_name(void)
+{
+	char *name = NULL;
+
+	ASSERT_TRUE(asprintf(&name, "blkstack-test-absent-%d", (int)getpid()) > 0);
+	return name;
+}
+
+TEST(crypt_real_open_errors)
+{
+	_cleanup_free_ char *file = not_luks_file(), *missing = NULL;
+	struct capture k;
+	struct bs_ctx *c = capture_ctx(&k, LOG_DEBUG);
+	struct bs_real_ops_data d = { .ctx = c, .opts = { .key_fd = -1 } };
+	struct bs_crypt_request req = {
+		.name = "blkstack-test",
+		.device = file,
+		.type = "luks",
+		.key = "passphrase",
+		.key_size = strlen("passphrase"),
+		.keyslot = -1,
+	};
+
+	/* A device that is not what req->type says: -EINVAL, as ops.h promises. */
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	/* Logged in the helper, at debug level, and here through the context, function and
+	 * all. */
+	ASSERT_CONTAINS(captured(&k), "open_mapping: 'blkstack-test': '");
+	ASSERT_CONTAINS(captured(&k), "' is not a LUKS device of that version");
+	req.type = "luks1";
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	req.type = "luks2";
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	req.type = "bitlk";
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	/* A plain mapping has no header. */
+	req.type = "plain";
+	req.header = file;
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	req.header = NULL;
+
+	/* No such device, said by its errno. */
+	ASSERT_TRUE(asprintf(&missing, "%s/missing", test_scratch()) > 0);
+	req.type = "luks";
+	req.device = missing;
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -ENOENT);
+	ASSERT_CONTAINS(captured(&k), "'blkstack-test': cannot open '");
+
+	/* Arguments the ops table never gets. */
+	ASSERT_ERR(bs_real_crypt_open(&d, NULL), -EINVAL);
+	req.device = NULL;
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	ASSERT_ERR(bs_real_crypt_close(&d, ""), -EINVAL);
+	capture_done(&k, c);
+}
+
+/* Every field format_plain() logs arrives as sent. The key file is missing, so the helper
+ * stops before activating anything. */
+TEST(crypt_real_request_reaches_the_helper_whole)
+{
+	_cleanup_free_ char *file = not_luks_file(), *key_file = NULL, *expected = NULL;
+	struct capture k;
+	struct bs_ctx *c = capture_ctx(&k, LOG_DEBUG);
+	struct bs_real_ops_data d = { .ctx = c, .opts = { .key_fd = -1 } };
+	struct bs_crypt_request req = {
+		.name = "blkstack-test-plain",
+		.device = file,
+		.type = "plain",
+		.keyslot = -1,
+		.cipher = "twofish-cbc-essiv:sha256",
+		.key_bits = 256,
+		.hash = "sha512",
+		.offset_sectors = UINT64_C(1) << 40,
+		.skip_sectors = 16,
+		.sector_size = 4096,
+		.read_only = true,
+		.discard = true,
+	};
+
+	ASSERT_TRUE(asprintf(&key_file, "%s/no-such-key", test_scratch()) > 0);
+	req.key_file = key_file;
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -ENOENT);
+	ASSERT_CONTAINS(captured(&k),
+			"format_plain: 'blkstack-test-plain': plain, cipher "
+			"twofish-cbc-essiv:sha256, 256-bit key, hash none (key file), "
+			"offset 1099511627776, skip 16, sector size 4096\n");
+	ASSERT_TRUE(asprintf(&expected,
+			     "open_mapping: 'blkstack-test-plain': cannot open key file "
+			     "'%s': No such file or directory\n",
+			     key_file) > 0);
+	ASSERT_CONTAINS(captured(&k), expected);
+	capture_done(&k, c);
+}
+
+TEST(crypt_real_close_absent_is_enodev)
+{
+	_cleanup_free_ char *name = absent_name(), *expected = NULL;
+	struct capture k;
+	struct bs_ctx *c = capture_ctx(&k, LOG_DEBUG);
+	struct bs_real_ops_data d = { .ctx = c, .opts = { .key_fd = -1 } };
+
+	ASSERT_ERR(bs_real_crypt_close(&d, name), -ENODEV);
+	ASSERT_TRUE(asprintf(&expected, "close_mapping: '%s': no such mapping is active\n", name) >
+		    0);
+	ASSERT_CONTAINS(captured(&k), expected);
+	capture_done(&k, c);
+}
+
+TEST(crypt_real_quiet_below_debug)
+{
+	_cleanup_free_ char *file = not_luks_file(), *name = absent_name();
+	struct capture k;
+	struct bs_ctx *c = capture_ctx(&k, LOG_INFO);
+	struct bs_real_ops_data d = { .ctx = c, .opts = { .key_fd = -1 } };
+	struct bs_crypt_request req = {
+		.name = "blkstack-test",
+		.device = file,
+		.type = "luks",
+		.key = "",
+		.keyslot = -1,
+	};
+
+	/* The same answers; nothing sent that nobody logs. */
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	ASSERT_ERR(bs_real_crypt_close(&d, name), -ENODEV);
+	ASSERT_STREQ(captured(&k), "");
+	capture_done(&k, c);
+}
+
+/* A thread that holds the log function's lock from before a crypt call starts its helper
+ * until the first message of that call is logged (the log function wakes it first), or
+ * until the test wakes it. */
+struct holder {
+	struct capture *k;
+	int wake[2];
+	pthread_barrier_t held;
+	pthread_t thread;
+};
+
+static void *hold_run(void *userdata)
+{
+	struct holder *h = userdata;
+	char b;
+
+	pthread_mutex_lock(&h->k->lock);
+	pthread_barrier_wait(&h->held);
+	(void)!read(h->wake[0], &b, 1);
+	pthread_mutex_unlock(&h->k->lock);
+	return NULL;
+}
+
+static void hold_start(struct holder *h)
+{
+	ASSERT_OK(-pthread_barrier_init(&h->held, NULL, 2));
+	ASSERT_OK(-pthread_create(&h->thread, NULL, hold_run, h));
+	pthread_barrier_wait(&h->held);
+}
+
+static void hold_end(struct holder *h)
+{
+	ASSERT_EQ(write(h->wake[1], "t", 1), 1);
+	ASSERT_OK(-pthread_join(h->thread, NULL));
+	ASSERT_OK(-pthread_barrier_destroy(&h->held));
+}
+
+/* The failure guard's end: this test and every process it started, such as a child stuck on
+ * a lock, which would otherwise keep the runner waiting for the test's report. */
+static void guard_expired(_unused_ int sig)
+{
+	static const char msg[] = "the crypt call is still blocked: deadlock\n";
+
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)kill(0, SIGKILL);
+}
+
+/*
+ * The issue this design answers: a lock held by another thread when the helper is started.
+ * A child of fork() that ran libcryptsetup and logged would inherit this lock taken, with
+ * nobody to release it, and block for ever; the exec'd helper has no such lock, and what
+ * it says is logged here once the other thread lets go.
+ */
+TEST(crypt_real_ops_while_another_thread_holds_the_log_lock)
+{
+	_cleanup_free_ char *file = not_luks_file(), *name = absent_name();
+	struct capture k;
+	struct bs_ctx *c = capture_ctx(&k, LOG_DEBUG);
+	struct bs_real_ops_data d = { .ctx = c, .opts = { .key_fd = -1 } };
+	struct bs_crypt_request req = {
+		.name = "blkstack-test",
+		.device = file,
+		.type = "luks",
+		.key = "passphrase",
+		.key_size = strlen("passphrase"),
+		.keyslot = -1,
+	};
+	struct holder h = { .k = &k };
+
+	ASSERT_OK(pipe2(h.wake, O_CLOEXEC));
+	k.wake_fd = h.wake[1];
+	/* Only a guard, so that a deadlock fails the test (SIGKILL) instead of hanging it;
+	 * nothing here depends on how long anything takes. */
+	ASSERT_OK(setpgid(0, 0));
+	ASSERT_TRUE(signal(SIGALRM, guard_expired) != SIG_ERR);
+	alarm(120);
+
+	hold_start(&h);
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	hold_end(&h);
+	hold_start(&h);
+	ASSERT_ERR(bs_real_crypt_close(&d, name), -ENODEV);
+	hold_end(&h);
+	alarm(0);
+
+	ASSERT_CONTAINS(captured(&k), "' is not a LUKS device of that version");
+	ASSERT_CONTAINS(captured(&k), "no such mapping is active");
+	close(h.wake[0]);
+	close(h.wake[1]);
+	capture_done(&k, c);
+}
+
+struct parallel_call {
+	struct bs_real_ops_data *d;
+	const char *file, *name;
+	int open_r, close_r;
+};
+
+static void *parallel_run(void *userdata)
+{
+	struct parallel_call *p = userdata;
+	struct bs_crypt_request req = {
+		.name = "blkstack-test",
+		.device = p->file,
+		.type = "luks",
+		.key = "passphrase",
+		.key_size = strlen("passphrase"),
+		.keyslot = -1,
+	};
+
+	p->open_r = bs_real_crypt_open(p->d, &req);
+	p->close_r = bs_real_crypt_close(p->d, p->name);
+	return NULL;
+}
+
+/* As the executor's workers call them: several at once, each with a helper of its own. */
+TEST(crypt_real_ops_from_several_threads)
+{
+	_cleanup_free_ char *file = not_luks_file(), *name = absent_name();
+	struct capture k;
+	struct bs_ctx *c = capture_ctx(&k, LOG_DEBUG);
+	struct bs_real_ops_data d = { .ctx = c, .opts = { .key_fd = -1 } };
+	struct parallel_call calls[4];
+	pthread_t threads[ELEMENTSOF(calls)];
+
+	for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
+		calls[i] = (struct parallel_call){ .d = &d, .file = file, .name = name };
+		ASSERT_OK(-pthread_create(&threads[i], NULL, parallel_run, &calls[i]));
+	}
+	for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
+		ASSERT_OK(-pthread_join(threads[i], NULL));
+		ASSERT_ERR(calls[i].open_r, -EINVAL);
+		ASSERT_ERR(calls[i].close_r, -ENODEV);
+	}
+	ASSERT_EQ(count_substrings(captured(&k), "is not a LUKS device of that version"),
+		  ELEMENTSOF(calls));
+	capture_done(&k, c);
+}
+
+/* The passphrase reaches the helper over its socket only: not in the command line or the
+ * environment that other users read in /proc. And the helper has no descriptor of ours but
+ * the socket, even one without O_CLOEXEC, and cannot be dumped. */
+TEST(crypt_real_helper_sees_no_key_in_argv_or_environ)
+{
+	static const char canary[] = "canary-6f1c2d9e-passphrase";
+	_cleanup_free_ char *file = not_luks_file(), *dump = NULL, *cmdline = NULL,
+			    *environ_dump = NULL, *fds = NULL, *dumpable = NULL;
+	struct capture k;
+	struct bs_ctx *c = capture_ctx(&k, LOG_DEBUG);
+	struct bs_real_ops_data d = { .ctx = c, .opts = { .key_fd = -1 } };
+	struct bs_crypt_request req = {
+		.name = "blkstack-test",
+		.device = file,
+		.type = "luks",
+		.keyslot = -1,
+	};
+	size_t n_cmdline, n_environ, n;
+	char *key = NULL;
+	int stray[2];
+
+	ASSERT_TRUE(asprintf(&dump, "%s/dump", test_scratch()) > 0);
+	test_mkdir_p(test_scratch(), "dump");
+	ASSERT_OK(setenv("TEST_CRYPT_HELPER_DUMP", dump, 1));
+	/* As a --key-fd given by a shell is: inherited, not CLOEXEC. */
+	ASSERT_OK(pipe2(stray, 0));
+
+	ASSERT_OK(bs_secret_new(strlen(canary), &key));
+	memcpy(key, canary, strlen(canary));
+	req.key = key;
+	req.key_size = strlen(canary);
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	bs_secret_free(key);
+
+	cmdline = read_dump(dump, "cmdline", &n_cmdline);
+	environ_dump = read_dump(dump, "environ", &n_environ);
+	fds = read_dump(dump, "fds", &n);
+	dumpable = read_dump(dump, "dumpable", &n);
+
+	/* argv is the program and the helper's argument, and nothing else. */
+	ASSERT_TRUE(n_cmdline > 0);
+	ASSERT_STREQ(cmdline + strlen(cmdline) + 1, "--blkstack-crypt-helper");
+	ASSERT_EQ(strlen(cmdline) + 1 + strlen("--blkstack-crypt-helper") + 1, n_cmdline);
+	ASSERT_NULL(memmem(cmdline, n_cmdline, canary, strlen(canary)));
+	/* The environment is the caller's (the dump's own variable came), without the key. */
+	ASSERT_NOTNULL(memmem(environ_dump, n_environ,
+			      "TEST_CRYPT_HELPER_DUMP=", strlen("TEST_CRYPT_HELPER_DUMP=")));
+	ASSERT_NULL(memmem(environ_dump, n_environ, canary, strlen(canary)));
+	/* Standard input, output and error, and the socket. */
+	ASSERT_STREQ(fds, "0 1 2 3 ");
+	ASSERT_STREQ(dumpable, "0");
+
+	close(stray[0]);
+	close(stray[1]);
+	capture_done(&k, c);
 }

@@ -5,10 +5,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libcryptsetup.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "libblkstack-private.h"
@@ -20,35 +23,356 @@
  * is, and libdevmapper is not: it keeps process-wide state (its ioctl buffers, the udev
  * cookie semaphores, the count of users of the control device). A lock around every call
  * would make LUKS unlocks run one at a time, and the point of running steps in parallel is
- * that several key derivations of seconds each run at once. So each call runs in a child
- * process of its own, as systemd runs one systemd-cryptsetup per mapping: the process-wide
- * state is the child's, and the parent keeps none. The child inherits the key material
- * (copy on write, still locked in the parent) and exits with the negative errno as its
- * status. How many run at once is the executor's -j.
+ * that several key derivations of seconds each run at once. So each call runs in a process
+ * of its own, as systemd runs one systemd-cryptsetup per mapping: the process-wide state is
+ * the helper's, and the parent keeps none. How many run at once is the executor's -j.
+ *
+ * The helper is this program started again (DESIGN.md: one binary, no helper program of
+ * its own): posix_spawn() of /proc/self/exe with argv[1] HELPER_ARG, which main() hands to
+ * bs_helper_main() before it does anything else. It is never a fork() that goes on running
+ * library code: the process that calls these ops has worker threads, and a child of fork()
+ * inherits every lock another thread held at that moment (the log function's, stdio's,
+ * malloc's arenas, libdevmapper's, OpenSSL's, the dynamic loader's) with no thread left to
+ * release it. posix_spawn() runs nothing of ours between the clone and the exec, and the
+ * exec'd helper starts with one thread and no locks taken.
+ *
+ * Nothing secret goes into the helper's argv or environment, which other users can read in
+ * /proc. It gets /dev/null as standard input and output, the caller's standard error, and
+ * on HELPER_FD one end of a socketpair; every other descriptor is closed, CLOEXEC or not.
+ * Over the socket, in order:
+ *
+ *   parent -> helper  one struct helper_request, followed by its strings;
+ *                     then, when HELPER_KEY is set, key_size bytes of key in messages of
+ *                     KEY_CHUNK bytes (the last one shorter), sent from and received into
+ *                     locked memory (bs_secret_new())
+ *   helper -> parent  any number of HELPER_LOG messages: the debug messages of the helper
+ *                     and of libcryptsetup, which the parent logs through its context at
+ *                     debug level (sent only when the parent's context wants them);
+ *                     then one HELPER_RESULT with the call's 0 or negative errno
+ *
+ * The helper makes itself non-dumpable before it reads anything, so that its memory is out
+ * of reach of ptrace and core dumps, and wipes the key when the call returns. A helper that
+ * dies, answers nothing or exits non-zero is -EIO, logged as an error.
  */
-typedef int (*crypt_call_fn)(struct bs_ctx *c, const void *arg);
+#define HELPER_ARG "--blkstack-crypt-helper"
+#define HELPER_FD 3
+#define HELPER_MAGIC UINT32_C(0xb5c79701) /* changed with any change of the messages */
+/* A request's header and strings: seven paths and names come nowhere near it. */
+#define REQUEST_MAX ((size_t)64 * 1024)
+#define KEY_CHUNK ((size_t)16 * 1024)
+/* Far above the 8 KiB a passphrase may have; a key file is read by libcryptsetup itself. */
+#define KEY_MAX ((size_t)8 * 1024 * 1024)
+/* One log message: its header, source file, function and text. */
+#define REPLY_MAX ((size_t)4096)
 
-static int run_in_child(struct bs_ctx *c, crypt_call_fn fn, const void *arg)
+enum helper_op {
+	HELPER_OPEN = 1,
+	HELPER_CLOSE = 2,
+};
+
+enum {
+	HELPER_LOG_DEBUG = 1u << 0, /* send the debug messages */
+	HELPER_KEY = 1u << 1, /* a key follows the request (req->key) */
+	HELPER_READ_ONLY = 1u << 2,
+	HELPER_DISCARD = 1u << 3,
+	HELPER_SAME_CPU_CRYPT = 1u << 4,
+	HELPER_SUBMIT_FROM_CRYPT_CPUS = 1u << 5,
+	HELPER_NO_READ_WORKQUEUE = 1u << 6,
+	HELPER_NO_WRITE_WORKQUEUE = 1u << 7,
+};
+
+/* The strings of a request, in the order they follow its header. */
+enum {
+	STR_NAME,
+	STR_DEVICE,
+	STR_TYPE,
+	STR_HEADER,
+	STR_KEY_FILE,
+	STR_CIPHER,
+	STR_HASH,
+	_STR_MAX,
+};
+
+/* Parent and helper are the same executable, but the helper loads libblkstack afresh: after
+ * an upgrade it may be another version, which the magic tells. */
+struct helper_request {
+	uint32_t magic;
+	uint32_t op;
+	uint32_t flags;
+	int32_t keyslot;
+	uint32_t key_bits;
+	uint32_t sector_size;
+	uint64_t key_file_offset;
+	uint64_t key_file_size;
+	uint64_t offset_sectors;
+	uint64_t skip_sectors;
+	uint64_t key_size;
+	uint32_t str_size[_STR_MAX]; /* each string's length with its NUL; 0 for NULL */
+};
+
+enum helper_reply_type {
+	/* value: the line; then the file, the function and the text, each NUL-terminated */
+	HELPER_LOG = 1,
+	/* value: the call's result */
+	HELPER_RESULT = 2,
+};
+
+struct helper_reply {
+	uint32_t type;
+	int32_t value;
+};
+
+/* One message, whole: -EMSGSIZE for one longer than size. 0 at the end of the stream. */
+static ssize_t recv_message(int fd, void *buf, size_t size)
 {
-	int status, r;
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		return -EMSGSIZE;
+	return n;
+}
+
+static int send_message(int fd, const void *buf, size_t size)
+{
+	ssize_t n;
+
+	do
+		n = send(fd, buf, size, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == size ? 0 : -EIO;
+}
+
+/* ---- in the parent: starting the helper and talking to it ---------------------------- */
+
+static struct bs_ctx *crypt_ctx(void *userdata)
+{
+	return ((struct bs_real_ops_data *)userdata)->ctx;
+}
+
+/* The header of the request for req, without magic and op. */
+static struct helper_request request_header(const struct bs_crypt_request *req)
+{
+	return (struct helper_request){
+		.flags = (req->key ? HELPER_KEY : 0) | (req->read_only ? HELPER_READ_ONLY : 0) |
+			 (req->discard ? HELPER_DISCARD : 0) |
+			 (req->same_cpu_crypt ? HELPER_SAME_CPU_CRYPT : 0) |
+			 (req->submit_from_crypt_cpus ? HELPER_SUBMIT_FROM_CRYPT_CPUS : 0) |
+			 (req->no_read_workqueue ? HELPER_NO_READ_WORKQUEUE : 0) |
+			 (req->no_write_workqueue ? HELPER_NO_WRITE_WORKQUEUE : 0),
+		.keyslot = req->keyslot,
+		.key_bits = req->key_bits,
+		.sector_size = req->sector_size,
+		.key_file_offset = req->key_file_offset,
+		.key_file_size = req->key_file_size,
+		.offset_sectors = req->offset_sectors,
+		.skip_sectors = req->skip_sectors,
+		.key_size = req->key ? req->key_size : 0,
+	};
+}
+
+static int encode_request(const struct helper_request *h, const char *const strings[_STR_MAX],
+			  char **ret, size_t *ret_size)
+{
+	struct helper_request head = *h;
+	size_t size = sizeof(head);
+	char *buf, *p;
+
+	for (size_t i = 0; i < _STR_MAX; i++) {
+		size_t l = strings[i] ? strlen(strings[i]) + 1 : 0;
+
+		if (l > REQUEST_MAX - size)
+			return -ENAMETOOLONG;
+		head.str_size[i] = (uint32_t)l;
+		size += l;
+	}
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, &head, sizeof(head));
+	p = buf + sizeof(head);
+	for (size_t i = 0; i < _STR_MAX; i++) {
+		memcpy(p, strempty(strings[i]), head.str_size[i]);
+		p += head.str_size[i];
+	}
+	*ret = buf;
+	*ret_size = size;
+	return 0;
+}
+
+/* Starts /proc/self/exe HELPER_ARG with fd as its HELPER_FD. Nothing but the file actions
+ * below runs in the child before the exec. */
+static int spawn_helper(int fd, pid_t *ret_pid)
+{
+	char *const argv[] = { program_invocation_name, (char *)HELPER_ARG, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int r;
+
+	r = posix_spawn_file_actions_init(&fa);
+	if (r != 0)
+		return -r;
+	r = posix_spawnattr_init(&attr);
+	if (r != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
+	/* Default signal handling and nothing blocked, whatever the caller's threads do. */
+	sigemptyset(&none);
+	sigfillset(&all);
+	/* fd is CLOEXEC and not HELPER_FD itself (see run_helper()), so after the exec the
+	 * socket is at HELPER_FD only, and the descriptors above it are closed. */
+	r = posix_spawn_file_actions_adddup2(&fa, fd, HELPER_FD);
+	if (r == 0)
+		r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (r == 0)
+		r = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	if (r == 0)
+		r = posix_spawn_file_actions_addclosefrom_np(&fa, HELPER_FD + 1);
+	if (r == 0)
+		r = posix_spawnattr_setsigmask(&attr, &none);
+	if (r == 0)
+		r = posix_spawnattr_setsigdefault(&attr, &all);
+	if (r == 0)
+		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	if (r == 0)
+		r = posix_spawn(ret_pid, "/proc/self/exe", &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return -r;
+}
+
+/* The request, then the key in chunks. A helper that dies meanwhile is EPIPE here, and its
+ * exit status says the rest. */
+static int send_request(int fd, const char *msg, size_t size, const char *key, size_t key_size)
+{
+	int r = send_message(fd, msg, size);
+
+	for (size_t off = 0; r >= 0 && key && off < key_size; off += KEY_CHUNK)
+		r = send_message(fd, key + off, MIN(KEY_CHUNK, key_size - off));
+	return r;
+}
+
+/* The end of the string at p, if it ends before end. */
+static const char *string_end(const char *p, const char *end)
+{
+	const char *nul = p < end ? memchr(p, 0, (size_t)(end - p)) : NULL;
+
+	return nul ? nul + 1 : NULL;
+}
+
+/* Logs what the helper says until its result; *ret_result gets that. -EPROTO for a message
+ * that is none of the helper's, or a stream that ends without a result. */
+static int relay_replies(struct bs_ctx *c, int fd, int *ret_result)
+{
+	char buf[REPLY_MAX];
+
+	for (;;) {
+		const char *file, *fn, *text, *end;
+		struct helper_reply h;
+		ssize_t n = recv_message(fd, buf, sizeof(buf));
+
+		if (n == 0)
+			return -EPROTO;
+		if (n < 0)
+			return (int)n;
+		if ((size_t)n < sizeof(h))
+			return -EPROTO;
+		memcpy(&h, buf, sizeof(h));
+		if (h.type == HELPER_RESULT) {
+			if ((size_t)n != sizeof(h) || h.value > 0)
+				return -EPROTO;
+			*ret_result = h.value;
+			return 0;
+		}
+		if (h.type != HELPER_LOG)
+			return -EPROTO;
+		end = buf + n;
+		file = buf + sizeof(h);
+		fn = string_end(file, end);
+		text = fn ? string_end(fn, end) : NULL;
+		if (!text || !string_end(text, end))
+			return -EPROTO;
+		if (bs_log_enabled(c, LOG_DEBUG))
+			bs_log(c, LOG_DEBUG, file, h.value, fn, "%s", text);
+	}
+}
+
+static int run_helper(struct bs_ctx *c, const struct helper_request *h,
+		      const char *const strings[_STR_MAX], const char *key)
+{
+	_cleanup_free_ char *msg = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int sv[2], r, result = -EIO, status;
+	size_t size;
 	pid_t pid;
 
-	pid = fork();
-	if (pid < 0)
+	r = encode_request(h, strings, &msg, &size);
+	if (r < 0)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	if (pid == 0) {
-		r = fn(c, arg);
-		_exit(r < 0 ? (-r & 0xff) : 0);
+	fd = sv[0];
+	/* dup2() onto itself would leave CLOEXEC set; the helper's end moves up instead. */
+	if (sv[1] == HELPER_FD) {
+		int moved = fcntl(sv[1], F_DUPFD_CLOEXEC, HELPER_FD + 1);
+
+		r = moved < 0 ? -errno : 0;
+		(void)close(sv[1]);
+		if (r < 0)
+			return r;
+		sv[1] = moved;
 	}
+	r = spawn_helper(sv[1], &pid);
+	(void)close(sv[1]);
+	if (r < 0) {
+		bs_log_err(c,
+			   "cannot start the process that opens or closes dm-crypt mappings "
+			   "(/proc/self/exe): %s",
+			   strerror(-r));
+		return r;
+	}
+
+	r = send_request(fd, msg, size, key, (size_t)h->key_size);
+	if (r >= 0)
+		r = relay_replies(c, fd, &result);
+	/* Closed before the wait: a helper that still sends gets EPIPE rather than blocking. */
+	fd = safe_close(fd);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	if (WIFEXITED(status))
-		return -WEXITSTATUS(status);
-	bs_log_err(c, "the process opening or closing a dm-crypt mapping was killed by signal %d",
-		   WTERMSIG(status));
-	return -EIO;
+
+	if (WIFSIGNALED(status)) {
+		bs_log_err(c,
+			   "the process opening or closing a dm-crypt mapping was killed by "
+			   "signal %d",
+			   WTERMSIG(status));
+		return -EIO;
+	}
+	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		/* A program whose main() does not start with bs_helper_main() runs its own
+		 * main instead, and answers nothing. */
+		bs_log_err(c,
+			   "the process opening or closing a dm-crypt mapping exited with status "
+			   "%d%s%s",
+			   WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+			   r < 0 ? " without an answer: " : "",
+			   r < 0 ? "does main() call bs_helper_main() first?" : "");
+		return -EIO;
+	}
+	return result;
 }
+
+/* ---- in the helper: libcryptsetup ---------------------------------------------------- */
 
 static void crypt_freep(struct crypt_device **cd)
 {
@@ -56,13 +380,8 @@ static void crypt_freep(struct crypt_device **cd)
 		crypt_free(*cd);
 }
 
-static struct bs_ctx *crypt_ctx(void *userdata)
-{
-	return ((struct bs_real_ops_data *)userdata)->ctx;
-}
-
-/* libcryptsetup's messages, through the context's log function at debug level: what went
- * wrong is for the driver to say, in blkstack's words. */
+/* libcryptsetup's messages, through the context's log function at debug level (in the helper,
+ * to the parent): what went wrong is for the driver to say, in blkstack's words. */
 static void log_from_cryptsetup(int level, const char *msg, void *userdata)
 {
 	struct bs_ctx *c = userdata;
@@ -154,9 +473,8 @@ static int format_plain(struct bs_ctx *c, struct crypt_device *cd,
 }
 
 /*
- * Whether path can be opened for reading. libcryptsetup reports a missing device before a
- * log callback can be set (crypt_init() logs to stderr then), and a missing key file only as
- * -EINVAL; checked here, they are -ENOENT or -EACCES, and nothing is printed.
+ * Whether path can be opened for reading. libcryptsetup reports a missing device or key file
+ * only as -EINVAL; checked here, they are -ENOENT or -EACCES.
  */
 static int check_readable(const char *path)
 {
@@ -252,16 +570,31 @@ static int open_mapping(struct bs_ctx *c, const struct bs_crypt_request *req)
 	return 0;
 }
 
-static int open_call(struct bs_ctx *c, const void *arg)
-{
-	return open_mapping(c, arg);
-}
-
 int bs_real_crypt_open(void *userdata, const struct bs_crypt_request *req)
 {
+	const char *strings[_STR_MAX];
+	struct helper_request h;
+	struct bs_ctx *c;
+
 	if (!userdata || !req || !req->name || !req->device || !req->type)
 		return -EINVAL;
-	return run_in_child(crypt_ctx(userdata), open_call, req);
+	if (req->key && req->key_size > KEY_MAX)
+		return -EMSGSIZE;
+
+	c = crypt_ctx(userdata);
+	h = request_header(req);
+	h.magic = HELPER_MAGIC;
+	h.op = HELPER_OPEN;
+	if (bs_log_enabled(c, LOG_DEBUG))
+		h.flags |= HELPER_LOG_DEBUG;
+	strings[STR_NAME] = req->name;
+	strings[STR_DEVICE] = req->device;
+	strings[STR_TYPE] = req->type;
+	strings[STR_HEADER] = req->header;
+	strings[STR_KEY_FILE] = req->key_file;
+	strings[STR_CIPHER] = req->cipher;
+	strings[STR_HASH] = req->hash;
+	return run_helper(c, &h, strings, req->key);
 }
 
 static int close_mapping(struct bs_ctx *c, const char *name)
@@ -270,7 +603,7 @@ static int close_mapping(struct bs_ctx *c, const char *name)
 	int r;
 
 	/* -ENODEV: no such mapping (closed already, or never opened). Asked first, because
-	 * crypt_init_by_name() prints that to stderr itself. */
+	 * crypt_init_by_name() says so as an error message. */
 	if (crypt_status(NULL, name) < CRYPT_ACTIVE) {
 		bs_log_debug(c, "'%s': no such mapping is active", name);
 		return -ENODEV;
@@ -289,17 +622,213 @@ static int close_mapping(struct bs_ctx *c, const char *name)
 	return r;
 }
 
-static int close_call(struct bs_ctx *c, const void *arg)
-{
-	return close_mapping(c, arg);
-}
-
 int bs_real_crypt_close(void *userdata, const char *name)
 {
+	const char *const strings[_STR_MAX] = { [STR_NAME] = name };
+	struct helper_request h;
+	struct bs_ctx *c;
 	int r;
 
 	if (!userdata || !name || !*name)
 		return -EINVAL;
-	r = run_in_child(crypt_ctx(userdata), close_call, name);
+	c = crypt_ctx(userdata);
+	h = (struct helper_request){
+		.magic = HELPER_MAGIC,
+		.op = HELPER_CLOSE,
+		.flags = bs_log_enabled(c, LOG_DEBUG) ? HELPER_LOG_DEBUG : 0,
+	};
+	r = run_helper(c, &h, strings, NULL);
 	return r < 0 ? r : 0;
+}
+
+/* ---- the helper's side of the socket ------------------------------------------------- */
+
+/* Copies s, cut to fit, with its NUL, to buf at *n. */
+static void append_string(char *buf, size_t size, size_t *n, const char *s)
+{
+	size_t l = MIN(strlen(s), size - *n - 1);
+
+	memcpy(buf + *n, s, l);
+	buf[*n + l] = '\0';
+	*n += l + 1;
+}
+
+/* The helper context's log function: each message goes to the parent, cut to REPLY_MAX. */
+_printf_(6, 0) static void log_to_parent(void *userdata, _unused_ int priority, const char *file,
+					 int line, const char *fn, const char *format, va_list args)
+{
+	struct helper_reply h = { .type = HELPER_LOG, .value = line };
+	const int *fd = userdata;
+	char buf[REPLY_MAX];
+	size_t n = sizeof(h);
+	int l;
+
+	memcpy(buf, &h, sizeof(h));
+	/* The file and the function are short names; room is kept for the text. */
+	append_string(buf, sizeof(buf) / 4, &n, file);
+	append_string(buf, sizeof(buf) / 2, &n, fn);
+	l = vsnprintf(buf + n, sizeof(buf) - n, format, args);
+	if (l < 0)
+		return;
+	n += MIN((size_t)l, sizeof(buf) - n - 1) + 1;
+	(void)send_message(*fd, buf, n);
+}
+
+/* The string i of a request whose strings start at *p and end at end; NULL for one sent as
+ * NULL. -EBADMSG for one that is not exactly as long as the header says. */
+static int decode_string(const struct helper_request *h, size_t i, const char **p, const char *end,
+			 const char **ret)
+{
+	size_t size = h->str_size[i];
+
+	if (size == 0) {
+		*ret = NULL;
+		return 0;
+	}
+	if (size > (size_t)(end - *p) || strnlen(*p, size) != size - 1)
+		return -EBADMSG;
+	*ret = *p;
+	*p += size;
+	return 0;
+}
+
+/* Reads the request into buf (the strings of req point there) and the key into *ret_key,
+ * which the caller frees with bs_secret_free(). */
+static int receive_request(int fd, char *buf, struct helper_request *h,
+			   struct bs_crypt_request *req, char **ret_key)
+{
+	const char *strings[_STR_MAX], *p, *end;
+	char *key = NULL;
+	ssize_t n;
+	int r;
+
+	n = recv_message(fd, buf, REQUEST_MAX);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n < sizeof(*h))
+		return -EBADMSG;
+	memcpy(h, buf, sizeof(*h));
+	if (h->magic != HELPER_MAGIC || !IN_SET(h->op, HELPER_OPEN, HELPER_CLOSE))
+		return -EBADMSG;
+	p = buf + sizeof(*h);
+	end = buf + n;
+	for (size_t i = 0; i < _STR_MAX; i++) {
+		r = decode_string(h, i, &p, end, &strings[i]);
+		if (r < 0)
+			return r;
+	}
+	if (p != end || !strings[STR_NAME] ||
+	    (h->op == HELPER_OPEN && (!strings[STR_DEVICE] || !strings[STR_TYPE])))
+		return -EBADMSG;
+	/* Key bytes only with HELPER_KEY, and no more than a parent sends. */
+	if ((h->flags & HELPER_KEY) ? h->key_size > KEY_MAX : h->key_size != 0)
+		return -EBADMSG;
+
+	*req = (struct bs_crypt_request){
+		.name = strings[STR_NAME],
+		.device = strings[STR_DEVICE],
+		.type = strings[STR_TYPE],
+		.header = strings[STR_HEADER],
+		.key_file = strings[STR_KEY_FILE],
+		.key_file_offset = h->key_file_offset,
+		.key_file_size = (size_t)h->key_file_size,
+		.keyslot = h->keyslot,
+		.cipher = strings[STR_CIPHER],
+		.key_bits = h->key_bits,
+		.hash = strings[STR_HASH],
+		.offset_sectors = h->offset_sectors,
+		.skip_sectors = h->skip_sectors,
+		.sector_size = h->sector_size,
+		.read_only = h->flags & HELPER_READ_ONLY,
+		.discard = h->flags & HELPER_DISCARD,
+		.same_cpu_crypt = h->flags & HELPER_SAME_CPU_CRYPT,
+		.submit_from_crypt_cpus = h->flags & HELPER_SUBMIT_FROM_CRYPT_CPUS,
+		.no_read_workqueue = h->flags & HELPER_NO_READ_WORKQUEUE,
+		.no_write_workqueue = h->flags & HELPER_NO_WRITE_WORKQUEUE,
+	};
+	if (!(h->flags & HELPER_KEY))
+		return 0;
+
+	/* Locked memory; where mlock() is not allowed, used anyway, as the parent does. */
+	r = bs_secret_new((size_t)h->key_size, &key);
+	if (r < 0)
+		return r;
+	for (size_t off = 0; off < h->key_size; off += KEY_CHUNK) {
+		size_t want = MIN(KEY_CHUNK, (size_t)h->key_size - off);
+
+		n = recv_message(fd, key + off, want);
+		if (n < 0 || (size_t)n != want) {
+			bs_secret_free(key);
+			return n < 0 ? (int)n : -EBADMSG;
+		}
+	}
+	req->key = key;
+	req->key_size = (size_t)h->key_size;
+	*ret_key = key;
+	return 0;
+}
+
+/* The helper: one request, one call, one result. The exit status is 0 when the result was
+ * sent, whatever it is. */
+static int crypt_helper(void)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct bs_crypt_request req = {};
+	struct helper_request h;
+	struct helper_reply reply = { .type = HELPER_RESULT };
+	/* A context of its own, only for logging; the parent's log function is the parent's. */
+	struct bs_ctx c = {
+		.n_ref = 1,
+		.root_fd = -EBADF,
+		.log_priority = LOG_DEBUG,
+	};
+	char *key = NULL;
+	int fd = HELPER_FD, type, r;
+	socklen_t l = sizeof(type);
+
+	/* Before any secret arrives: no core dump, no ptrace by other processes of the user. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return EXIT_FAILURE;
+	/* Run by hand, or by something else than libblkstack: nothing to talk to. */
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_SEQPACKET)
+		return EXIT_FAILURE;
+	/* The exec cleared it; nothing libcryptsetup might start gets the socket. */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return EXIT_FAILURE;
+
+	buf = malloc(REQUEST_MAX);
+	if (!buf)
+		return EXIT_FAILURE;
+	r = receive_request(fd, buf, &h, &req, &key);
+	if (r < 0)
+		return EXIT_FAILURE;
+	if (h.flags & HELPER_LOG_DEBUG) {
+		c.log_fn = log_to_parent;
+		c.log_userdata = &fd;
+	}
+	/* The default for messages about no device in particular (crypt_init(),
+	 * crypt_status()), which would go to stderr otherwise. */
+	crypt_set_log_callback(NULL, log_from_cryptsetup, &c);
+
+	if (h.op == HELPER_OPEN)
+		reply.value = open_mapping(&c, &req);
+	else
+		reply.value = close_mapping(&c, req.name);
+	bs_secret_free(key);
+	if (reply.value > 0)
+		reply.value = 0;
+
+	return send_message(fd, &reply, sizeof(reply)) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* Defined here, in the object that starts helpers: the unit tests link libblkstack statically
+ * and refer to it weakly (tests.c), so a binary that can start a helper must contain it
+ * without a reference of its own. */
+_public_ int bs_helper_main(int argc, char *argv[])
+{
+	if (argc < 2 || !argv || !argv[1] || !streq(argv[1], HELPER_ARG))
+		return -ENOEXEC;
+	if (argc != 2)
+		return EXIT_FAILURE;
+	return crypt_helper();
 }
