@@ -816,6 +816,9 @@ _public_ int bs_graph_to_json(const struct bs_graph *g, char **ret)
 			r = json_add_string(o, "needs", g->edges[i]->needs->id);
 		if (r >= 0)
 			r = json_add_string(o, "role", g->edges[i]->role);
+		if (r >= 0 && g->edges[i]->carried &&
+		    json_object_object_add(o, "carried", json_object_new_boolean(true)) < 0)
+			r = -ENOMEM;
 		if (r >= 0 && json_object_array_add(edges, o) < 0)
 			r = -ENOMEM;
 		if (r < 0)

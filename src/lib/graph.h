@@ -41,6 +41,10 @@ struct bs_edge {
 	struct bs_node *holder;
 	struct bs_node *needs;
 	char *role;
+	/* The need is met by what the initramfs carries, not by the node: a key file on a
+	 * filesystem of the root set for a layer below root (cryptsetup-initramfs's
+	 * KEYFILE_PATTERN). Shown, but no dependency: it orders nothing and is no cycle. */
+	bool carried;
 	/* The configuration line that made the edge (sources/config.c), so that a problem such
 	 * as a cycle can name it; NULL and 0 for edges of other sources. */
 	char *origin_file;

@@ -127,9 +127,15 @@ static size_t n_deps(enum bs_plan_op op, const struct bs_node *n)
 	return op == BS_PLAN_UP ? n->n_needs : n->n_holders;
 }
 
+/* The i-th node n depends on in direction op, or NULL when that edge orders nothing (it is
+ * carried by the initramfs, see struct bs_edge). */
 static struct bs_node *dep(enum bs_plan_op op, const struct bs_node *n, size_t i)
 {
-	return op == BS_PLAN_UP ? n->needs[i]->needs : n->holders[i]->holder;
+	const struct bs_edge *e = op == BS_PLAN_UP ? n->needs[i] : n->holders[i];
+
+	if (e->carried)
+		return NULL;
+	return op == BS_PLAN_UP ? e->needs : e->holder;
 }
 
 /* ---- targets and the root set ------------------------------------------------------------ */
@@ -177,6 +183,9 @@ static int mark_closure(struct work *w, struct bs_node *start, enum bs_plan_op d
 
 		for (size_t i = 0; i < n_deps(direction, n); i++) {
 			struct bs_node *m = dep(direction, n, i);
+
+			if (!m)
+				continue;
 
 			if (!mark[m->index]) {
 				mark[m->index] = true;
@@ -300,9 +309,9 @@ static int closure_discover(struct work *w)
 static struct bs_node *staying_holder(const struct work *w, const struct bs_node *n)
 {
 	for (size_t i = 0; i < n->n_holders; i++) {
-		struct bs_node *h = n->holders[i]->holder;
+		struct bs_node *h = dep(BS_PLAN_DOWN, n, i);
 
-		if (!w->in[h->index] && bs_node_is_open(h))
+		if (h && !w->in[h->index] && bs_node_is_open(h))
 			return h;
 	}
 	return NULL;
@@ -338,8 +347,11 @@ static int closure_down(struct work *w, struct bs_node **targets, size_t n_targe
 
 				if (w->in[i] || !bs_node_is_open(n))
 					continue;
-				for (size_t j = 0; j < n->n_holders && all_holders_leave; j++)
-					all_holders_leave = w->in[n->holders[j]->holder->index];
+				for (size_t j = 0; j < n->n_holders && all_holders_leave; j++) {
+					struct bs_node *h = dep(BS_PLAN_DOWN, n, j);
+
+					all_holders_leave = !h || w->in[h->index];
+				}
 				/* Only layers below a closing node: a disk is never closed, and a
 				 * filesystem is unmounted only when asked, not because the last
 				 * mount under it goes. */
@@ -355,10 +367,14 @@ static int closure_down(struct work *w, struct bs_node **targets, size_t n_targe
 			struct bs_node *n = w->g->nodes[i], *h;
 			bool below = false;
 
-			if (w->in[i] || !bs_node_is_open(n) || !bs_kind_down_action(n) || w->root_set[i] || is_user(n))
+			if (w->in[i] || !bs_node_is_open(n) || !bs_kind_down_action(n) || w->root_set[i] ||
+			    is_user(n))
 				continue;
-			for (size_t j = 0; j < n->n_holders && !below; j++)
-				below = w->in[n->holders[j]->holder->index];
+			for (size_t j = 0; j < n->n_holders && !below; j++) {
+				struct bs_node *hj = dep(BS_PLAN_DOWN, n, j);
+
+				below = hj && w->in[hj->index];
+			}
 			h = below ? staying_holder(w, n) : NULL;
 			if (!h)
 				continue;
@@ -430,10 +446,13 @@ static int collect_deps(const struct work *w, enum bs_plan_op op, const struct b
 {
 	for (size_t i = 0; i < n_deps(op, n); i++) {
 		struct bs_node *m = dep(op, n, i);
-		size_t k = m->index;
+		size_t k;
 		size_t *l;
 		int r;
 
+		if (!m)
+			continue;
+		k = m->index;
 		if (!w->in[k] || seen[k])
 			continue;
 		seen[k] = true;

@@ -10,6 +10,7 @@
 #include "blkstack.h"
 #include "exec-harness.h"
 #include "fileio.h"
+#include "graph.h"
 #include "recorder.h"
 #include "tests.h"
 #include "util.h"
@@ -407,6 +408,99 @@ TEST(missing_device_times_out_the_rest_comes_up)
 			      "UUID=00000000-1111-2222-3333-444444444444"));
 	ASSERT_EQ(exec_run_status(&run, "mount", "mnt:/srv/main"), (int)BS_EXEC_DONE);
 	ASSERT_NOTNULL(strstr(recorder_transcript(&rec), "wait-uevent"));
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
+/* ---- a key file on root for a layer below root ---------------------------------------------
+ *
+ * Root on LUKS, unlocked by a key file on root itself (cryptsetup-initramfs carries it with
+ * KEYFILE_PATTERN): no cycle. check accepts it, show draws the edge with its role, plans
+ * order nothing by it, and the executor reads the key from the running system's own root
+ * (the initramfs), not below the mount root. */
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_ctx *, bs_ctx_unref)
+
+static void key_on_root(const char *root)
+{
+	test_write_file(root, "etc/crypttab",
+			"cryptroot UUID=43c1b2e4-cd43-4bbd-949e-e440504cddf6 /etc/keys/root.key "
+			"luks\n"
+			"cryptsrv UUID=cba7c8ce-287c-4a7c-a274-039c169de03e /etc/keys/srv.key luks\n");
+}
+
+static const struct bs_edge *find_edge(const struct bs_graph *g, const char *holder,
+				       const char *needs)
+{
+	const struct bs_node *n = bs_graph_find_node(g, holder);
+
+	for (size_t i = 0; n && i < bs_node_get_n_needs(n); i++) {
+		const struct bs_edge *e = bs_node_get_need(n, i);
+
+		if (streq(bs_node_get_id(bs_edge_get_needs(e)), needs))
+			return e;
+	}
+	return NULL;
+}
+
+TEST(key_file_on_root_for_root_is_carried_not_a_cycle)
+{
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = NULL;
+	struct bs_problem_list *problems = NULL;
+	struct bs_graph *g = NULL;
+	struct bs_plan *p = NULL;
+	const struct bs_edge *e;
+	_cleanup_free_ char *json = NULL;
+
+	key_on_root(root);
+	c = ctx_on_sysroot(root, NULL);
+	ASSERT_OK(bs_graph_load(c, NULL, &g, &problems));
+	ASSERT_EQ(bs_problem_list_get_n(problems), 0);
+	problems = bs_problem_list_free(problems);
+
+	/* Root's own mapping: the edge is there, with its role, and carried. */
+	e = find_edge(g, "crypt:cryptroot", "mnt:/");
+	ASSERT_NOTNULL(e);
+	ASSERT_STREQ(bs_edge_get_role(e), "key-file");
+	ASSERT_TRUE(e->carried);
+	/* /srv's mapping is not below root: root must be mounted before it opens. */
+	e = find_edge(g, "crypt:cryptsrv", "mnt:/");
+	ASSERT_NOTNULL(e);
+	ASSERT_FALSE(e->carried);
+	ASSERT_OK(bs_graph_to_json(g, &json));
+	ASSERT_NOTNULL(strstr(json, "\"holder\": \"crypt:cryptroot\",\n      \"needs\": \"mnt:/\",\n"
+				    "      \"role\": \"key-file\",\n      \"carried\": true"));
+
+	/* Teardown plans: root's layers stay, nothing refuses. */
+	ASSERT_OK(bs_plan_new(g, BS_PLAN_DOWN, NULL, BS_PLAN_KEEP_ROOT, &p));
+	bs_plan_unref(p);
+	bs_graph_unref(g);
+}
+
+TEST(key_file_on_root_opens_root_from_the_running_root_and_srv_after_it)
+{
+	_cleanup_free_ char *root = fixture_with_record("ps1-raid6-lvm-crypt");
+	struct recorder rec;
+	struct exec_run run;
+	const char *t, *open_root, *mount_root, *open_srv;
+
+	key_on_root(root);
+	recorder_init(&rec);
+	EXEC_RUN(&run, .sysroot = root, .mount_root = "/sysroot", .op = BS_PLAN_UP,
+		 .ops = recorder_ops(), .ops_data = &rec);
+	t = recorder_transcript(&rec);
+	ASSERT_EQ(run.r, 0);
+	/* Root's key where the initramfs has it; /srv's on root, once root is mounted. */
+	open_root = strstr(t, "crypt-open cryptroot /dev/mapper/vg0-root luks /etc/keys/root.key\n");
+	mount_root = strstr(t, "mount /dev/mapper/cryptroot /sysroot ");
+	open_srv = strstr(t, "crypt-open cryptsrv /dev/mapper/vg0-srv luks "
+			     "/sysroot/etc/keys/srv.key\n");
+	ASSERT_NOTNULL(open_root);
+	ASSERT_NOTNULL(mount_root);
+	ASSERT_NOTNULL(open_srv);
+	ASSERT_TRUE(open_root < mount_root);
+	ASSERT_TRUE(mount_root < open_srv);
 	exec_run_done(&run);
 	recorder_done(&rec);
 }

@@ -96,6 +96,15 @@ static struct bs_node *find_device_need(const struct bs_node *n, const char *rol
 	return NULL;
 }
 
+/* Whether n's key file is one that the initramfs carries (see struct bs_edge). */
+static bool key_file_is_carried(const struct bs_node *n)
+{
+	for (size_t i = 0; i < n->n_needs; i++)
+		if (streq(n->needs[i]->role, "key-file") && n->needs[i]->carried)
+			return true;
+	return false;
+}
+
 /* The path of the encrypted device: the node's backing device, or a file that
  * libcryptsetup puts on a loop device itself. */
 static int find_backing(struct bs_step *s, const struct bs_node *n,
@@ -342,7 +351,13 @@ static int crypt_open(struct bs_step *s)
 	r = find_header(s, n, e, &header);
 	if (r < 0)
 		return r;
-	if (e && e->key_file) {
+	if (e && e->key_file && key_file_is_carried(n)) {
+		/* On the root set, for a layer below root: the initramfs has it at that path, and
+		 * the running system's own root is where it is read, not the mount root. */
+		key_file = strdup(e->key_file);
+		if (!key_file)
+			return bs_step_fail(s, -ENOMEM, "out of memory");
+	} else if (e && e->key_file) {
 		r = bs_step_target_path(s, e->key_file, &key_file);
 		if (r < 0)
 			return bs_step_fail(s, r, "cannot find its key file '%s': %s", e->key_file, strerror(-r));

@@ -1481,6 +1481,75 @@ static int report_unresolved(struct merge *m)
 
 /* ---- the source -------------------------------------------------------------------------- */
 
+/* Whether from reaches to along what it needs, never through skip. */
+static int needs_transitively(const struct bs_graph *g, const struct bs_node *from,
+			      const struct bs_node *to, const struct bs_edge *skip)
+{
+	_cleanup_free_ const struct bs_node **stack = NULL;
+	_cleanup_free_ bool *seen = NULL;
+	size_t depth = 0;
+
+	stack = malloc(sizeof(*stack) * (g->n_nodes ? g->n_nodes : 1));
+	seen = calloc(g->n_nodes ? g->n_nodes : 1, sizeof(*seen));
+	if (!stack || !seen)
+		return -ENOMEM;
+	/* Indexes are the positions of the node array, sorted or not. */
+	for (size_t i = 0; i < g->n_nodes; i++)
+		g->nodes[i]->index = i;
+	stack[depth++] = from;
+	seen[from->index] = true;
+	while (depth > 0) {
+		const struct bs_node *n = stack[--depth];
+
+		for (size_t i = 0; i < n->n_needs; i++) {
+			const struct bs_edge *e = n->needs[i];
+
+			if (e == skip || e->carried || seen[e->needs->index])
+				continue;
+			if (e->needs == to)
+				return 1;
+			seen[e->needs->index] = true;
+			stack[depth++] = e->needs;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A key file that lies on a filesystem of the root set (/, /usr), for a layer that this
+ * filesystem itself sits on, is carried by the initramfs, as cryptsetup-initramfs's
+ * KEYFILE_PATTERN carries it: the usual way to unlock every device of an array below root
+ * with one passphrase. That is no cycle: the edge stays, to be shown with its role, but
+ * orders nothing. A key on any other filesystem that sits on the layer it unlocks stays a
+ * cycle, reported as one.
+ */
+static int mark_carried_key_files(struct merge *m)
+{
+	static const char *const root_set[] = { "mnt:/", "mnt:/usr" };
+
+	for (size_t i = 0; i < m->g->n_edges; i++) {
+		struct bs_edge *e = m->g->edges[i];
+		bool in_root_set = false;
+		int r;
+
+		if (!streq(e->role, "key-file") || e->needs->kind != BS_NODE_MOUNT)
+			continue;
+		for (size_t k = 0; k < ELEMENTSOF(root_set); k++)
+			in_root_set |= streq(e->needs->id, root_set[k]);
+		if (!in_root_set)
+			continue;
+		r = needs_transitively(m->g, e->needs, e->holder, e);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		e->carried = true;
+		bs_log_debug(m->g->ctx, "%s: its key file lies on %s, which sits on it: the "
+			     "initramfs carries it", e->holder->id, e->needs->id);
+	}
+	return 0;
+}
+
 static int merge_all(struct merge *m)
 {
 	int r;
@@ -1524,6 +1593,8 @@ static int merge_all(struct merge *m)
 			return r;
 
 	r = type_unconfigured_mounts(m);
+	if (r >= 0)
+		r = mark_carried_key_files(m);
 	if (r < 0)
 		return r;
 	r = report_unresolved(m);

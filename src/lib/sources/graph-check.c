@@ -50,7 +50,12 @@ static int find_components(const struct bs_graph *g, size_t *comp, size_t *ret_n
 			const struct bs_node *v = g->nodes[f->node];
 
 			if (f->next_edge < v->n_needs) {
-				size_t w = v->needs[f->next_edge++]->needs->index;
+				const struct bs_edge *e = v->needs[f->next_edge++];
+				size_t w = e->needs->index;
+
+				/* What the initramfs carries orders nothing. */
+				if (e->carried)
+					continue;
 
 				if (index[w] == UNVISITED) {
 					index[w] = low[w] = counter++;
@@ -100,7 +105,7 @@ static size_t shortest_cycle(const struct bs_graph *g, const size_t *comp, size_
 			struct bs_edge *e = v->needs[i];
 			size_t w = e->needs->index;
 
-			if (comp[w] != c)
+			if (comp[w] != c || e->carried)
 				continue;
 			if (w == start) {
 				closing = e;
