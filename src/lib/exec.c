@@ -94,6 +94,7 @@ struct bs_exec {
 	unsigned n_ref;
 	struct bs_ctx *ctx;
 	unsigned jobs;
+	unsigned max_rounds;
 	uint64_t timeout_usec;
 	bool no_record;
 
@@ -211,6 +212,7 @@ _public_ int bs_exec_new(struct bs_ctx *c, const struct bs_exec_opts *opts, stru
 	}
 	if (e->timeout_usec == 0)
 		e->timeout_usec = DEFAULT_TIMEOUT_USEC;
+	e->max_rounds = MAX_ROUNDS;
 	e->ops = bs_ops_real();
 	e->ops_data = &e->real;
 	pthread_mutex_init(&e->lock, NULL);
@@ -231,6 +233,7 @@ _public_ struct bs_exec *bs_exec_unref(struct bs_exec *e)
 	if (!e || --e->n_ref > 0)
 		return NULL;
 	results_clear(e);
+	bs_real_ops_data_done(&e->real);
 	free(e->results);
 	free(e->devices);
 	free(e->passphrases);
@@ -250,6 +253,14 @@ _public_ void bs_exec_set_event_fn(struct bs_exec *e, bs_exec_event_fn fn, void 
 		return;
 	e->event_fn = fn;
 	e->event_data = userdata;
+}
+
+int bs_exec_set_max_rounds(struct bs_exec *e, unsigned n)
+{
+	if (!e || n == 0)
+		return -EINVAL;
+	e->max_rounds = n;
+	return 0;
 }
 
 int bs_exec_set_ops(struct bs_exec *e, const struct bs_ops *ops, void *userdata)
@@ -1234,6 +1245,13 @@ static int exec_up(struct bs_exec *e, const char *const *targets)
 	unsigned number = 0;
 	int r;
 
+	/* One monitor for every round, open before the graph is first read: a device that
+	 * appears while a round reads the graph is announced on it, not lost. */
+	r = e->ops->watch_uevents(e->ops_data);
+	if (r < 0)
+		bs_log_debug(e->ctx, "cannot watch uevents ahead (%s); each wait listens anew",
+			     strerror(-r));
+
 	for (;;) {
 		_cleanup_free_ char *message = NULL;
 		struct bs_graph *g = NULL;
@@ -1267,7 +1285,7 @@ static int exec_up(struct bs_exec *e, const char *const *targets)
 		r = run_plan(e, g, p, number + 1, message, &n_new, &progress);
 		n_unresolved = bs_plan_get_n_unresolved(p);
 		number++;
-		if (r < 0 || (n_new > 0 && progress > 0 && number < MAX_ROUNDS) ||
+		if (r < 0 || (n_new > 0 && progress > 0 && number < e->max_rounds) ||
 		    n_unresolved == 0)
 			goto next;
 
@@ -1277,7 +1295,7 @@ static int exec_up(struct bs_exec *e, const char *const *targets)
 		for (size_t i = 0; i < e->n_results; i++)
 			any_failed |= e->results[i].status != BS_EXEC_DONE;
 		pthread_mutex_unlock(&e->lock);
-		if (!any_failed && number < MAX_ROUNDS) {
+		if (!any_failed && number < e->max_rounds) {
 			uint64_t now = now_usec();
 
 			if (deadline == 0)
@@ -1303,7 +1321,7 @@ next:
 		 * graph again (probes, the lvm report) would find nothing left to do. */
 		if (n_unresolved == 0 && progress == n_new)
 			return 0;
-		if (n_new > 0 && progress > 0 && number < MAX_ROUNDS)
+		if (n_new > 0 && progress > 0 && number < e->max_rounds)
 			continue;
 		if (n_unresolved == 0)
 			return 0;
@@ -1360,15 +1378,52 @@ static int report_blockers(struct bs_exec *e, struct bs_graph *g)
 	return 0;
 }
 
-/* Down: rounds while something still goes down; then one last pass that names what is left
- * and what holds it. */
+/* The nodes of plan p's steps, as targets for the next round of a teardown. */
+static int plan_node_ids(const struct bs_plan *p, char ***ret)
+{
+	char **ids = NULL;
+
+	for (size_t i = 0; i < bs_plan_get_n_steps(p); i++)
+		if (strv_extend(&ids, bs_node_get_id(bs_plan_get_step_node(p, i))) < 0) {
+			strv_free(ids);
+			return -ENOMEM;
+		}
+	*ret = ids;
+	return 0;
+}
+
+/* The ids of ids that g still has, borrowed from ids, NULL-terminated. */
+static int ids_still_there(const struct bs_graph *g, char **ids, const char ***ret)
+{
+	const char **left = calloc(strv_length(ids) + 1, sizeof(*left));
+	size_t n = 0;
+
+	if (!left)
+		return -ENOMEM;
+	for (char **id = ids; id && *id; id++)
+		if (bs_graph_find_node(g, *id))
+			left[n++] = *id;
+	*ret = left;
+	return (int)n;
+}
+
+/*
+ * Down: rounds while something still goes down; then one last pass that names what is left
+ * and what holds it, also when the rounds run out. After the first round of a teardown of
+ * named targets, the nodes of its plan are the targets: a target that is no configured node
+ * (a mount fstab does not list) is gone from the graph once it is down, and what was busy
+ * below it must still be retried and reported.
+ */
 static int exec_down(struct bs_exec *e, const char *const *targets, unsigned flags)
 {
+	_cleanup_strv_free_ char **first_plan = NULL;
 	unsigned number = 0;
 	bool last_pass = false;
 	int r;
 
 	for (;;) {
+		_cleanup_free_ const char **left = NULL;
+		const char *const *round_targets = targets;
 		struct bs_graph *g = NULL;
 		struct bs_plan *p = NULL;
 		size_t n_new = 0, progress = 0;
@@ -1376,15 +1431,27 @@ static int exec_down(struct bs_exec *e, const char *const *targets, unsigned fla
 		r = load_graph(e, NULL, &g);
 		if (r < 0)
 			return r;
-		r = make_plan(e, g, BS_PLAN_DOWN, targets, flags, &p);
-		if (r == -ENOENT && number > 0) {
-			/* The target itself went away in an earlier round. */
-			bs_graph_unref(g);
-			return 0;
+		if (first_plan) {
+			r = ids_still_there(g, first_plan, &left);
+			if (r <= 0) {
+				/* Everything it planned went away: nothing is left open. */
+				bs_graph_unref(g);
+				return r;
+			}
+			round_targets = left;
 		}
+		r = make_plan(e, g, BS_PLAN_DOWN, round_targets, flags, &p);
 		if (r < 0) {
 			bs_graph_unref(g);
 			return r;
+		}
+		if (targets && !first_plan) {
+			r = plan_node_ids(p, &first_plan);
+			if (r < 0) {
+				bs_plan_unref(p);
+				bs_graph_unref(g);
+				return r;
+			}
 		}
 		r = run_plan(e, g, p, number + 1, NULL, &n_new, &progress);
 		if (r >= 0 && last_pass)
@@ -1395,10 +1462,11 @@ static int exec_down(struct bs_exec *e, const char *const *targets, unsigned fla
 			return r;
 		number++;
 		/* Every step went down: the plan was complete, nothing is left to retry. */
-		if (last_pass || n_new == 0 || progress == n_new || number >= MAX_ROUNDS)
+		if (last_pass || n_new == 0 || progress == n_new)
 			break;
-		/* Nothing went down this round but something is busy: one last pass. */
-		if (progress == 0)
+		/* Nothing went down this round, or the rounds are used up, but something is busy:
+		 * one last pass, which names what holds it. */
+		if (progress == 0 || number + 1 >= e->max_rounds)
 			last_pass = true;
 	}
 	return 0;

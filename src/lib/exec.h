@@ -9,6 +9,9 @@
  * tests install a recorder this way. */
 int bs_exec_set_ops(struct bs_exec *e, const struct bs_ops *ops, void *userdata);
 
+/* How many rounds a run may take (MAX_ROUNDS in exec.c by default), for tests of the limit. */
+int bs_exec_set_max_rounds(struct bs_exec *e, unsigned n);
+
 /*
  * What holds node n open, one line each ("pid 812 (sleep) has its working directory in
  * /srv", "mounted below it: /srv/www", "held by dm-3 (crypt:cryptsrv)"), read below the

@@ -117,6 +117,8 @@ void exec_run(struct exec_run *run, const struct exec_run_opts *o)
 	bs_ctx_set_log_fn(c, on_log, run);
 	ASSERT_OK(bs_exec_new(c, &eo, &run->e));
 	ASSERT_OK(bs_exec_set_ops(run->e, o->ops, o->ops_data));
+	if (o->max_rounds)
+		ASSERT_OK(bs_exec_set_max_rounds(run->e, o->max_rounds));
 	bs_exec_set_event_fn(run->e, on_event, run);
 	run->r = bs_exec_run(run->e, o->op, o->targets, o->flags);
 	fflush(run->events_f);

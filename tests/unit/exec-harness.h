@@ -43,6 +43,7 @@ struct exec_run_opts {
 	unsigned jobs; /* 0 here means 1, so that the ops are called in a fixed order */
 	const struct bs_ops *ops; /* the fake ops table, called with ops_data */
 	void *ops_data;
+	unsigned max_rounds; /* 0: the executor's own limit */
 };
 
 /* One run of the executor and what it said. The texts stay valid until exec_run_done(). */

@@ -48,6 +48,7 @@ _printf_(3, 0) static int record_locked(struct recorder *r, const char *op, cons
 	char *args = NULL, *line = NULL;
 	int error = 0;
 
+	r->n_calls++;
 	if (vasprintf(&args, format, ap) < 0)
 		return -ENOMEM;
 	if (asprintf(&line, "%s %s", op, args) < 0) {
@@ -132,9 +133,57 @@ static int rec_mount(void *u, const char *source, const char *target, const char
 		      fstype ? fstype : "-", flags, data && *data ? data : "-");
 }
 
+/* Drops the mountinfo lines of mount point target below r->sysroot. */
+static void drop_mount(struct recorder *r, const char *target)
+{
+	char *path = NULL, *text = NULL, *out = NULL, *line, *save = NULL;
+	size_t size = 0, out_size = 0;
+	FILE *f, *o;
+
+	if (asprintf(&path, "%s/proc/self/mountinfo", r->sysroot) < 0)
+		return;
+	f = fopen(path, "re");
+	if (f) {
+		o = open_memstream(&text, &size);
+		for (int c; o && (c = fgetc(f)) != EOF;)
+			fputc(c, o);
+		if (o)
+			fclose(o);
+		fclose(f);
+	}
+	o = text ? open_memstream(&out, &out_size) : NULL;
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; o && line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char mp[4096];
+
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && strcmp(mp, target) == 0)
+			continue;
+		fprintf(o, "%s\n", line);
+	}
+	if (o) {
+		fclose(o);
+		f = fopen(path, "we");
+		if (f) {
+			fputs(out, f);
+			fclose(f);
+		}
+	}
+	free(out);
+	free(text);
+	free(path);
+}
+
 static int rec_umount(void *u, const char *target, int flags)
 {
-	return record(u, "umount", "%s flags=%#x", target, (unsigned)flags);
+	struct recorder *r = u;
+	int e = record(u, "umount", "%s flags=%#x", target, (unsigned)flags);
+
+	if (e == 0 && r->sysroot) {
+		pthread_mutex_lock(&r->lock);
+		drop_mount(r, target);
+		pthread_mutex_unlock(&r->lock);
+	}
+	return e;
 }
 
 static int rec_swapon(void *u, const char *path, int flags)
@@ -254,6 +303,18 @@ static int rec_wait_device(void *u, const struct bs_device_match *m, uint64_t ti
 	return *ret_name ? 0 : -ENOMEM;
 }
 
+/* Not in the transcript (every run starts with it): a test reads watched_first instead. */
+static int rec_watch_uevents(void *u)
+{
+	struct recorder *r = u;
+
+	pthread_mutex_lock(&r->lock);
+	r->watched_first = r->n_calls == 0;
+	r->n_watches++;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
 static int rec_wait_uevent(void *u, uint64_t timeout_usec)
 {
 	int e = record(u, "wait-uevent", "timeout=%llus",
@@ -300,6 +361,7 @@ static const struct bs_ops ops = {
 	.crypt_close = rec_crypt_close,
 	.ask_password = rec_ask_password,
 	.wait_device = rec_wait_device,
+	.watch_uevents = rec_watch_uevents,
 	.wait_uevent = rec_wait_uevent,
 	.remove_node = rec_remove_node,
 	.device_busy = rec_device_busy,

@@ -35,6 +35,13 @@ struct recorder {
 	unsigned in_flight, max_in_flight, crypt_in_flight;
 	bool rendezvous_failed;
 	unsigned next_loop;
+	/* When set, a umount that succeeds takes its line out of this sysroot's
+	 * proc/self/mountinfo, so that the next round's graph no longer has the mount. */
+	const char *sysroot;
+	/* Calls recorded so far; whether watch_uevents came before any of them, and how often. */
+	unsigned n_calls;
+	bool watched_first;
+	unsigned n_watches;
 };
 
 void recorder_init(struct recorder *r);

@@ -805,6 +805,12 @@ static int fake_wait_device(void *u, const struct bs_device_match *m, uint64_t t
 	return *ret_name ? 0 : -ENOMEM;
 }
 
+static int fake_watch_uevents(void *u)
+{
+	(void)u;
+	return 0;
+}
+
 static int fake_wait_uevent(void *u, uint64_t timeout_usec)
 {
 	(void)timeout_usec;
@@ -885,6 +891,7 @@ static const struct bs_ops fake_ops = {
 	.crypt_close = fake_crypt_close,
 	.ask_password = fake_ask_password,
 	.wait_device = fake_wait_device,
+	.watch_uevents = fake_watch_uevents,
 	.wait_uevent = fake_wait_uevent,
 	.device_busy = fake_device_busy,
 	.probe_fstype = fake_probe_fstype,

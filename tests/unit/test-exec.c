@@ -504,3 +504,82 @@ TEST(key_file_on_root_opens_root_from_the_running_root_and_srv_after_it)
 	exec_run_done(&run);
 	recorder_done(&rec);
 }
+
+/* One uevent monitor serves every round of an up, and it is open before the graph is first
+ * read (before any other op), so that a device appearing while a round reads the graph is
+ * announced on it instead of being missed until the timeout. */
+TEST(one_uevent_monitor_opened_before_the_first_read)
+{
+	_cleanup_free_ char *root = test_fixture_copy("ps2-raid5-crypt-lvm-disks");
+	struct recorder rec;
+	struct exec_run run;
+
+	recorder_init(&rec);
+	rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
+	/* Nothing appears in a fixture: after the round it waited for devices, on the monitor
+	 * it opened first. */
+	ASSERT_EQ(count_substrings(recorder_transcript(&rec), "wait-uevent"), 1u);
+	ASSERT_TRUE(rec.watched_first);
+	ASSERT_EQ(rec.n_watches, 1u);
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
+/* down of a mount that fstab does not list: once it is unmounted the target is gone from the
+ * graph, and the mapping below it, held open by a process, is still retried and reported with
+ * what holds it (it used to end after round 1 without either). */
+TEST(down_of_a_target_not_in_fstab_retries_and_names_the_holder)
+{
+	_cleanup_free_ char *root = test_fixture_copy("rootless-ps1-raid6-lvm-crypt-assembled");
+	const char *targets[] = { "/srv/main", NULL }, *m;
+	struct recorder rec;
+	struct exec_run run;
+
+	test_write_file(root, "etc/fstab",
+			"UUID=a5365b0d-5ea0-4a9d-beef-b56832542fc4 /srv/data btrfs defaults 0 2\n");
+	test_write_file(root, "proc/4242/comm", "sleep\n");
+	test_symlink(root, "proc/4242/cwd", "/");
+	test_symlink(root, "proc/4242/root", "/");
+	test_mkdir_p(root, "proc/4242/fd");
+	test_symlink(root, "proc/4242/fd/3", "/dev/mapper/cryptmain");
+
+	recorder_init(&rec);
+	rec.sysroot = root;
+	recorder_fail(&rec, "crypt-close", "cryptmain", -EBUSY, -1);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .targets = targets,
+		 .ops = recorder_ops(), .ops_data = &rec);
+	ASSERT_EQ(run.r, -EBUSY);
+	ASSERT_EQ(exec_run_status(&run, "umount", "mnt:/srv/main"), BS_EXEC_DONE);
+	ASSERT_EQ(exec_run_status(&run, "crypt-close", "crypt:cryptmain"), BS_EXEC_BUSY);
+	/* Retried in a later round, then named with its holder. */
+	ASSERT_TRUE(count_substrings(recorder_transcript(&rec), "crypt-close cryptmain") >= 2);
+	m = exec_run_message(&run, "crypt-close", "crypt:cryptmain");
+	ASSERT_NOTNULL(m);
+	ASSERT_NOTNULL(strstr(m, "pid 4242 (sleep) has /dev/mapper/cryptmain open"));
+	ASSERT_NOTNULL(strstr(run.events, "blocker crypt-close crypt:cryptmain: pid 4242"));
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
+/* The rounds running out still ends with the last pass that names the holders. */
+TEST(down_that_runs_out_of_rounds_still_names_the_holders)
+{
+	_cleanup_free_ char *root = test_fixture("rootless-ps1-raid6-lvm-crypt-assembled");
+	struct recorder rec;
+	struct exec_run run;
+	const char *m;
+
+	recorder_init(&rec);
+	/* Something goes down every round (so the rounds would go on), /srv/data never does. */
+	recorder_fail(&rec, "umount", "/srv/data", -EBUSY, -1);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .ops = recorder_ops(),
+		 .ops_data = &rec, .max_rounds = 2);
+	ASSERT_EQ(run.r, -EBUSY);
+	ASSERT_EQ(count_substrings(recorder_transcript(&rec), "umount /srv/data"), 2u);
+	m = exec_run_message(&run, "umount", "mnt:/srv/data");
+	ASSERT_NOTNULL(m);
+	ASSERT_NOTNULL(strstr(m, "still open"));
+	exec_run_done(&run);
+	recorder_done(&rec);
+}

@@ -95,8 +95,14 @@ struct bs_ops {
 	 * -ETIMEDOUT if none appeared in time. */
 	int (*wait_device)(void *userdata, const struct bs_device_match *m, uint64_t timeout_usec,
 			   char **ret_name);
-	/* Waits for the next block device uevent, up to timeout_usec: 0 when one came,
-	 * -ETIMEDOUT if none did. */
+	/* Starts listening for block device uevents, once for the whole run, before the
+	 * graph is read the first time: a device that appears while the graph is read, or
+	 * between two rounds, is then seen by wait_uevent(). Calling it again changes
+	 * nothing. */
+	int (*watch_uevents)(void *userdata);
+	/* Waits for a block device uevent, up to timeout_usec: 0 when one came (at once if one
+	 * came since watch_uevents() or the last wait; the ones queued with it are taken
+	 * too), -ETIMEDOUT if none did. */
 	int (*wait_uevent)(void *userdata, uint64_t timeout_usec);
 	/* Removes a device node or symlink below /dev that a tool made and left behind when its
 	 * device went away: what udev does on "remove", for systems without udev. A path that
@@ -125,7 +131,12 @@ const struct bs_ops *bs_ops_real(void);
 struct bs_real_ops_data {
 	struct bs_ctx *ctx;
 	struct bs_real_ops_opts opts;
+	/* watch_uevents()'s socket, open while watching (a zeroed struct is not watching). */
+	bool watching;
+	int monitor_fd;
 };
+/* Closes what the real ops opened for data (the uevent monitor). */
+void bs_real_ops_data_done(struct bs_real_ops_data *data);
 
 /* Secrets: locked (mlock), never swapped or dumped, wiped before they are freed. */
 int bs_secret_new(size_t size, char **ret);

@@ -120,6 +120,7 @@ static const struct bs_ops real_ops = {
 	.wait_device = bs_real_wait_device,
 	.wait_uevent = bs_real_wait_uevent,
 	.remove_node = bs_real_remove_node,
+	.watch_uevents = bs_real_watch_uevents,
 	.device_busy = bs_real_device_busy,
 	.probe_fstype = bs_real_probe_fstype,
 	.reboot = bs_real_reboot,

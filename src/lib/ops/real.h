@@ -15,6 +15,7 @@ int bs_real_swapon(void *userdata, const char *path, int flags);
 int bs_real_swapoff(void *userdata, const char *path);
 int bs_real_reboot(void *userdata, int how);
 int bs_real_device_busy(void *userdata, const char *path);
+int bs_real_watch_uevents(void *userdata);
 int bs_real_probe_fstype(void *userdata, const char *path, char **ret_type);
 int bs_real_remove_node(void *userdata, const char *path);
 

@@ -538,17 +538,55 @@ int bs_real_wait_device(void *userdata, const struct bs_device_match *m, uint64_
 	return 0;
 }
 
-int bs_real_wait_uevent(void *userdata, uint64_t timeout_usec)
+int bs_real_watch_uevents(void *userdata)
 {
-	struct bs_ctx *c = real_ctx(userdata);
-	_cleanup_close_ int fd = -EBADF;
+	struct bs_real_ops_data *d = userdata;
 	int r;
 
-	r = uevent_socket_open(c, &fd);
+	if (d->watching)
+		return 0;
+	r = uevent_socket_open(d->ctx, &d->monitor_fd);
 	if (r < 0)
 		return r;
-	r = wait_events(c, fd, deadline_after(timeout_usec), NULL, NULL);
+	d->watching = true;
+	return 0;
+}
+
+void bs_real_ops_data_done(struct bs_real_ops_data *d)
+{
+	if (d && d->watching) {
+		close(d->monitor_fd);
+		d->watching = false;
+	}
+}
+
+/* Takes what else is queued on fd without waiting: one wait stands for all of them. */
+static void drain(struct bs_ctx *c, int fd)
+{
+	_cleanup_free_ char *buf = malloc(BS_UEVENT_MAX);
+	struct bs_uevent u;
+
+	while (buf && bs_uevent_receive(c, fd, buf, &u) > 0)
+		;
+}
+
+int bs_real_wait_uevent(void *userdata, uint64_t timeout_usec)
+{
+	struct bs_real_ops_data *d = userdata;
+	_cleanup_close_ int own = -EBADF;
+	int fd = d->monitor_fd, r;
+
+	/* Without a monitor, only what comes from now on can be seen. */
+	if (!d->watching) {
+		r = uevent_socket_open(d->ctx, &own);
+		if (r < 0)
+			return r;
+		fd = own;
+	}
+	r = wait_events(d->ctx, fd, deadline_after(timeout_usec), NULL, NULL);
 	if (r < 0)
 		return r;
+	if (r > 0)
+		drain(d->ctx, fd);
 	return r > 0 ? 0 : -ETIMEDOUT;
 }
