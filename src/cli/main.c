@@ -10,7 +10,7 @@
 #include <syslog.h>
 
 #include "blkstack.h"
-#include "config.h"
+#include "build-config.h"
 #include "exit-code.h"
 #include "log.h"
 #include "macro.h"

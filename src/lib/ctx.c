@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "build-config.h"
 #include "libblkstack-private.h"
 #include "parse.h"
 #include "util.h"

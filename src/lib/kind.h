@@ -40,9 +40,9 @@ const char *bs_action_to_string(enum bs_action a);
 enum bs_action bs_action_from_string(const char *s);
 
 /*
- * A kind of node, as far as plans and runs depend on it. Each layer file in layers/ defines
- * the entries of the kinds it drives, and layers/layers.c lists them: adding a kind is that
- * file and one line there (and its action names above).
+ * A kind of node, as far as plans and runs depend on it: plain data, one entry per kind in
+ * kind.c, read by the planner (which never reaches the drivers) and the executor. A kind's
+ * driver is its file in layers/, which runs the actions named here.
  */
 struct bs_kind {
 	enum bs_node_kind kind;
@@ -76,7 +76,7 @@ struct bs_kind {
 	int (*device_path)(const struct bs_node *n, char **ret);
 };
 
-/* The entry of kind k (layers/layers.c); never NULL for a kind of enum bs_node_kind. */
+/* The entry of kind k; never NULL for a kind of enum bs_node_kind. */
 const struct bs_kind *bs_kind_get(enum bs_node_kind k);
 
 /* The action that brings n up now, or BS_ACTION_NONE if it is up (or nothing brings it up). */

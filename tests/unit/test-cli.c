@@ -16,7 +16,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "build-config.h"
 #include "exit-code.h"
 #include "log.h"
 #include "strv.h"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "blkstack.h"
-#include "config.h"
+#include "build-config.h"
 #include "tests.h"
 
 struct log_record {

@@ -50,45 +50,9 @@ static int run_wait_device(struct bs_step *s)
 	return r < 0 ? bs_step_fail(s, r, "cannot record '%s': %s", name, strerror(-r)) : 0;
 }
 
-static const struct bs_kind kind_disk = {
-	.kind = BS_NODE_DISK,
-	.up = BS_ACTION_WAIT_DEVICE,
-	.up_until = BS_STATE_PRESENT,
-};
-
-static const struct bs_kind kind_part = {
-	.kind = BS_NODE_PART,
-	.up = BS_ACTION_WAIT_DEVICE,
-	.up_until = BS_STATE_PRESENT,
-};
-
-/* No driver opens these yet: one that is not open is waited for, like a device. */
-static const struct bs_kind kind_dm = {
-	.kind = BS_NODE_DM,
-	.up = BS_ACTION_WAIT_DEVICE,
-	.up_until = BS_STATE_ACTIVE,
-	.device_path = bs_layer_dm_device_path,
-};
-
-static const struct bs_kind kind_mpath = {
-	.kind = BS_NODE_MPATH,
-	.up = BS_ACTION_WAIT_DEVICE,
-	.up_until = BS_STATE_ACTIVE,
-};
-
-static const struct bs_kind kind_drbd = {
-	.kind = BS_NODE_DRBD,
-	.up = BS_ACTION_WAIT_DEVICE,
-	.up_until = BS_STATE_ACTIVE,
-};
-
-static const struct bs_kind *const kinds[] = {
-	&kind_disk, &kind_part, &kind_dm, &kind_mpath, &kind_drbd, NULL,
-};
-
 static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_WAIT_DEVICE, run_wait_device },
 	{ BS_ACTION_NONE, NULL },
 };
 
-const struct bs_layer bs_layer_block = { "block", NULL, kinds, actions };
+const struct bs_layer bs_layer_block = { "block", NULL, actions };

@@ -75,18 +75,9 @@ static int run_btrfs_scan(struct bs_step *s)
 			    n->id, list);
 }
 
-static const struct bs_kind kind_btrfs = {
-	.kind = BS_NODE_BTRFS,
-	.up = BS_ACTION_BTRFS_SCAN,
-	.up_until = BS_STATE_ACTIVE,
-	/* It closes with the last of its mounts; its devices go down with their own layers. */
-};
-
-static const struct bs_kind *const kinds[] = { &kind_btrfs, NULL };
-
 static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_BTRFS_SCAN, run_btrfs_scan },
 	{ BS_ACTION_NONE, NULL },
 };
 
-const struct bs_layer bs_layer_btrfs = { "btrfs", NULL, kinds, actions };
+const struct bs_layer bs_layer_btrfs = { "btrfs", NULL, actions };

@@ -412,21 +412,10 @@ static int crypt_close(struct bs_step *s)
 	return 0;
 }
 
-static const struct bs_kind kind_crypt = {
-	.kind = BS_NODE_CRYPT,
-	.up = BS_ACTION_CRYPT_OPEN,
-	.up_until = BS_STATE_ACTIVE,
-	.down = BS_ACTION_CRYPT_CLOSE,
-	.device_path = bs_layer_dm_device_path,
-	.up_when_configured = true,
-};
-
-static const struct bs_kind *const kinds[] = { &kind_crypt, NULL };
-
 static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_CRYPT_OPEN, crypt_open },
 	{ BS_ACTION_CRYPT_CLOSE, crypt_close },
 	{ BS_ACTION_NONE, NULL },
 };
 
-const struct bs_layer bs_layer_crypt = { "crypt", NULL, kinds, actions };
+const struct bs_layer bs_layer_crypt = { "crypt", NULL, actions };

@@ -127,7 +127,6 @@ static int ensure_record(struct bs_step *s, const struct bs_node *n, const struc
 	return 0;
 }
 
-
 /* The kernel scans the target's LUNs after the login, so the disk comes a little later: look
  * at the sessions on every block uevent until it is there or the node's timeout ends. */
 static int find_disk(struct bs_step *s, const struct bs_node *n, const struct target *t,
@@ -217,20 +216,10 @@ static int iscsi_logout(struct bs_step *s)
 	return 0;
 }
 
-static const struct bs_kind kind_iscsi = {
-	.kind = BS_NODE_ISCSI,
-	.up = BS_ACTION_ISCSI_LOGIN,
-	.up_until = BS_STATE_ACTIVE,
-	.down = BS_ACTION_ISCSI_LOGOUT,
-	.up_when_configured = true,
-};
-
-static const struct bs_kind *const kinds[] = { &kind_iscsi, NULL };
-
 static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_ISCSI_LOGIN, iscsi_login },
 	{ BS_ACTION_ISCSI_LOGOUT, iscsi_logout },
 	{ BS_ACTION_NONE, NULL },
 };
 
-const struct bs_layer bs_layer_iscsi = { "iscsi", "iscsiadm", kinds, actions };
+const struct bs_layer bs_layer_iscsi = { "iscsi", "iscsiadm", actions };

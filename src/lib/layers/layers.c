@@ -1,4 +1,4 @@
-/* The table of layer drivers: adding a kind is one file and one line here. */
+/* The table of layer drivers: a new kind's driver is one file and one line here. */
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
@@ -16,18 +16,6 @@ static const struct bs_layer *const layers[] = {
 	&bs_layer_swap,	 &bs_layer_nbd,	    &bs_layer_iscsi,
 };
 
-/* A kind no driver names: nothing brings it up or takes it down. */
-static const struct bs_kind no_driver = { .up_until = BS_STATE_ABSENT };
-
-const struct bs_kind *bs_kind_get(enum bs_node_kind k)
-{
-	for (size_t i = 0; i < ELEMENTSOF(layers); i++)
-		for (const struct bs_kind *const *kind = layers[i]->kinds; kind && *kind; kind++)
-			if ((*kind)->kind == k)
-				return *kind;
-	return k >= 0 && k < _BS_NODE_KIND_MAX ? &no_driver : NULL;
-}
-
 const struct bs_layer_action *bs_layer_find_action(enum bs_action action,
 						   const struct bs_layer **ret_layer)
 {
@@ -39,15 +27,4 @@ const struct bs_layer_action *bs_layer_find_action(enum bs_action action,
 				return a;
 			}
 	return NULL;
-}
-
-int bs_layer_dm_device_path(const struct bs_node *n, char **ret)
-{
-	const char *name = bs_node_attr(n, BS_ATTR_DM_NAME), *colon = strchr(n->id, ':');
-
-	if (!name)
-		name = colon ? colon + 1 : n->id;
-	if (!*name)
-		return -ENXIO;
-	return asprintf(ret, "/dev/mapper/%s", name) < 0 ? -ENOMEM : 0;
 }

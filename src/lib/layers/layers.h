@@ -23,11 +23,11 @@ struct bs_layer_action {
 	int (*run)(struct bs_step *s);
 };
 
-/* One driver: the kinds of node it brings up and takes down, and its actions. */
+/* One driver: the actions that bring its kinds of node up and take them down (what a kind is
+ * to plans is the kind table's, kind.c). */
 struct bs_layer {
 	const char *name; /* "md" */
 	const char *tool; /* the program its actions spawn, or NULL */
-	const struct bs_kind *const *kinds;    /* ends with NULL */
 	const struct bs_layer_action *actions; /* ends with { BS_ACTION_NONE, NULL } */
 };
 
@@ -49,9 +49,6 @@ extern const struct bs_layer bs_layer_iscsi;   /* iscsi.c: iscsi-login, iscsi-lo
 const struct bs_layer_action *bs_layer_find_action(enum bs_action action,
 						   const struct bs_layer **ret_layer);
 
-/* For kinds whose device is a device-mapper mapping named after the node: /dev/mapper/ and
- * its dm name, or the part of its id after the colon. */
-int bs_layer_dm_device_path(const struct bs_node *n, char **ret);
 
 /* ---- what a driver may ask of the step it runs (exec.c) ---------------------------------- */
 

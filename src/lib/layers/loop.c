@@ -72,20 +72,10 @@ static int run_loop_detach(struct bs_step *s)
 	return 0;
 }
 
-static const struct bs_kind kind_loop = {
-	.kind = BS_NODE_LOOP,
-	.up = BS_ACTION_LOOP_ATTACH,
-	.up_until = BS_STATE_ACTIVE,
-	.down = BS_ACTION_LOOP_DETACH,
-	.up_when_configured = true,
-};
-
-static const struct bs_kind *const kinds[] = { &kind_loop, NULL };
-
 static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_LOOP_ATTACH, run_loop_attach },
 	{ BS_ACTION_LOOP_DETACH, run_loop_detach },
 	{ BS_ACTION_NONE, NULL },
 };
 
-const struct bs_layer bs_layer_loop = { "loop", NULL, kinds, actions };
+const struct bs_layer bs_layer_loop = { "loop", NULL, actions };

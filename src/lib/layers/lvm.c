@@ -190,39 +190,6 @@ static int vg_deactivate(struct bs_step *s)
 	return 0;
 }
 
-/* /dev/mapper/VG-LV of an LV that is not live, from its id "lv:VG/LV". */
-static int lv_device_path(const struct bs_node *n, char **ret)
-{
-	_cleanup_free_ char *vg = NULL, *dm = NULL;
-	const char *vg_lv = startswith(n->id, "lv:"), *slash = vg_lv ? strchr(vg_lv, '/') : NULL;
-
-	if (!slash)
-		return -ENXIO;
-	vg = strndup(vg_lv, (size_t)(slash - vg_lv));
-	if (!vg || lvm_dm_name_join(vg, slash + 1, &dm) < 0)
-		return -ENOMEM;
-	return asprintf(ret, "/dev/mapper/%s", dm) < 0 ? -ENOMEM : 0;
-}
-
-/* The VG's step is the point where all its PVs are there; it activates no LV. */
-static const struct bs_kind kind_vg = {
-	.kind = BS_NODE_VG,
-	.up = BS_ACTION_VG_ACTIVATE,
-	.up_until = BS_STATE_ACTIVE,
-	.down = BS_ACTION_VG_DEACTIVATE,
-};
-
-static const struct bs_kind kind_lv = {
-	.kind = BS_NODE_LV,
-	.up = BS_ACTION_LV_ACTIVATE,
-	.up_until = BS_STATE_ACTIVE,
-	.down = BS_ACTION_LV_DEACTIVATE,
-	.discover_all = true,
-	.device_path = lv_device_path,
-};
-
-static const struct bs_kind *const kinds[] = { &kind_vg, &kind_lv, NULL };
-
 static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_VG_ACTIVATE, vg_activate },
 	{ BS_ACTION_LV_ACTIVATE, lv_activate },
@@ -231,4 +198,4 @@ static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_NONE, NULL },
 };
 
-const struct bs_layer bs_layer_lvm = { "lvm", "lvm", kinds, actions };
+const struct bs_layer bs_layer_lvm = { "lvm", "lvm", actions };

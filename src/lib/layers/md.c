@@ -10,7 +10,6 @@
 #include "strv.h"
 #include "util.h"
 
-
 static bool role_is(const struct bs_edge *e, const char *role)
 {
 	return e->role && streq(e->role, role);
@@ -277,22 +276,10 @@ static int md_stop(struct bs_step *s)
 	return remove_stale_nodes(s, md, path);
 }
 
-static const struct bs_kind kind_md = {
-	.kind = BS_NODE_MD,
-	.up = BS_ACTION_MD_ASSEMBLE,
-	.up_until = BS_STATE_ACTIVE,
-	.down = BS_ACTION_MD_STOP,
-	/* check_quorum() decides whether it starts without a member. */
-	.may_lack_members = true,
-	.up_when_configured = true,
-};
-
-static const struct bs_kind *const kinds[] = { &kind_md, NULL };
-
 static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_MD_ASSEMBLE, md_assemble },
 	{ BS_ACTION_MD_STOP, md_stop },
 	{ BS_ACTION_NONE, NULL },
 };
 
-const struct bs_layer bs_layer_md = { "md", "mdadm", kinds, actions };
+const struct bs_layer bs_layer_md = { "md", "mdadm", actions };

@@ -311,18 +311,6 @@ static int run_remount_ro(struct bs_step *s)
 	return 0;
 }
 
-static const struct bs_kind kind_mount = {
-	.kind = BS_NODE_MOUNT,
-	.up = BS_ACTION_MOUNT,
-	.up_until = BS_STATE_MOUNTED,
-	.down = BS_ACTION_UMOUNT,
-	.keep_root = BS_ACTION_REMOUNT_RO,
-	.is_user = true,
-	.up_when_configured = true,
-};
-
-static const struct bs_kind *const kinds[] = { &kind_mount, NULL };
-
 static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_MOUNT, run_mount },
 	{ BS_ACTION_UMOUNT, run_umount },
@@ -330,4 +318,4 @@ static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_NONE, NULL },
 };
 
-const struct bs_layer bs_layer_mount = { "mount", NULL, kinds, actions };
+const struct bs_layer bs_layer_mount = { "mount", NULL, actions };

@@ -152,20 +152,10 @@ static int nbd_disconnect(struct bs_step *s)
 	return 0;
 }
 
-static const struct bs_kind kind_nbd = {
-	.kind = BS_NODE_NBD,
-	.up = BS_ACTION_NBD_CONNECT,
-	.up_until = BS_STATE_ACTIVE,
-	.down = BS_ACTION_NBD_DISCONNECT,
-	.up_when_configured = true,
-};
-
-static const struct bs_kind *const kinds[] = { &kind_nbd, NULL };
-
 static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_NBD_CONNECT, nbd_connect },
 	{ BS_ACTION_NBD_DISCONNECT, nbd_disconnect },
 	{ BS_ACTION_NONE, NULL },
 };
 
-const struct bs_layer bs_layer_nbd = { "nbd", "nbd-client", kinds, actions };
+const struct bs_layer bs_layer_nbd = { "nbd", "nbd-client", actions };

@@ -30,17 +30,9 @@ static int run_wait_network(struct bs_step *s)
 			    "iscsi, _netdev mounts) need it: start the network first");
 }
 
-static const struct bs_kind kind_network = {
-	.kind = BS_NODE_NETWORK,
-	.up = BS_ACTION_WAIT_NETWORK,
-	.up_until = BS_STATE_ACTIVE,
-};
-
-static const struct bs_kind *const kinds[] = { &kind_network, NULL };
-
 static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_WAIT_NETWORK, run_wait_network },
 	{ BS_ACTION_NONE, NULL },
 };
 
-const struct bs_layer bs_layer_network = { "network", NULL, kinds, actions };
+const struct bs_layer bs_layer_network = { "network", NULL, actions };

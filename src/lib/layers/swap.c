@@ -85,21 +85,10 @@ static int run_swapoff(struct bs_step *s)
 	return 0;
 }
 
-static const struct bs_kind kind_swap = {
-	.kind = BS_NODE_SWAP,
-	.up = BS_ACTION_SWAPON,
-	.up_until = BS_STATE_ACTIVE,
-	.down = BS_ACTION_SWAPOFF,
-	.is_user = true,
-	.up_when_configured = true,
-};
-
-static const struct bs_kind *const kinds[] = { &kind_swap, NULL };
-
 static const struct bs_layer_action actions[] = {
 	{ BS_ACTION_SWAPON, run_swapon },
 	{ BS_ACTION_SWAPOFF, run_swapoff },
 	{ BS_ACTION_NONE, NULL },
 };
 
-const struct bs_layer bs_layer_swap = { "swap", NULL, kinds, actions };
+const struct bs_layer bs_layer_swap = { "swap", NULL, actions };
