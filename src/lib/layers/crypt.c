@@ -81,21 +81,6 @@ static const char *mapping_name(const struct bs_node *n)
 	return name && *name ? name : bs_node_attr(n, BS_ATTR_DM_NAME);
 }
 
-static bool is_device_node(const struct bs_node *n)
-{
-	return !IN_SET(n->kind, BS_NODE_VG, BS_NODE_MOUNT, BS_NODE_SWAP, BS_NODE_NETWORK);
-}
-
-/* The device n needs with role, or NULL. */
-static struct bs_node *find_device_need(const struct bs_node *n, const char *role)
-{
-	for (size_t i = 0; i < n->n_needs; i++)
-		if (n->needs[i]->role && streq(n->needs[i]->role, role) &&
-		    is_device_node(n->needs[i]->needs))
-			return n->needs[i]->needs;
-	return NULL;
-}
-
 /* Whether n's key file is one that the initramfs carries (see struct bs_edge). */
 static bool key_file_is_carried(const struct bs_node *n)
 {
@@ -110,7 +95,7 @@ static bool key_file_is_carried(const struct bs_node *n)
 static int find_backing(struct bs_step *s, const struct bs_node *n,
 			const struct bs_crypt_config *e, char **ret)
 {
-	struct bs_node *backing = find_device_need(n, "backing");
+	struct bs_node *backing = bs_node_need_with_role(n, "backing");
 	int r;
 
 	if (backing) {
@@ -150,7 +135,7 @@ static int find_header(struct bs_step *s, const struct bs_node *n,
 			return bs_step_fail(s, r, "cannot find its header '%s': %s", e->header, strerror(-r));
 		return 0;
 	}
-	dev = find_device_need(n, "header");
+	dev = bs_node_need_with_role(n, "header");
 	if (!dev)
 		return bs_step_fail(s, -ENXIO,
 				    "its header device '%s' was not found; check 'header=' in "
@@ -370,9 +355,9 @@ static int crypt_open(struct bs_step *s)
 		warn_plain_defaults(s, e, &req);
 
 	if (key_file)
-		r = open_with_key_file(s, e, find_device_need(n, "backing"), &req);
+		r = open_with_key_file(s, e, bs_node_need_with_role(n, "backing"), &req);
 	else
-		r = open_with_passphrase(s, n, e, find_device_need(n, "backing"), &req);
+		r = open_with_passphrase(s, n, e, bs_node_need_with_role(n, "backing"), &req);
 	if (r < 0)
 		return r;
 
