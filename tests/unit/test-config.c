@@ -294,7 +294,7 @@ TEST(crypttab_errors)
 	ASSERT_OK(PARSE(bs_crypttab_parse, text, &t, &pl));
 	problems = problem_texts(&pl);
 	ASSERT_STREQ(problems,
-		     "F:1: unknown option 'discrad' (did you mean 'discard'?)\n"
+		     "F:1: unknown option 'discrad' (did you mean 'discard'?), ignoring\n"
 		     "F:2: option 'tries' needs a number of tries (0: no limit), got 'many'\n"
 		     "F:3: option 'size' needs a multiple of 8 bits, got '13'\n"
 		     "F:4: option 'sector-size' needs a power of two from 512 to 4096, got "
@@ -313,11 +313,15 @@ TEST(crypttab_errors)
 		     "F:14: option 'timeout' needs a time span such as '90', '30s' or '2min', got "
 		     "'soon'\n"
 		     "F:15: mapping name 'a' is already used by line 1\n"
-		     "F:16: unknown option 'frobnicate'\n");
-	/* Only the lines without problems are entries; a bad line still takes its name. */
-	ASSERT_EQ(t->n_entries, 1);
-	ASSERT_STREQ(t->entries[0].name, "q");
-	ASSERT_EQ(t->entries[0].line, 17);
+		     "F:16: unknown option 'frobnicate', ignoring\n");
+	/* Only the lines without errors are entries; a bad line still takes its name. An
+	 * unknown option is a warning: its line is used without it. */
+	ASSERT_EQ(t->n_entries, 3);
+	ASSERT_STREQ(t->entries[0].name, "a");
+	ASSERT_EQ(t->entries[0].flags, 0);
+	ASSERT_STREQ(t->entries[1].name, "p");
+	ASSERT_STREQ(t->entries[2].name, "q");
+	ASSERT_EQ(t->entries[2].line, 17);
 	bs_problem_list_done(&pl);
 }
 
@@ -469,7 +473,7 @@ TEST(mdadm_conf_errors)
 			   "ARRY /dev/md1 uuid=1:2\n"
 			   "ARRAY /dev/md/x uuid=zz\n"
 			   "ARRAY /dev/md/y level=raid7 num-devices=four name=y\n"
-			   "ARRAY /dev/md/z uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6\n"
+			   "ARRAY /dev/md/z uuid=00000000:a31aa7bd:a0e88e06:eaa17cd6\n"
 			   "  nmae=q\n"
 			   "ARRAY /dev/md/a uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6\n"
 			   "ARRAY /dev/md/b uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6\n"
@@ -487,20 +491,23 @@ TEST(mdadm_conf_errors)
 		problems,
 		"F:1: ARRAY '/dev/md0' has no identity: give uuid=, name=, devices= or "
 		"super-minor=\n"
-		"F:2: unknown keyword 'ARRY' (did you mean 'ARRAY'?)\n"
+		"F:2: unknown keyword 'ARRY' (did you mean 'ARRAY'?), ignoring\n"
 		"F:3: bad uuid 'zz' (expected 32 hex digits, as in "
 		"'uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6')\n"
-		"F:4: unknown RAID level 'raid7' (did you mean 'raid0'?)\n"
+		"F:4: unknown RAID level 'raid7' (did you mean 'raid0'?), ignoring\n"
 		"F:4: 'num-devices=' needs a non-negative integer, got 'four'\n"
-		"F:6: unknown word 'nmae=q' on ARRAY line (did you mean 'name='?)\n"
+		"F:6: unknown word 'nmae=q' on ARRAY line (did you mean 'name='?), ignoring\n"
 		"F:8: array uuid 'f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6' is already used by "
 		"line 7\n"
 		"F:9: '/dev/sda' is not a valid md device name (use /dev/md/NAME or /dev/mdN)\n"
 		"F:10: ARRAY line has no identity: give uuid=, name=, devices= or "
 		"super-minor=\n"
-		"F:12: unknown keyword 'de'\n");
-	ASSERT_EQ(c->n_arrays, 1);
-	ASSERT_STREQ(c->arrays[0].device, "/dev/md/a");
+		"F:12: unknown keyword 'de', ignoring\n");
+	/* Unknown words and keywords are warnings: the array of line 5 stays. */
+	ASSERT_EQ(c->n_arrays, 2);
+	ASSERT_STREQ(c->arrays[0].device, "/dev/md/z");
+	ASSERT_NULL(c->arrays[0].name);
+	ASSERT_STREQ(c->arrays[1].device, "/dev/md/a");
 	bs_problem_list_done(&pl);
 }
 
@@ -582,7 +589,7 @@ TEST(stack_conf_errors)
 {
 	const char *text = "lop /x\n"
 			   "loop data/disk.img\n"
-			   "loop /srv/a.img rw\n"
+			   "loop /srv/c.img rw\n"
 			   "loop /srv/a.img\n"
 			   "loop /srv//a.img ro\n"
 			   "loop /srv/b.img offset=lots\n"
@@ -605,7 +612,7 @@ TEST(stack_conf_errors)
 	ASSERT_STREQ(problems,
 		     "F:1: unknown kind 'lop' (did you mean 'loop'?)\n"
 		     "F:2: loop file 'data/disk.img' is not an absolute path\n"
-		     "F:3: unknown loop option 'rw' (did you mean 'ro'?)\n"
+		     "F:3: unknown loop option 'rw' (did you mean 'ro'?), ignoring\n"
 		     "F:5: loop file '/srv/a.img' is already declared by line 4\n"
 		     "F:6: loop option 'offset' needs a number of bytes (K, M, G allowed), got "
 		     "'lots'\n"
@@ -621,8 +628,42 @@ TEST(stack_conf_errors)
 		     "fields\n"
 		     "F:15: 'timeout': '0' is not a number of seconds from 1 to 86400\n"
 		     "F:16: 'timeout': 'soon' is not a number of seconds from 1 to 86400\n");
-	ASSERT_EQ(c->n_entries, 1);
-	ASSERT_STREQ(c->entries[0].path, "/srv/a.img");
+	/* An unknown option is a warning: the loop file of line 3 is declared without it. */
+	ASSERT_EQ(c->n_entries, 2);
+	ASSERT_STREQ(c->entries[0].path, "/srv/c.img");
+	ASSERT_EQ(c->entries[0].flags, 0);
+	ASSERT_STREQ(c->entries[1].path, "/srv/a.img");
+	bs_problem_list_done(&pl);
+}
+
+/* ---- the peers' syntax ------------------------------------------------------------------- */
+
+/* stack.conf is blkstack's own file: an unknown option is a warning (the layer is declared
+ * with the options known), an unknown kind an error (nothing of the line can be read). */
+TEST(stack_conf_unknown_option_is_a_warning)
+{
+	const char *text = "loop /srv/a.img ro,frobnicate,partscn\n"
+			   "nbd n0 server export tls,persit\n"
+			   "iscsi i0 iqn.2004-01.org.example:disk1 10.0.0.2 lun=1,ifaec=eth0\n"
+			   "lopp /srv/b.img\n";
+	_cleanup_(bs_stack_conf_freep) struct bs_stack_conf *c = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_stack_conf_parse, text, &c, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:1: unknown loop option 'frobnicate', ignoring\n"
+		     "F:1: unknown loop option 'partscn' (did you mean 'partscan'?), ignoring\n"
+		     "F:2: unknown nbd option 'persit' (did you mean 'persist'?), ignoring\n"
+		     "F:3: unknown iscsi option 'ifaec' (did you mean 'iface'?), ignoring\n"
+		     "F:4: unknown kind 'lopp' (did you mean 'loop'?)\n");
+	ASSERT_EQ(pl.problems[4].severity, BS_PROBLEM_ERROR);
+	ASSERT_EQ(c->n_entries, 3);
+	ASSERT_EQ(c->entries[0].flags, BS_STACK_READONLY);
+	ASSERT_EQ(c->entries[1].flags, BS_STACK_TLS);
+	ASSERT_STREQ(c->entries[1].target, "export");
+	ASSERT_EQ(c->entries[2].lun, 1);
 	bs_problem_list_done(&pl);
 }
 
@@ -1082,11 +1123,46 @@ TEST(problem_malformed_fstab_line)
 		     "expected at least 3 fields (device, mount point and type), got 1");
 }
 
+/* relpath of a copy of fixture replaced by text: exactly one problem, the warning message at
+ * line, and the graph of the rest as without it. */
+static struct bs_graph *check_warned(const char *name, const char *relpath, const char *text,
+				     unsigned line, const char *message, char **ret_root)
+{
+	_cleanup_free_ char *root = test_fixture_copy(name), *expected = NULL, *got = NULL;
+	const struct bs_problem *p;
+	struct bs_graph *g;
+	char line_s[16];
+	int r;
+
+	test_write_file(root, relpath, text);
+	g = config_graph(root, &r);
+	ASSERT_ERR(r, -EBADMSG);
+	snprintf(line_s, sizeof(line_s), "%u", line);
+	expected = expect_at(root, relpath, "%s: %s", line_s, message);
+	got = graph_problem_texts(g);
+	ASSERT_STREQ(got, expected);
+	ASSERT_EQ(bs_problem_list_get_n(last_problems), 1);
+	p = bs_problem_list_get(last_problems, 0);
+	ASSERT_EQ(bs_problem_get_severity(p), BS_PROBLEM_WARNING);
+	ASSERT_EQ(bs_problem_get_kind(p), BS_PROBLEM_UNKNOWN);
+	if (ret_root)
+		*ret_root = TAKE_PTR(root);
+	return g;
+}
+
+/* Debian skips an option it does not know and systemd warns: a warning, and the line is
+ * used without the option. */
 TEST(problem_unknown_crypttab_option)
 {
-	check_broken("ps1-raid6-lvm-crypt-assembled", "etc/crypttab",
-		     "cryptx /dev/vdz none luks,discrad\n", "etc/crypttab", 4,
-		     "unknown option 'discrad' (did you mean 'discard'?)");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = check_warned(
+		"ps1-raid6-lvm-crypt-assembled", "etc/crypttab",
+		"cryptroot UUID=43c1b2e4-cd43-4bbd-949e-e440504cddf6 none luks\n"
+		"cryptsrv UUID=cba7c8ce-287c-4a7c-a274-039c169de03e none luks,discrad\n",
+		2, "unknown option 'discrad' (did you mean 'discard'?), ignoring", NULL);
+
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "crypt:cryptsrv")),
+		  BS_SOURCE_LIVE | BS_SOURCE_CONFIG);
+	ASSERT_STREQ(bs_node_get_attr(get_node(g, "crypt:cryptsrv"), "options"), "luks,discrad");
 }
 
 TEST(problem_bad_number)
@@ -1286,9 +1362,10 @@ TEST(problems_all_reported_in_file_order)
 	g = config_graph(root, &r);
 	ASSERT_ERR(r, -EBADMSG);
 	a = expect_at(root, "etc/fstab", "4: pass field 'x' is not a number");
-	b = expect_at(root, "etc/crypttab", "4: unknown option 'lusk' (did you mean 'luks'?)");
+	b = expect_at(root, "etc/crypttab",
+		      "4: unknown option 'lusk' (did you mean 'luks'?), ignoring");
 	c = expect_at(root, "etc/mdadm/mdadm.conf",
-		      "3: unknown RAID level 'raid9' (did you mean 'raid0'?)");
+		      "3: unknown RAID level 'raid9' (did you mean 'raid0'?), ignoring");
 	d = expect_at(root, "etc/blkstack/stack.conf",
 		      "1: 'after': no node 'crypt:cryptsvr' (did you mean 'crypt:cryptsrv'?)");
 	ASSERT_OK(strextend(&expected, a, b, c, d, NULL));
@@ -1362,12 +1439,12 @@ TEST(check_cli_prints_every_problem_and_exits_3)
 			    *b = NULL, *expected = NULL;
 	struct test_cli_result r;
 
-	append_file(root, "etc/crypttab", "cryptx /dev/vdz none discrad\n");
+	append_file(root, "etc/crypttab", "cryptx /dev/vdz none tries=x\n");
 	append_file(root, "etc/blkstack/stack.conf", "loop rel.img\n");
 	r = run_check(root, NULL);
 	ASSERT_EQ(r.exit_code, BS_EXIT_CONFIG);
 	a = expect_at(root, "etc/crypttab",
-		      "4: unknown option 'discrad' (did you mean 'discard'?)");
+		      "4: option 'tries' needs a number of tries (0: no limit), got 'x'");
 	b = expect_at(root, "etc/blkstack/stack.conf",
 		      "1: loop file 'rel.img' is not an absolute path");
 	ASSERT_OK(strextend(&expected, a, b, "2 problems in the configuration\n", NULL));
@@ -1456,4 +1533,49 @@ TEST(stack_conf_timeout_sets_the_node)
 			     "2: 'timeout': no node 'md:sis' (did you mean 'md:sys'?)");
 	got = graph_problem_texts(g);
 	ASSERT_STREQ(got, expected);
+}
+
+/* ---- the peers' syntax, merged and checked ----------------------------------------------- */
+
+/* Warnings only: check exits 0, and 3 with --strict; the load is not refused. */
+TEST(check_cli_warnings_exit_0_and_3_with_strict)
+{
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"), *a = NULL,
+			    *b = NULL, *expected = NULL;
+	struct test_cli_result r;
+
+	test_write_file(root, "etc/crypttab",
+			"cryptroot UUID=43c1b2e4-cd43-4bbd-949e-e440504cddf6 none luks,discrad\n"
+			"cryptsrv UUID=cba7c8ce-287c-4a7c-a274-039c169de03e none luks\n");
+	append_file(root, "etc/mdadm/mdadm.conf", "MAILADR root\n");
+	a = expect_at(root, "etc/crypttab",
+		      "1: unknown option 'discrad' (did you mean 'discard'?), ignoring");
+	b = expect_at(root, "etc/mdadm/mdadm.conf",
+		      "3: unknown keyword 'MAILADR' (did you mean 'MAILADDR'?), ignoring");
+
+	r = run_check(root, NULL);
+	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
+	ASSERT_OK(strextend(&expected, a, b, "configuration OK, 2 warnings\n", NULL));
+	ASSERT_STREQ(r.out, expected);
+	test_cli_result_done(&r);
+
+	r = run_check(root, "--strict");
+	ASSERT_EQ(r.exit_code, BS_EXIT_CONFIG);
+	expected = mfree(expected);
+	ASSERT_OK(strextend(&expected, a, b,
+			    "configuration OK, 2 warnings (errors with --strict)\n", NULL));
+	ASSERT_STREQ(r.out, expected);
+	test_cli_result_done(&r);
+
+	r = run_check(root, "--json");
+	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
+	ASSERT_TRUE(strstr(r.out, "\"kind\": \"unknown\",\n      \"severity\": \"warning\""));
+	test_cli_result_done(&r);
+
+	/* A warning and an error: 3 either way. */
+	append_file(root, "etc/fstab", "/dev/vdz\n");
+	r = run_check(root, NULL);
+	ASSERT_EQ(r.exit_code, BS_EXIT_CONFIG);
+	ASSERT_TRUE(strstr(r.out, "\n3 problems in the configuration (1 error, 2 warnings)\n"));
+	test_cli_result_done(&r);
 }

@@ -150,6 +150,15 @@ int bs_config_split(const char *line, bool stop_at_comment, char ***ret)
 	return (int)min_size(n, (size_t)INT32_MAX);
 }
 
+size_t bs_config_errors_since(const struct bs_problem_list *l, size_t from)
+{
+	size_t n = 0;
+
+	for (size_t i = from; l && i < l->n_problems; i++)
+		n += l->problems[i].severity == BS_PROBLEM_ERROR;
+	return n;
+}
+
 /* ---- suggestions -------------------------------------------------------------------------- */
 
 /* The optimal string alignment distance (Levenshtein with adjacent transpositions), or

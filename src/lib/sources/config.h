@@ -245,6 +245,10 @@ bool bs_config_line_is_blank(const char *line);
  * Returns the number of fields, or -ENOMEM. */
 int bs_config_split(const char *line, bool stop_at_comment, char ***ret);
 
+/* How many of the problems of l from index from on are errors: what a parser counts to tell
+ * whether a line is usable (a warning leaves it usable). */
+size_t bs_config_errors_since(const struct bs_problem_list *l, size_t from);
+
 /* The candidate closest to word by edit distance (with adjacent transpositions), if it is
  * close enough to be a likely typo; else NULL. candidates is NULL-terminated. */
 const char *bs_config_suggest(const char *word, const char *const *candidates);

@@ -170,6 +170,7 @@ struct parser {
 };
 
 #define problem(p, ...) bs_problem_add((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
+#define warning(p, ...) bs_problem_warn((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
 #define duplicate(p, ref, ...)                                                                     \
 	bs_problem_add_full((p)->problems, BS_PROBLEM_DUPLICATE, BS_PROBLEM_ERROR, (p)->file,      \
 			    (p)->line, (ref), __VA_ARGS__)
@@ -213,9 +214,11 @@ static int apply_option(struct parser *p, struct bs_crypttab_entry *e, const cha
 		names[ELEMENTSOF(options)] = NULL;
 		s = bs_config_suggest(name, names);
 
+		/* Debian's scripts skip an option they do not know, systemd warns and goes on:
+		 * so does blkstack, with the rest of the line. */
 		if (s)
-			return problem(p, "unknown option '%s' (did you mean '%s'?)", name, s);
-		return problem(p, "unknown option '%s'", name);
+			return warning(p, "unknown option '%s' (did you mean '%s'?)", name, s);
+		return warning(p, "unknown option '%s'", name);
 	}
 	if (o->kind == OPT_FLAG && value)
 		return problem(p, "option '%s' takes no value, got '%s=%s'", name, name, value);
@@ -412,7 +415,7 @@ static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_c
 		if (r < 0)
 			return r;
 	}
-	*ret_ok = p->problems->n_problems == before;
+	*ret_ok = bs_config_errors_since(p->problems, before) == 0;
 	return 0;
 }
 

@@ -197,7 +197,7 @@ static int take_entry(struct parser *p, struct libmnt_fs *fs, struct bs_fstab_en
 	r = scan_options(p, e);
 	if (r < 0)
 		return r;
-	*ret_ok = p->problems->n_problems == before;
+	*ret_ok = bs_config_errors_since(p->problems, before) == 0;
 	return 0;
 }
 

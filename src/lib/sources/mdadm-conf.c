@@ -173,6 +173,7 @@ struct parser {
 };
 
 #define problem_at(p, line, ...) bs_problem_add((p)->problems, (p)->file, (line), __VA_ARGS__)
+#define warning_at(p, line, ...) bs_problem_warn((p)->problems, (p)->file, (line), __VA_ARGS__)
 
 /* Appends the words of one physical line: blank-separated, quotes ("" or '') protect blanks,
  * and a word starting with '#' ends the line. */
@@ -298,11 +299,13 @@ static int array_word(struct parser *p, struct bs_mdadm_array *a, const struct w
 		for (const char *const *l = raid_levels; *l; l++)
 			if (strcasecmp(*l, value) == 0)
 				return set_once(p, w, "level=", &a->level, value);
+		/* mdadm maps a level it does not know to none, and goes on. */
+		a->level = mfree(a->level);
 		const char *s = bs_config_suggest(value, raid_levels);
 		if (s)
-			return problem_at(p, w->line,
+			return warning_at(p, w->line,
 					  "unknown RAID level '%s' (did you mean '%s'?)", value, s);
-		return problem_at(p, w->line, "unknown RAID level '%s'", value);
+		return warning_at(p, w->line, "unknown RAID level '%s'", value);
 	}
 	if (KEY("num-devices=") || KEY("disks="))
 		return parse_int_word(p, w, "num-devices=", value, &a->num_devices);
@@ -318,6 +321,7 @@ static int array_word(struct parser *p, struct bs_mdadm_array *a, const struct w
 		return 0;
 #undef KEY
 
+	/* mdadm says "unrecognised word on ARRAY line" and uses the others. */
 	_cleanup_free_ char *key = strndup(w->text, klen);
 	if (!key)
 		return -ENOMEM;
@@ -326,10 +330,10 @@ static int array_word(struct parser *p, struct bs_mdadm_array *a, const struct w
 			*k = (char)(*k - 'A' + 'a');
 	const char *s = bs_config_suggest(key, array_keys);
 	if (s)
-		return problem_at(p, w->line,
+		return warning_at(p, w->line,
 				  "unknown word '%s' on ARRAY line (did you mean '%s'?)", w->text,
 				  s);
-	return problem_at(p, w->line, "unknown word '%s' on ARRAY line", w->text);
+	return warning_at(p, w->line, "unknown word '%s' on ARRAY line", w->text);
 }
 
 /* Reports key (an array's uuid, name or device) if an earlier line defined it already.
@@ -370,7 +374,7 @@ static int parse_array(struct parser *p, const struct logical_line *l)
 		goto fail;
 
 	/* A word that was wrong says more than the identity it failed to give. */
-	if (p->problems->n_problems != before)
+	if (bs_config_errors_since(p->problems, before) > 0)
 		goto fail;
 	if (!a.uuid && !a.devices && a.super_minor < 0 && !a.name && !(a.container && a.member)) {
 		if (a.device)
@@ -431,11 +435,13 @@ static int parse_logical_line(struct parser *p, const struct logical_line *l)
 		for (char *c = upper; *c; c++)
 			if (*c >= 'a' && *c <= 'z')
 				*c = (char)(*c - 'a' + 'A');
+		/* mdadm says "Unknown keyword" and reads on: the line (with its continuation
+		 * lines) is skipped, the others are used. */
 		s = bs_config_suggest(upper, keywords);
 		if (s)
-			return problem_at(p, kw->line, "unknown keyword '%s' (did you mean '%s'?)",
+			return warning_at(p, kw->line, "unknown keyword '%s' (did you mean '%s'?)",
 					  kw->text, s);
-		return problem_at(p, kw->line, "unknown keyword '%s'", kw->text);
+		return warning_at(p, kw->line, "unknown keyword '%s'", kw->text);
 	}
 
 	switch (k) {
