@@ -397,13 +397,13 @@ TEST(fstab_errors)
 		     "F:1: expected at least 3 fields (device, mount point and type), got 1\n"
 		     "F:3: mount point '/data' is already claimed by line 2\n"
 		     "F:4: dump field 'zero' is not a number\n"
-		     "F:5: unexpected 7th field '#' (at most 6; a comment must be on a line of its "
-		     "own)\n"
 		     "F:6: mount point 'relative' is not an absolute path\n"
 		     "F:7: option 'x-systemd.requires' needs a value\n"
 		     "F:8: device 'UUID=' has an empty value\n"
 		     "F:10: swap device '/dev/vdb' is already listed by line 9\n");
-	ASSERT_EQ(t->n_entries, 2);
+	/* Line 5's comment after the sixth field is one, as libmount reads it. */
+	ASSERT_EQ(t->n_entries, 3);
+	ASSERT_STREQ(t->entries[1].target, "/y");
 	bs_problem_list_done(&pl);
 }
 
@@ -637,6 +637,90 @@ TEST(stack_conf_errors)
 }
 
 /* ---- the peers' syntax ------------------------------------------------------------------- */
+
+/* fstab(5): a tag's value may be quoted, as libblkid (and systemd) read it; libmount keeps
+ * the quotes in the source it hands out, blkstack takes the tag as libblkid does. */
+TEST(fstab_quoted_tags)
+{
+	const char *text = "UUID=\"5e99935b-84ba-4678-96e5-7d654a978e69\" / ext4 defaults 0 1\n"
+			   "LABEL=\"foo\\040bar\" /mnt/a ext4 defaults 0 2\n"
+			   "PARTUUID='0b1c2d3e-01' /mnt/b ext4 defaults 0 2\n"
+			   "PARTLABEL=\"data\" /mnt/c xfs defaults\n"
+			   "UUID=\"\" /mnt/d ext4 defaults 0 2\n"
+			   "LABEL=\"open /mnt/e ext4 defaults 0 2\n";
+	_cleanup_(bs_fstab_freep) struct bs_fstab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_fstab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "F:5: device 'UUID=\"\"' has an empty value\n"
+			       "F:6: device 'LABEL=\"open' has no closing quote\n");
+	ASSERT_EQ(t->n_entries, 4);
+	ASSERT_STREQ(t->entries[0].source, "UUID=5e99935b-84ba-4678-96e5-7d654a978e69");
+	ASSERT_STREQ(t->entries[1].source, "LABEL=foo bar");
+	ASSERT_STREQ(t->entries[2].source, "PARTUUID=0b1c2d3e-01");
+	ASSERT_STREQ(t->entries[3].source, "PARTLABEL=data");
+	bs_problem_list_done(&pl);
+}
+
+/* libmount reads six fields and stops: a comment after the sixth is one (mount -a and
+ * systemd's fstab-generator read fstab through libmount), anything else there is ignored
+ * by them too, a warning here. Before the sixth field, '#' is read as a field. */
+TEST(fstab_comment_after_the_sixth_field)
+{
+	const char *text = "/dev/vda1 / ext4 defaults 0 1 # the root filesystem\n"
+			   "/dev/vda2 /srv ext4 defaults 0 2 #no blank after the hash\n"
+			   "/dev/vda3 /var ext4 defaults 0 2 extra words\n"
+			   "/dev/vda4 /home ext4 defaults # a comment too early\n"
+			   "/dev/vda5 /opt ext4 defaults 0 # too early as well\n";
+	_cleanup_(bs_fstab_freep) struct bs_fstab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_fstab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:3: unexpected 7th field 'extra' (libmount reads 6 and ignores the rest), "
+		     "ignoring\n"
+		     "F:4: dump field '#' is not a number (a comment may follow the 6th field "
+		     "only)\n"
+		     "F:5: pass field '#' is not a number (a comment may follow the 6th field "
+		     "only)\n");
+	ASSERT_EQ(pl.problems[0].severity, BS_PROBLEM_WARNING);
+	ASSERT_EQ(t->n_entries, 3);
+	ASSERT_STREQ(t->entries[0].target, "/");
+	ASSERT_STREQ(t->entries[1].target, "/srv");
+	ASSERT_STREQ(t->entries[2].target, "/var");
+	bs_problem_list_done(&pl);
+}
+
+/* fstab has no quoting of blanks: libmount splits LABEL="my disk" into two fields. */
+TEST(fstab_blanks_in_quotes_are_explained)
+{
+	const char *text = "LABEL=\"my disk\" /mnt ext4 defaults 0 0\n"
+			   "LABEL=\"my disk\" /mnt2 ext4\n"
+			   "/dev/vda1 /x ext4 defaults,x-systemd.wanted-by='a b.service' 0 2\n"
+			   "LABEL=Bob's /home/bob ext4 defaults 0 2 # Bob's 'home disk'\n";
+	_cleanup_(bs_fstab_freep) struct bs_fstab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_fstab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:1: 'LABEL=\"my disk\"': fstab has no quoting of blanks, every blank ends a "
+		     "field; write a blank as \\040 (LABEL=my\\040disk)\n"
+		     "F:2: 'LABEL=\"my disk\"': fstab has no quoting of blanks, every blank ends a "
+		     "field; write a blank as \\040 (LABEL=my\\040disk)\n"
+		     "F:3: 'defaults,x-systemd.wanted-by='a b.service'': fstab has no quoting of "
+		     "blanks, every blank ends a field; write a blank as \\040 "
+		     "(defaults,x-systemd.wanted-by=a\\040b.service)\n");
+	/* A quote inside a word opens nothing, and a comment is no field. */
+	ASSERT_EQ(t->n_entries, 1);
+	ASSERT_STREQ(t->entries[0].source, "LABEL=Bob's");
+	bs_problem_list_done(&pl);
+}
 
 /* stack.conf is blkstack's own file: an unknown option is a warning (the layer is declared
  * with the options known), an unknown kind an error (nothing of the line can be read). */
