@@ -722,6 +722,60 @@ TEST(fstab_blanks_in_quotes_are_explained)
 	bs_problem_list_done(&pl);
 }
 
+/* Debian's scripts decode each field with printf '%b': \0 and up to three octal digits
+ * (crypttab(5): "\0num"). test0\0045crypt is the mapping test0%crypt, not test0, a \004 and
+ * 5crypt. What Debian and systemd read differently is an error. */
+TEST(crypttab_octal_escapes)
+{
+	const char *text =
+		"test0\\0045crypt /dev/vda none luks\n"
+		"sp\\040ace LABEL=my\\0040disk /keys/a\\0134b.key cipher=aes\\054discard\n"
+		"bs\\134x /dev/vdb none\n"
+		"t\\ta /dev/vdc none\n"
+		"h\\x41 /dev/vdd none\n"
+		"nul\\0 /dev/vde none\n"
+		"n3 /dev/vdf none tries=\\000\n"
+		"q\\q /dev/vdg none\n"
+		"short\\12 /dev/vdh none\n"
+		"end /dev/vdi none luks\\\n"
+		"big\\0777 /dev/vdj none\n";
+	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_crypttab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:5: mapping name 'h\\x41': '\\x' is no escape that both Debian and systemd "
+		     "read (write a byte as \\0 and three octal digits, \\0040 for a space)\n"
+		     "F:6: mapping name 'nul\\0': '\\0' is no escape that both Debian and systemd "
+		     "read (write a byte as \\0 and three octal digits, \\0040 for a space)\n"
+		     "F:7: options 'tries=\\000': '\\000' is no escape that both Debian and "
+		     "systemd read (write a byte as \\0 and three octal digits, \\0040 for a "
+		     "space)\n"
+		     "F:8: mapping name 'q\\q': '\\q' is no escape that both Debian and systemd "
+		     "read (write a byte as \\0 and three octal digits, \\0040 for a space)\n"
+		     "F:9: mapping name 'short\\12': '\\1' is no escape that both Debian and "
+		     "systemd read (write a byte as \\0 and three octal digits, \\0040 for a "
+		     "space)\n"
+		     "F:10: options 'luks\\': '\\' is no escape that both Debian and systemd read "
+		     "(write a byte as \\0 and three octal digits, \\0040 for a space)\n"
+		     "F:11: mapping name 'big\\0777': '\\0777' is no escape that both Debian and "
+		     "systemd read (write a byte as \\0 and three octal digits, \\0040 for a "
+		     "space)\n");
+	ASSERT_EQ(t->n_entries, 4);
+	ASSERT_STREQ(t->entries[0].name, "test0%crypt");
+	ASSERT_STREQ(t->entries[1].name, "sp ace");
+	ASSERT_STREQ(t->entries[1].source, "LABEL=my disk");
+	ASSERT_STREQ(t->entries[1].key_file, "/keys/a\\b.key");
+	/* Both peers decode the options field before they split it at commas. */
+	ASSERT_STREQ(t->entries[1].cipher, "aes");
+	ASSERT_EQ(t->entries[1].flags, BS_CRYPTTAB_DISCARD);
+	ASSERT_STREQ(t->entries[2].name, "bs\\x");
+	ASSERT_STREQ(t->entries[3].name, "t\ta");
+	bs_problem_list_done(&pl);
+}
+
 /* stack.conf is blkstack's own file: an unknown option is a warning (the layer is declared
  * with the options known), an unknown kind an error (nothing of the line can be read). */
 TEST(stack_conf_unknown_option_is_a_warning)

@@ -120,7 +120,7 @@ static void unescape_octal(char *s)
 	*w = '\0';
 }
 
-int bs_config_split(const char *line, bool stop_at_comment, char ***ret)
+static int split(const char *line, bool stop_at_comment, bool decode, char ***ret)
 {
 	_cleanup_strv_free_ char **fields = NULL;
 	size_t n = 0;
@@ -137,7 +137,8 @@ int bs_config_split(const char *line, bool stop_at_comment, char ***ret)
 		f = strndup(p, len);
 		if (!f)
 			return -ENOMEM;
-		unescape_octal(f);
+		if (decode)
+			unescape_octal(f);
 		r = strv_push(&fields, f);
 		if (r < 0) {
 			free(f);
@@ -148,6 +149,16 @@ int bs_config_split(const char *line, bool stop_at_comment, char ***ret)
 	}
 	*ret = TAKE_PTR(fields);
 	return (int)min_size(n, (size_t)INT32_MAX);
+}
+
+int bs_config_split(const char *line, bool stop_at_comment, char ***ret)
+{
+	return split(line, stop_at_comment, true, ret);
+}
+
+int bs_config_split_raw(const char *line, char ***ret)
+{
+	return split(line, false, false, ret);
 }
 
 size_t bs_config_errors_since(const struct bs_problem_list *l, size_t from)

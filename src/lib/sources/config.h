@@ -56,7 +56,8 @@ enum bs_crypttab_flag {
 	BS_CRYPTTAB_INITRD_ATTACH = 1u << 21, /* systemd's x-initrd.attach */
 };
 
-/* One line: "NAME SOURCE [KEY-FILE [OPTIONS]]". Numbers are 0 when not given unless noted. */
+/* One line: "NAME SOURCE [KEY-FILE [OPTIONS]]", each field with its escapes decoded (see
+ * crypttab.c). Numbers are 0 when not given unless noted. */
 struct bs_crypttab_entry {
 	unsigned line;
 	char *name; /* the mapping's name, /dev/mapper/NAME */
@@ -244,6 +245,8 @@ bool bs_config_line_is_blank(const char *line);
  * (\040 for a space) decoded. With stop_at_comment, a field starting with '#' ends the line.
  * Returns the number of fields, or -ENOMEM. */
 int bs_config_split(const char *line, bool stop_at_comment, char ***ret);
+/* The same, with the fields as written: nothing decoded, no comment recognized. */
+int bs_config_split_raw(const char *line, char ***ret);
 
 /* How many of the problems of l from index from on are errors: what a parser counts to tell
  * whether a line is usable (a warning leaves it usable). */

@@ -342,6 +342,84 @@ static int parse_options(struct parser *p, struct bs_crypttab_entry *e, const ch
 	return 0;
 }
 
+/*
+ * Escapes. Debian's crypttab(5): "Octal sequences \0num within a field are decoded", and "a
+ * backslash which doesn't start an octal sequence yields undefined behavior"; its scripts
+ * decode each of the four fields with printf '%b' (CRYPTTAB_NAME, _SOURCE, _KEY and _OPTIONS
+ * are the fields "after octal sequence decoding"). systemd documents no escapes in crypttab,
+ * but it passes all four fields quoted on the ExecStart= line of systemd-cryptsetup@.service,
+ * where C escapes are decoded (\NNN with exactly three octal digits). Both decode all four
+ * fields, so blkstack reads every field the same way, taking what both read as one byte:
+ *
+ *   \0N, \0NN, \0NNN  the octal number after the \0, Debian's \0num. With two digits
+ *                     (\040, \011) it is C's \0NN too, as systemd reads it. With three
+ *                     (test0\0045crypt is test0%crypt) systemd would read \004 and a '5':
+ *                     the documented syntax wins over a side effect of quoting
+ *   \NNN              (first digit 1 to 3, three digits, the \134 of fstab): the octal
+ *                     number for printf %b (dash's and busybox's, the shells Debian's scripts
+ *                     run in) and for systemd alike
+ *   \\ \a \b \f \n \r \t \v   the C character, for printf %b and C escapes alike
+ *
+ * Anything else is an error, as the peers read it differently or not at all: an escape that
+ * gives a NUL byte (\0 alone, \000) or none (\0777), \x (hex for busybox and systemd, not for
+ * dash), another letter, \1 or \12 without a third digit, a backslash at the end. The options
+ * field is decoded as a whole before it is split at commas, as systemd-cryptsetup gets it.
+ */
+static bool is_octal(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
+/* Decodes s in place. Returns 1, or 0 with the bad escape (its first len bytes) in *ret_bad
+ * and s untouched. */
+static int unescape(char *s, const char **ret_bad, size_t *ret_len)
+{
+	static const char letters[] = "\\\\a\ab\bf\fn\nr\rt\tv\v";
+	_cleanup_free_ char *out = malloc(strlen(s) + 1);
+	char *w = out;
+
+	if (!out)
+		return -ENOMEM;
+	for (const char *p = s; *p;) {
+		const char *esc = p, *l;
+		unsigned v = 0;
+		size_t n = 0;
+
+		if (*p != '\\') {
+			*w++ = *p++;
+			continue;
+		}
+		p++;
+		if (*p == '0') {
+			p++;
+			while (n < 3 && is_octal(p[n]))
+				v = v * 8 + (unsigned)(p[n++] - '0');
+			p += n;
+		} else if (*p >= '1' && *p <= '3' && is_octal(p[1]) && is_octal(p[2])) {
+			v = (unsigned)(p[0] - '0') * 64 + (unsigned)(p[1] - '0') * 8 +
+			    (unsigned)(p[2] - '0');
+			p += 3;
+		} else if (*p && (l = strchr(letters, *p)) && (l - letters) % 2 == 0) {
+			*w++ = l[1];
+			p++;
+			continue;
+		} else {
+			*ret_bad = esc;
+			*ret_len = *p ? 2 : 1;
+			return 0;
+		}
+		if (v == 0 || v > 255) {
+			*ret_bad = esc;
+			*ret_len = (size_t)(p - esc);
+			return 0;
+		}
+		*w++ = (char)v;
+	}
+	*w = '\0';
+	strcpy(s, out);
+	return 1;
+}
+
 static bool name_is_valid(const char *s)
 {
 	return *s && !strchr(s, '/') && !streq(s, ".") && !streq(s, "..");
@@ -358,6 +436,9 @@ static bool key_file_is_valid(const char *s)
 static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_crypttab_entry *e,
 		      bool *ret_ok)
 {
+	static const char *const field_names[] = { "mapping name", "source device", "key file",
+						   "options" };
+	size_t before;
 	char ord[16];
 	int r;
 
@@ -367,11 +448,32 @@ static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_c
 			       "expected at least 2 fields (name and source device), got only "
 			       "'%s'",
 			       fields[0]);
+	/* systemd reads four fields and ignores the rest; Debian's "read" puts the rest into the
+	 * options. A fifth field means two different lines to them. */
 	if (n_fields > 4)
 		return problem(p,
 			       "unexpected %s field '%s' (the fields are name, source device, key "
 			       "file and options; a comment must be on a line of its own)",
 			       bs_config_ordinal(5, ord), fields[4]);
+
+	for (int i = 0; i < n_fields; i++) {
+		_cleanup_free_ char *raw = strdup(fields[i]);
+		const char *bad;
+		size_t len;
+
+		if (!raw)
+			return -ENOMEM;
+		r = unescape(fields[i], &bad, &len);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return problem(
+				p,
+				"%s '%s': '%.*s' is no escape that both Debian and systemd read "
+				"(write a byte as \\0 and three octal digits, \\0040 for a "
+				"space)",
+				field_names[i], raw, (int)len, bad);
+	}
 
 	if (!name_is_valid(fields[0]))
 		return problem(p, "mapping name '%s' must be a plain file name", fields[0]);
@@ -403,7 +505,7 @@ static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_c
 			return -ENOMEM;
 	}
 
-	size_t before = p->problems->n_problems;
+	before = p->problems->n_problems;
 	if (e->options) {
 		r = parse_options(p, e, e->options);
 		if (r < 0)
@@ -458,7 +560,7 @@ int bs_crypttab_parse(const char *file, const char *text, size_t size, struct bs
 		}
 		if (bs_config_line_is_blank(line))
 			continue;
-		n = bs_config_split(line, false, &fields);
+		n = bs_config_split_raw(line, &fields);
 		if (n < 0) {
 			r = n;
 			break;
