@@ -306,7 +306,8 @@ TEST(crypttab_errors)
 		     "F:9: expected at least 2 fields (name and source device), got only 'i'\n"
 		     "F:10: source device 'foo' is neither an absolute path nor UUID=, LABEL=, "
 		     "PARTUUID= or PARTLABEL=\n"
-		     "F:11: key file 'relative/key' is not an absolute path (or 'none')\n"
+		     "F:11: key file 'relative/key' is not an absolute path (or 'none', or "
+		     "PATH:DEVICE for a file on a device)\n"
 		     "F:12: mapping name 'l/m' must be a plain file name\n"
 		     "F:13: unexpected 5th field '#' (the fields are name, source device, key file "
 		     "and options; a comment must be on a line of its own)\n"
@@ -719,6 +720,54 @@ TEST(fstab_blanks_in_quotes_are_explained)
 	/* A quote inside a word opens nothing, and a comment is no field. */
 	ASSERT_EQ(t->n_entries, 1);
 	ASSERT_STREQ(t->entries[0].source, "LABEL=Bob's");
+	bs_problem_list_done(&pl);
+}
+
+/* systemd's PATH:DEVICE key field: the key file at PATH inside the filesystem on DEVICE,
+ * which systemd mounts for it; DEVICE is what follows the last ':' when it is a device. */
+TEST(crypttab_key_file_on_a_device)
+{
+	const char *text = "a /dev/vda /keyfile:LABEL=keydev luks\n"
+			   "b /dev/vdb keys/b.key:UUID=1f715f15-0d42-498d-8853-afa160c5c52d\n"
+			   "c /dev/vdc /etc/keys/c:d.key:/dev/disk/by-id/usb-stick-part1\n"
+			   "d /dev/vdd /dev/disk/by-path/pci-0000:00:1d.0-usb-0:1:1.0 plain\n"
+			   "e /dev/vde :LABEL=keydev\n"
+			   "f /dev/vdf relative.key:notadevice\n"
+			   "g /dev/vdg usb:LABEL=x keyscript=/lib/cryptsetup/scripts/passdev\n";
+	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+	const struct bs_crypttab_entry *e;
+
+	ASSERT_OK(PARSE(bs_crypttab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:5: key file ':LABEL=keydev' names the device 'LABEL=keydev' but no file "
+		     "on it\n"
+		     "F:6: key file 'relative.key:notadevice' is not an absolute path (or 'none', "
+		     "or PATH:DEVICE for a file on a device)\n");
+	ASSERT_EQ(t->n_entries, 5);
+
+	/* The field stays whole in key_file: a reader that knows no key_device must not take
+	 * PATH for a file on the root filesystem. */
+	e = &t->entries[0];
+	ASSERT_STREQ(e->key_file, "/keyfile:LABEL=keydev");
+	ASSERT_STREQ(e->key_device, "LABEL=keydev");
+	ASSERT_STREQ(e->key_device_path, "/keyfile");
+	e = &t->entries[1];
+	ASSERT_STREQ(e->key_device, "UUID=1f715f15-0d42-498d-8853-afa160c5c52d");
+	ASSERT_STREQ(e->key_device_path, "keys/b.key");
+	e = &t->entries[2];
+	ASSERT_STREQ(e->key_device, "/dev/disk/by-id/usb-stick-part1");
+	ASSERT_STREQ(e->key_device_path, "/etc/keys/c:d.key");
+	/* Colons in a path, with no device after the last one: a key file. */
+	e = &t->entries[3];
+	ASSERT_STREQ(e->key_file, "/dev/disk/by-path/pci-0000:00:1d.0-usb-0:1:1.0");
+	ASSERT_NULL(e->key_device);
+	/* With a keyscript, the field is the script's argument. */
+	e = &t->entries[4];
+	ASSERT_STREQ(e->key_file, "usb:LABEL=x");
+	ASSERT_NULL(e->key_device);
 	bs_problem_list_done(&pl);
 }
 
@@ -1674,6 +1723,39 @@ TEST(stack_conf_timeout_sets_the_node)
 }
 
 /* ---- the peers' syntax, merged and checked ----------------------------------------------- */
+
+/* systemd's PATH:DEVICE: the mapping needs the device that holds its key file (role
+ * "key-file"), resolved like any device spec, and not the mount of a file PATH. */
+TEST(key_file_on_a_device_is_an_edge)
+{
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-assembled");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	struct bs_node *n;
+	int r;
+
+	test_write_file(root, "etc/crypttab",
+			"cryptdata UUID=e4505057-fdd8-4af8-b5d5-a0120458c3ac "
+			"/keys/data.key:LABEL=boot luks\n");
+	g = clean_graph(root);
+	n = get_node(g, "crypt:cryptdata");
+	ASSERT_STREQ(need_role(g, "crypt:cryptdata", "blk:vda1"), "key-file");
+	ASSERT_NULL(need_role(g, "crypt:cryptdata", "mnt:/"));
+	ASSERT_STREQ(need_role(g, "crypt:cryptdata", "lv:sys/data"), "backing");
+	ASSERT_EQ(bs_node_get_n_needs(n), 2);
+	bs_graph_unref(TAKE_PTR(g));
+
+	/* A key device that nothing provides is unresolved, like a source. */
+	test_write_file(root, "etc/crypttab",
+			"cryptdata UUID=e4505057-fdd8-4af8-b5d5-a0120458c3ac "
+			"keys/data.key:PARTUUID=00000000-0000-0000-0000-000000000000 luks\n");
+	g = config_graph(root, &r);
+	ASSERT_ERR(r, -EBADMSG);
+	ASSERT_EQ(bs_problem_list_get_n(last_problems), 1);
+	ASSERT_EQ(bs_problem_get_kind(bs_problem_list_get(last_problems, 0)),
+		  BS_PROBLEM_UNRESOLVED);
+	ASSERT_STREQ(bs_problem_get_reference(bs_problem_list_get(last_problems, 0)),
+		     "PARTUUID=00000000-0000-0000-0000-000000000000");
+}
 
 /* Warnings only: check exits 0, and 3 with --strict; the load is not refused. */
 TEST(check_cli_warnings_exit_0_and_3_with_strict)

@@ -62,7 +62,13 @@ struct bs_crypttab_entry {
 	unsigned line;
 	char *name; /* the mapping's name, /dev/mapper/NAME */
 	char *source; /* UUID=, LABEL=, PARTUUID=, PARTLABEL=, or an absolute path */
-	char *key_file; /* NULL for none, "-" or a missing field: ask for a passphrase */
+	/* The third field; NULL for none, "-" or a missing field: ask for a passphrase. systemd's
+	 * PATH:DEVICE (a key file on a filesystem that is mounted for it alone) stays whole here,
+	 * so that a reader that knows nothing of key_device never takes PATH for a file on the
+	 * mounted filesystems; key_device and key_device_path hold its parts. */
+	char *key_file;
+	char *key_device; /* PATH:DEVICE's DEVICE, a device spec (unquoted); NULL if none */
+	char *key_device_path; /* PATH:DEVICE's PATH, inside that filesystem (may be relative) */
 	char *options; /* the fourth field as written, NULL if none */
 	enum bs_crypt_type type;
 	unsigned flags; /* enum bs_crypttab_flag */

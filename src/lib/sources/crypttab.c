@@ -142,6 +142,8 @@ static void entry_done(struct bs_crypttab_entry *e)
 	free(e->name);
 	free(e->source);
 	free(e->key_file);
+	free(e->key_device);
+	free(e->key_device_path);
 	free(e->options);
 	free(e->cipher);
 	free(e->hash);
@@ -425,12 +427,40 @@ static bool name_is_valid(const char *s)
 	return *s && !strchr(s, '/') && !streq(s, ".") && !streq(s, "..");
 }
 
-/* The key file field: none, "-", an absolute path (a file or a device such as /dev/urandom),
- * or systemd's PATH:DEVICE, a file on a filesystem of its own, which starts with a path too.
- * A keyscript takes anything. */
-static bool key_file_is_valid(const char *s)
+/* The key file field, without a keyscript (which takes anything as its argument): an
+ * absolute path (a file, or a device such as /dev/urandom), or systemd's PATH:DEVICE, a key
+ * file at PATH inside the filesystem on DEVICE, which systemd mounts for it alone. As
+ * systemd's split_locationspec() does, the DEVICE is what follows the last ':' when it is a
+ * device (an absolute path or a tag); PATH is then taken inside that filesystem, relative or
+ * not. */
+static int parse_key_file(struct parser *p, struct bs_crypttab_entry *e)
 {
-	return s[0] == '/';
+	const char *colon = strrchr(e->key_file, ':');
+
+	if (colon) {
+		_cleanup_free_ char *device = strdup(colon + 1);
+
+		if (!device)
+			return -ENOMEM;
+		if (bs_config_is_device_spec(device)) {
+			if (colon == e->key_file)
+				return problem(
+					p, "key file '%s' names the device '%s' but no file on it",
+					e->key_file, device);
+			e->key_device_path = strndup(e->key_file, (size_t)(colon - e->key_file));
+			if (!e->key_device_path)
+				return -ENOMEM;
+			e->key_device = TAKE_PTR(device);
+			return 0;
+		}
+	}
+	if (e->key_file[0] != '/')
+		return problem(
+			p,
+			"key file '%s' is not an absolute path (or 'none', or PATH:DEVICE for a "
+			"file on a device)",
+			e->key_file);
+	return 0;
 }
 
 static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_crypttab_entry *e,
@@ -512,8 +542,8 @@ static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_c
 			return r;
 	}
 	/* Checked after the options: with a keyscript, the field is only its argument. */
-	if (e->key_file && !e->keyscript && !key_file_is_valid(e->key_file)) {
-		r = problem(p, "key file '%s' is not an absolute path (or 'none')", e->key_file);
+	if (e->key_file && !e->keyscript) {
+		r = parse_key_file(p, e);
 		if (r < 0)
 			return r;
 	}
