@@ -723,6 +723,53 @@ TEST(fstab_blanks_in_quotes_are_explained)
 	bs_problem_list_done(&pl);
 }
 
+/* crypttab: systemd (fstab_node_to_udev_node()) and Debian (blkid -t) unquote a tag's value,
+ * in the source and in the device of a key file PATH:DEVICE. */
+TEST(crypttab_quoted_tags)
+{
+	const char *text = "a UUID=\"43c1b2e4-cd43-4bbd-949e-e440504cddf6\" none luks\n"
+			   "b LABEL='my\\040disk' /keys/b.key:UUID=\"1f715f15-0d42\" luks\n"
+			   "c PARTUUID=\"\" none\n";
+	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_crypttab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "F:3: source device 'PARTUUID=' is neither an absolute path nor "
+			       "UUID=, LABEL=, PARTUUID= or PARTLABEL=\n");
+	ASSERT_EQ(t->n_entries, 2);
+	ASSERT_STREQ(t->entries[0].source, "UUID=43c1b2e4-cd43-4bbd-949e-e440504cddf6");
+	ASSERT_STREQ(t->entries[1].source, "LABEL=my disk");
+	ASSERT_STREQ(t->entries[1].key_device, "UUID=1f715f15-0d42");
+	ASSERT_STREQ(t->entries[1].key_device_path, "/keys/b.key");
+	bs_problem_list_done(&pl);
+}
+
+/* systemd's crypttab(5): "-" or "none" in the options field is no options. */
+TEST(crypttab_no_options)
+{
+	const char *text = "a /dev/vda none -\n"
+			   "b /dev/vdb - none\n"
+			   "c /dev/vdc /etc/c.key -\n";
+	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_crypttab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "");
+	ASSERT_EQ(t->n_entries, 3);
+	for (size_t i = 0; i < 3; i++) {
+		ASSERT_NULL(t->entries[i].options);
+		ASSERT_EQ(t->entries[i].type, BS_CRYPT_TYPE_AUTO);
+		ASSERT_EQ(t->entries[i].flags, 0);
+	}
+	ASSERT_NULL(t->entries[1].key_file);
+	ASSERT_STREQ(t->entries[2].key_file, "/etc/c.key");
+	bs_problem_list_done(&pl);
+}
+
 /* systemd's PATH:DEVICE key field: the key file at PATH inside the filesystem on DEVICE,
  * which systemd mounts for it; DEVICE is what follows the last ':' when it is a device. */
 TEST(crypttab_key_file_on_a_device)
@@ -768,6 +815,49 @@ TEST(crypttab_key_file_on_a_device)
 	e = &t->entries[4];
 	ASSERT_STREQ(e->key_file, "usb:LABEL=x");
 	ASSERT_NULL(e->key_device);
+	bs_problem_list_done(&pl);
+}
+
+/* systemd's tcrypt-keyfile= (repeatable; a TrueCrypt volume's key files, which make it one)
+ * and keyfile-timeout= (how long to wait for the key device). */
+TEST(crypttab_tcrypt_keyfile_and_keyfile_timeout)
+{
+	const char *text =
+		"a /dev/vda none tcrypt-keyfile=/etc/k1,tcrypt-keyfile=/etc/k2,tcrypt-hidden\n"
+		"b /dev/vdb /k:LABEL=keys luks,keyfile-timeout=10s\n"
+		"c /dev/vdc /k:LABEL=keys keyfile-timeout\n"
+		"d /dev/vdd none tcrypt-keyfile=rel\n"
+		"e /dev/vde none luks,tcrypt-keyfile=/etc/k\n"
+		"f /dev/vdf /k:LABEL=keys keyfile-timeout=soon\n"
+		"g /dev/vdg /k keyfile-erase=no,allow-discards,keyslot=2\n";
+	_cleanup_(bs_crypttab_freep) struct bs_crypttab *t = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+	const struct bs_crypttab_entry *e;
+
+	ASSERT_OK(PARSE(bs_crypttab_parse, text, &t, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:4: option 'tcrypt-keyfile' needs an absolute path, got 'rel'\n"
+		     "F:5: options 'luks' and 'tcrypt-keyfile' conflict\n"
+		     "F:6: option 'keyfile-timeout' needs a time span such as '90', '30s' or "
+		     "'2min', got 'soon'\n");
+	ASSERT_EQ(t->n_entries, 4);
+	e = &t->entries[0];
+	ASSERT_EQ(e->type, BS_CRYPT_TYPE_TCRYPT);
+	ASSERT_EQ(strv_length(e->tcrypt_keyfiles), 2);
+	ASSERT_STREQ(e->tcrypt_keyfiles[0], "/etc/k1");
+	ASSERT_STREQ(e->tcrypt_keyfiles[1], "/etc/k2");
+	ASSERT_EQ(e->flags, BS_CRYPTTAB_TCRYPT_HIDDEN);
+	e = &t->entries[1];
+	ASSERT_EQ(e->flags, BS_CRYPTTAB_KEYFILE_TIMEOUT);
+	ASSERT_EQ(e->keyfile_timeout_usec, 10 * 1000000ULL);
+	e = &t->entries[2];
+	ASSERT_EQ(e->flags, BS_CRYPTTAB_KEYFILE_TIMEOUT);
+	ASSERT_EQ(e->keyfile_timeout_usec, 0);
+	e = &t->entries[3];
+	ASSERT_EQ(e->flags, BS_CRYPTTAB_DISCARD);
+	ASSERT_EQ(e->keyslot, 2);
 	bs_problem_list_done(&pl);
 }
 
@@ -1724,6 +1814,31 @@ TEST(stack_conf_timeout_sets_the_node)
 
 /* ---- the peers' syntax, merged and checked ----------------------------------------------- */
 
+/* A quoted root UUID (fstab(5), libblkid) and quoted crypttab tags resolve like unquoted ones:
+ * check has nothing to say. */
+TEST(quoted_tags_resolve)
+{
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	struct test_cli_result r;
+
+	test_write_file(root, "etc/fstab",
+			"UUID=\"5e99935b-84ba-4678-96e5-7d654a978e69\" / ext4 defaults 0 1\n"
+			"LABEL='srv' /srv btrfs defaults 0 2\n");
+	test_write_file(root, "etc/crypttab",
+			"cryptroot UUID=\"43c1b2e4-cd43-4bbd-949e-e440504cddf6\" none luks\n"
+			"cryptsrv UUID='cba7c8ce-287c-4a7c-a274-039c169de03e' - luks\n");
+	g = clean_graph(root);
+	ASSERT_STREQ(need_role(g, "mnt:/", "crypt:cryptroot"), "device");
+	ASSERT_STREQ(need_role(g, "crypt:cryptroot", "lv:vg0/root"), "backing");
+	ASSERT_STREQ(need_role(g, "crypt:cryptsrv", "lv:vg0/srv"), "backing");
+
+	r = run_check(root, NULL);
+	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
+	ASSERT_STREQ(r.out, "configuration OK\n");
+	test_cli_result_done(&r);
+}
+
 /* systemd's PATH:DEVICE: the mapping needs the device that holds its key file (role
  * "key-file"), resolved like any device spec, and not the mount of a file PATH. */
 TEST(key_file_on_a_device_is_an_edge)
@@ -1735,7 +1850,7 @@ TEST(key_file_on_a_device_is_an_edge)
 
 	test_write_file(root, "etc/crypttab",
 			"cryptdata UUID=e4505057-fdd8-4af8-b5d5-a0120458c3ac "
-			"/keys/data.key:LABEL=boot luks\n");
+			"/keys/data.key:LABEL=\"boot\" luks,keyfile-timeout=30s\n");
 	g = clean_graph(root);
 	n = get_node(g, "crypt:cryptdata");
 	ASSERT_STREQ(need_role(g, "crypt:cryptdata", "blk:vda1"), "key-file");

@@ -255,21 +255,42 @@ const char *bs_config_ordinal(unsigned n, char buf[static 16])
 
 /* ---- values ------------------------------------------------------------------------------- */
 
+static const char *const device_tags[] = { "UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=", "ID=" };
+
+/* The value of the tag s starts with, or NULL if s is no tag. */
+static char *tag_value(const char *s)
+{
+	for (size_t i = 0; s && i < ELEMENTSOF(device_tags); i++) {
+		char *v = startswith(s, device_tags[i]);
+
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
 bool bs_config_is_device_spec(const char *s)
 {
-	static const char *const tags[] = { "UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=", "ID=" };
+	const char *v;
 
 	if (!s)
 		return false;
 	if (s[0] == '/')
 		return true;
-	for (size_t i = 0; i < ELEMENTSOF(tags); i++) {
-		const char *v = startswith(s, tags[i]);
+	v = tag_value(s);
+	return v && *v != '\0';
+}
 
-		if (v)
-			return *v != '\0';
+char *bs_config_unquote_tag(char *s)
+{
+	char *v = tag_value(s);
+	size_t len = v ? strlen(v) : 0;
+
+	if (len >= 2 && (v[0] == '"' || v[0] == '\'') && v[len - 1] == v[0]) {
+		memmove(v, v + 1, len - 2);
+		v[len - 2] = '\0';
 	}
-	return false;
+	return s;
 }
 
 char *bs_config_path_simplify(char *path)

@@ -43,6 +43,9 @@ enum opt_id {
 	O_CHECKARGS,
 	O_KEYSCRIPT,
 	O_VERACRYPT_PIM,
+	O_KEYFILE_TIMEOUT,
+	O_TCRYPT_KEYFILE,
+	O_FLAG_BOOLEAN, /* sets .flag, or with =BOOL clears it for "no" */
 	O_BOOLEAN, /* systemd's [=BOOL] options this tool does not use */
 	O_ACCEPTED, /* options of systemd's that only its own tools use */
 };
@@ -73,6 +76,7 @@ static const struct crypt_option options[] = {
 	{ "read-only", OPT_FLAG, O_FLAG, BS_CRYPTTAB_READONLY },
 	{ "tries", OPT_VALUE, O_TRIES, 0 },
 	{ "discard", OPT_FLAG, O_FLAG, BS_CRYPTTAB_DISCARD },
+	{ "allow-discards", OPT_FLAG, O_FLAG, BS_CRYPTTAB_DISCARD }, /* systemd's alias */
 	{ "luks", OPT_FLAG, O_TYPE, BS_CRYPT_TYPE_LUKS },
 	{ "plain", OPT_FLAG, O_TYPE, BS_CRYPT_TYPE_PLAIN },
 	{ "bitlk", OPT_FLAG, O_TYPE, BS_CRYPT_TYPE_BITLK },
@@ -101,12 +105,18 @@ static const struct crypt_option options[] = {
 	{ "timeout", OPT_VALUE, O_TIMEOUT, 0 },
 	{ "tcrypt-system", OPT_FLAG, O_FLAG, BS_CRYPTTAB_TCRYPT_SYSTEM },
 	{ "veracrypt-pim", OPT_VALUE, O_VERACRYPT_PIM, 0 },
-	{ "keyfile-erase", OPT_FLAG, O_FLAG, BS_CRYPTTAB_KEYFILE_ERASE },
+	{ "keyfile-erase", OPT_OPTIONAL, O_FLAG_BOOLEAN, BS_CRYPTTAB_KEYFILE_ERASE },
+	{ "keyfile-timeout", OPT_OPTIONAL, O_KEYFILE_TIMEOUT, BS_CRYPTTAB_KEYFILE_TIMEOUT },
+	{ "tcrypt-keyfile", OPT_VALUE, O_TCRYPT_KEYFILE, 0 },
 	{ "x-initrd.attach", OPT_FLAG, O_FLAG, BS_CRYPTTAB_INITRD_ATTACH },
 	{ "headless", OPT_OPTIONAL, O_BOOLEAN, 0 },
 	{ "try-empty-password", OPT_OPTIONAL, O_BOOLEAN, 0 },
 	{ "tpm2-pin", OPT_OPTIONAL, O_BOOLEAN, 0 },
+	{ "fido2-pin", OPT_OPTIONAL, O_BOOLEAN, 0 },
+	{ "fido2-up", OPT_OPTIONAL, O_BOOLEAN, 0 },
+	{ "fido2-uv", OPT_OPTIONAL, O_BOOLEAN, 0 },
 	{ "password-echo", OPT_VALUE, O_ACCEPTED, 0 },
+	{ "password-cache", OPT_VALUE, O_ACCEPTED, 0 },
 	{ "pkcs11-uri", OPT_VALUE, O_ACCEPTED, 0 },
 	{ "fido2-device", OPT_VALUE, O_ACCEPTED, 0 },
 	{ "fido2-cid", OPT_VALUE, O_ACCEPTED, 0 },
@@ -121,6 +131,8 @@ static const struct crypt_option options[] = {
 	{ "tpm2-measure-bank", OPT_VALUE, O_ACCEPTED, 0 },
 	{ "token-timeout", OPT_VALUE, O_ACCEPTED, 0 },
 	{ "link-volume-key", OPT_VALUE, O_ACCEPTED, 0 },
+	{ "tpm2-measure-keyslot-nvpcr", OPT_OPTIONAL, O_ACCEPTED, 0 },
+	{ "fixate-volume-key", OPT_VALUE, O_ACCEPTED, 0 },
 };
 
 static const char *const type_names[] = {
@@ -152,6 +164,7 @@ static void entry_done(struct bs_crypttab_entry *e)
 	free(e->tmp_fstype);
 	free(e->check);
 	free(e->checkargs);
+	strv_free(e->tcrypt_keyfiles);
 }
 
 struct bs_crypttab *bs_crypttab_free(struct bs_crypttab *t)
@@ -312,6 +325,38 @@ static int apply_option(struct parser *p, struct bs_crypttab_entry *e, const cha
 				       "'2min', got '%s'",
 				       value);
 		return 0;
+	case O_KEYFILE_TIMEOUT:
+		/* systemd: the key device may fail to appear within it; bare, with no time. */
+		e->flags |= o->flag;
+		if (value && *value &&
+		    bs_config_parse_timespan(value, &e->keyfile_timeout_usec) < 0)
+			return problem(p,
+				       "option 'keyfile-timeout' needs a time span such as '90', "
+				       "'30s' or '2min', got '%s'",
+				       value);
+		return 0;
+	case O_TCRYPT_KEYFILE:
+		/* systemd: one more key file of a TrueCrypt volume, which makes it one. */
+		if (value[0] != '/')
+			return problem(p,
+				       "option 'tcrypt-keyfile' needs an absolute path, got '%s'",
+				       value);
+		if (e->type != BS_CRYPT_TYPE_AUTO && e->type != BS_CRYPT_TYPE_TCRYPT)
+			return problem(p, "options '%s' and '%s' conflict", *type_option, name);
+		if (e->type == BS_CRYPT_TYPE_AUTO)
+			*type_option = "tcrypt-keyfile";
+		e->type = BS_CRYPT_TYPE_TCRYPT;
+		return strv_extend(&e->tcrypt_keyfiles, value);
+	case O_FLAG_BOOLEAN:
+		r = value ? parse_boolean(value) : 1;
+		if (r < 0)
+			return problem(p, "option '%s' needs a boolean (yes or no), got '%s'", name,
+				       value);
+		if (r > 0)
+			e->flags |= o->flag;
+		else
+			e->flags &= ~o->flag;
+		return 0;
 	case O_BOOLEAN:
 		if (value && parse_boolean(value) < 0)
 			return problem(p, "option '%s' needs a boolean (yes or no), got '%s'", name,
@@ -427,6 +472,11 @@ static bool name_is_valid(const char *s)
 	return *s && !strchr(s, '/') && !streq(s, ".") && !streq(s, "..");
 }
 
+static bool is_none(const char *s)
+{
+	return streq(s, "none") || streq(s, "-");
+}
+
 /* The key file field, without a keyscript (which takes anything as its argument): an
  * absolute path (a file, or a device such as /dev/urandom), or systemd's PATH:DEVICE, a key
  * file at PATH inside the filesystem on DEVICE, which systemd mounts for it alone. As
@@ -442,7 +492,7 @@ static int parse_key_file(struct parser *p, struct bs_crypttab_entry *e)
 
 		if (!device)
 			return -ENOMEM;
-		if (bs_config_is_device_spec(device)) {
+		if (bs_config_is_device_spec(bs_config_unquote_tag(device))) {
 			if (colon == e->key_file)
 				return problem(
 					p, "key file '%s' names the device '%s' but no file on it",
@@ -516,6 +566,7 @@ static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_c
 	e->name = strdup(fields[0]);
 	if (!e->name)
 		return -ENOMEM;
+	bs_config_unquote_tag(fields[1]);
 	if (!bs_config_is_device_spec(fields[1]))
 		return problem(p,
 			       "source device '%s' is neither an absolute path nor UUID=, LABEL=, "
@@ -524,12 +575,13 @@ static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_c
 	e->source = strdup(fields[1]);
 	if (!e->source)
 		return -ENOMEM;
-	if (n_fields > 2 && !streq(fields[2], "none") && !streq(fields[2], "-")) {
+	if (n_fields > 2 && !is_none(fields[2])) {
 		e->key_file = strdup(fields[2]);
 		if (!e->key_file)
 			return -ENOMEM;
 	}
-	if (n_fields > 3) {
+	/* systemd takes "-" and "none" for no options too; Debian skips what it does not know. */
+	if (n_fields > 3 && !is_none(fields[3])) {
 		e->options = strdup(fields[3]);
 		if (!e->options)
 			return -ENOMEM;
