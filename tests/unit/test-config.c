@@ -915,6 +915,125 @@ TEST(crypttab_octal_escapes)
 	bs_problem_list_done(&pl);
 }
 
+/* mdadm's match_keyword(): case-insensitive, any prefix of at least three letters, the first
+ * keyword of its list that matches. DEVICES is the keyword's own spelling. */
+TEST(mdadm_conf_keywords_as_mdadm_matches_them)
+{
+	const char *text = "DEVICES /dev/sd*\n"
+			   "DEVICE partitions\n"
+			   "dev containers\n"
+			   "devic /dev/vd*\n"
+			   "MAIL root\n"
+			   "MAILF blkstack@example.org\n"
+			   "PRO /usr/sbin/handle-md-event\n"
+			   "PROBING ddf_extended\n"
+			   "ENCRYPTION_NO_VERIFY sata_opal\n"
+			   "MONITORDELAY 60\n"
+			   "PART-POLICY type=disk path=pci-0000:00:1f.2-ata-* action=spare\n"
+			   "SYSFS name=sys sync_speed_max=1000000\n"
+			   "homecluster <none>\n"
+			   "AUTO +imsm -all\n"
+			   "HOMEHOST <ignore> myhost\n"
+			   "DE /dev/sda\n"
+			   "DEVICESS /dev/sda\n"
+			   "ARRAYS /dev/md0 uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6\n"
+			   "IMSM_DISABLE_OROM yes\n"
+			   "ARR /dev/md/a uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6\n";
+	_cleanup_(bs_mdadm_conf_freep) struct bs_mdadm_conf *c = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_mdadm_conf_parse, text, &c, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:16: unknown keyword 'DE', ignoring\n"
+		     "F:17: unknown keyword 'DEVICESS' (did you mean 'DEVICES'?), ignoring\n"
+		     "F:18: unknown keyword 'ARRAYS' (did you mean 'ARRAY'?), ignoring\n"
+		     "F:19: unknown keyword 'IMSM_DISABLE_OROM', ignoring\n");
+	for (size_t i = 0; i < pl.n_problems; i++)
+		ASSERT_EQ(pl.problems[i].severity, BS_PROBLEM_WARNING);
+	ASSERT_STREQ(c->homehost, "myhost");
+	ASSERT_EQ(c->n_arrays, 1);
+	ASSERT_STREQ(c->arrays[0].device, "/dev/md/a");
+	bs_problem_list_done(&pl);
+}
+
+/* A word given twice on an ARRAY line and its continuation lines: mdadm keeps the first
+ * uuid=, name=, devices= and device (and says so) and takes the last member= or level=. The
+ * array stays, with a warning. */
+TEST(mdadm_conf_word_given_twice)
+{
+	const char *text = "ARRAY /dev/md/a uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6 name=a\n"
+			   "   uuid=11111111:11111111:11111111:11111111 name=b level=raid1\n"
+			   "   /dev/md/other level=raid6 num-devices=4 num-devices=5\n"
+			   "ARRAY /dev/md/v container=/dev/md/imsm0 member=0 member=1\n"
+			   "ARRAY /dev/md/x devices=/dev/vda devices=/dev/vdb super-minor=1\n"
+			   "   super-minor=2 spares=x\n";
+	_cleanup_(bs_mdadm_conf_freep) struct bs_mdadm_conf *c = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+	const struct bs_mdadm_array *a;
+
+	ASSERT_OK(PARSE(bs_mdadm_conf_parse, text, &c, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:2: 'uuid=' is given twice, ignoring "
+		     "'uuid=11111111:11111111:11111111:11111111'\n"
+		     "F:2: 'name=' is given twice, ignoring 'name=b'\n"
+		     "F:3: only one device per ARRAY line: '/dev/md/a' and '/dev/md/other', "
+		     "ignoring '/dev/md/other'\n"
+		     "F:3: 'level=' is given twice, ignoring the earlier one (mdadm takes the "
+		     "last, 'level=raid6')\n"
+		     "F:3: 'num-devices=' is given twice, ignoring the earlier one (mdadm takes "
+		     "the last, 'num-devices=5')\n"
+		     "F:4: 'member=' is given twice, ignoring the earlier one (mdadm takes the "
+		     "last, 'member=1')\n"
+		     "F:5: 'devices=' is given twice, ignoring 'devices=/dev/vdb'\n"
+		     "F:6: 'super-minor=' is given twice, ignoring 'super-minor=2'\n"
+		     "F:6: 'spares=' needs a non-negative integer, got 'x'\n");
+	/* The last array has an error (a number that is none): it is left out. */
+	ASSERT_EQ(c->n_arrays, 2);
+	a = &c->arrays[0];
+	ASSERT_STREQ(a->device, "/dev/md/a");
+	ASSERT_STREQ(a->uuid, "f278e03c-a31a-a7bd-a0e8-8e06eaa17cd6");
+	ASSERT_STREQ(a->name, "a");
+	ASSERT_STREQ(a->level, "raid6");
+	ASSERT_EQ(a->num_devices, 5);
+	a = &c->arrays[1];
+	ASSERT_STREQ(a->member, "1");
+	bs_problem_list_done(&pl);
+}
+
+/* mdadm's conf_word(): a quote not closed runs to the end of the line; a line indented before
+ * any keyword line starts one (its first word is the keyword). */
+TEST(mdadm_conf_words_as_mdadm_splits_them)
+{
+	const char *text = "   ARRAY /dev/md/a uuid=f278e03c:a31aa7bd:a0e88e06:eaa17cd6\n"
+			   "ARRAY /dev/md/b \"name=host:b and more\n"
+			   "  uuid=11111111:11111111:11111111:11111111\n";
+	_cleanup_(bs_mdadm_conf_freep) struct bs_mdadm_conf *c = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_mdadm_conf_parse, text, &c, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "");
+	ASSERT_EQ(c->n_arrays, 2);
+	ASSERT_STREQ(c->arrays[0].device, "/dev/md/a");
+	ASSERT_STREQ(c->arrays[1].name, "host:b and more");
+	ASSERT_STREQ(c->arrays[1].uuid, "11111111-1111-1111-1111-111111111111");
+	bs_problem_list_done(&pl);
+
+	/* An indented first line whose first word is no keyword is an unknown keyword. */
+	bs_mdadm_conf_free(TAKE_PTR(c));
+	ASSERT_OK(PARSE(bs_mdadm_conf_parse, "  spares=1\nARRAY /dev/md/c name=c\n", &c, &pl));
+	problems = mfree(problems);
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "F:1: unknown keyword 'spares=1', ignoring\n");
+	ASSERT_EQ(c->n_arrays, 1);
+	bs_problem_list_done(&pl);
+}
+
 /* stack.conf is blkstack's own file: an unknown option is a warning (the layer is declared
  * with the options known), an unknown kind an error (nothing of the line can be read). */
 TEST(stack_conf_unknown_option_is_a_warning)
@@ -1870,6 +1989,28 @@ TEST(key_file_on_a_device_is_an_edge)
 		  BS_PROBLEM_UNRESOLVED);
 	ASSERT_STREQ(bs_problem_get_reference(bs_problem_list_get(last_problems, 0)),
 		     "PARTUUID=00000000-0000-0000-0000-000000000000");
+}
+
+/* mdadm's full spelling DEVICES, PROBING and a comment after fstab's sixth field are what the
+ * peers accept: no problem at all. */
+TEST(peer_syntax_checks_clean)
+{
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	struct test_cli_result r;
+
+	test_write_file(root, "etc/mdadm/mdadm.conf",
+			"DEVICES /dev/vd*\n"
+			"PROBING ddf_extended\n"
+			"HOMEHOST <ignore>\n"
+			"ARRAY /dev/md/sys metadata=1.2 name=guest:sys\n"
+			"      UUID=f278e03c:a31aa7bd:a0e88e06:eaa17cd6\n");
+	test_write_file(root, "etc/fstab",
+			"UUID=5e99935b-84ba-4678-96e5-7d654a978e69 / ext4 defaults 0 1 # root\n"
+			"UUID=69523846-419d-4f11-aa45-46f0a1ae063d /srv btrfs defaults 0 2 #srv\n");
+	r = run_check(root, NULL);
+	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
+	ASSERT_STREQ(r.out, "configuration OK\n");
+	test_cli_result_done(&r);
 }
 
 /* Warnings only: check exits 0, and 3 with --strict; the load is not refused. */
