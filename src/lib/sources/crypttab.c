@@ -635,7 +635,7 @@ int bs_crypttab_parse(const char *file, const char *text, size_t size, struct bs
 
 		p.line = it.line;
 		if (bad) {
-			r = problem(&p, "%s, ignoring it", bad);
+			r = problem(&p, "%s", bad);
 			if (r < 0)
 				break;
 			continue;

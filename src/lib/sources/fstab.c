@@ -405,7 +405,7 @@ int bs_fstab_parse(const char *file, const char *text, size_t size, struct bs_fs
 
 		p.line = it.line;
 		if (bad) {
-			r = problem(&p, "%s, ignoring it", bad);
+			r = problem(&p, "%s", bad);
 			if (r < 0)
 				break;
 			continue;

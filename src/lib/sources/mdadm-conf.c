@@ -529,7 +529,7 @@ int bs_mdadm_conf_parse(const char *file, const char *text, size_t size, struct 
 	bs_config_lines_init(&it, text, size);
 	while ((r = bs_config_lines_next(&it, &line, &bad)) > 0) {
 		if (bad) {
-			r = problem_at(&p, it.line, "%s, ignoring it", bad);
+			r = problem_at(&p, it.line, "%s", bad);
 			if (r < 0)
 				break;
 			continue;

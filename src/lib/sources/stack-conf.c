@@ -533,7 +533,7 @@ int bs_stack_conf_parse(const char *file, const char *text, size_t size, struct 
 
 		p.line = it.line;
 		if (bad) {
-			r = problem(&p, "%s, ignoring it", bad);
+			r = problem(&p, "%s", bad);
 			if (r < 0)
 				break;
 			continue;
