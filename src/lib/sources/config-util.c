@@ -120,7 +120,7 @@ static void unescape_octal(char *s)
 	*w = '\0';
 }
 
-int bs_config_split(const char *line, bool stop_at_comment, char ***ret)
+static int split(const char *line, bool stop_at_comment, bool decode, char ***ret)
 {
 	_cleanup_strv_free_ char **fields = NULL;
 	size_t n = 0;
@@ -137,7 +137,8 @@ int bs_config_split(const char *line, bool stop_at_comment, char ***ret)
 		f = strndup(p, len);
 		if (!f)
 			return -ENOMEM;
-		unescape_octal(f);
+		if (decode)
+			unescape_octal(f);
 		r = strv_push(&fields, f);
 		if (r < 0) {
 			free(f);
@@ -148,6 +149,25 @@ int bs_config_split(const char *line, bool stop_at_comment, char ***ret)
 	}
 	*ret = TAKE_PTR(fields);
 	return (int)min_size(n, (size_t)INT32_MAX);
+}
+
+int bs_config_split(const char *line, bool stop_at_comment, char ***ret)
+{
+	return split(line, stop_at_comment, true, ret);
+}
+
+int bs_config_split_raw(const char *line, char ***ret)
+{
+	return split(line, false, false, ret);
+}
+
+size_t bs_config_errors_since(const struct bs_problem_list *l, size_t from)
+{
+	size_t n = 0;
+
+	for (size_t i = from; l && i < l->n_problems; i++)
+		n += l->problems[i].severity == BS_PROBLEM_ERROR;
+	return n;
 }
 
 /* ---- suggestions -------------------------------------------------------------------------- */
@@ -235,21 +255,42 @@ const char *bs_config_ordinal(unsigned n, char buf[static 16])
 
 /* ---- values ------------------------------------------------------------------------------- */
 
+static const char *const device_tags[] = { "UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=", "ID=" };
+
+/* The value of the tag s starts with, or NULL if s is no tag. */
+static char *tag_value(const char *s)
+{
+	for (size_t i = 0; s && i < ELEMENTSOF(device_tags); i++) {
+		char *v = startswith(s, device_tags[i]);
+
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
 bool bs_config_is_device_spec(const char *s)
 {
-	static const char *const tags[] = { "UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=", "ID=" };
+	const char *v;
 
 	if (!s)
 		return false;
 	if (s[0] == '/')
 		return true;
-	for (size_t i = 0; i < ELEMENTSOF(tags); i++) {
-		const char *v = startswith(s, tags[i]);
+	v = tag_value(s);
+	return v && *v != '\0';
+}
 
-		if (v)
-			return *v != '\0';
+char *bs_config_unquote_tag(char *s)
+{
+	char *v = tag_value(s);
+	size_t len = v ? strlen(v) : 0;
+
+	if (len >= 2 && (v[0] == '"' || v[0] == '\'') && v[len - 1] == v[0]) {
+		memmove(v, v + 1, len - 2);
+		v[len - 2] = '\0';
 	}
-	return false;
+	return s;
 }
 
 char *bs_config_path_simplify(char *path)

@@ -991,11 +991,10 @@ static int link_crypt(struct merge *m, size_t i)
 
 	/* With a keyscript, the key field is only the script's argument. */
 	if (e->key_file && !e->keyscript && !is_random_key(e->key_file)) {
-		const char *colon = strrchr(e->key_file, ':');
-
-		/* systemd's PATH:DEVICE: the key is on a filesystem of its own. */
-		if (colon && bs_config_is_device_spec(colon + 1))
-			r = need_device(m, n, colon + 1, "key-file", file, e->line);
+		/* systemd's PATH:DEVICE: the key is on a filesystem of its own, which no fstab
+		 * line mounts: the mapping needs that device, resolved like its source. */
+		if (e->key_device)
+			r = need_device(m, n, e->key_device, "key-file", file, e->line);
 		else
 			r = need_path(m, n, e->key_file, "key-file", file, e->line);
 		if (r < 0)

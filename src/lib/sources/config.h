@@ -56,15 +56,23 @@ enum bs_crypttab_flag {
 	BS_CRYPTTAB_TCRYPT_SYSTEM = 1u << 19,
 	BS_CRYPTTAB_KEYFILE_ERASE = 1u << 20,
 	BS_CRYPTTAB_INITRD_ATTACH = 1u << 21, /* systemd's x-initrd.attach */
+	BS_CRYPTTAB_KEYFILE_TIMEOUT = 1u << 22, /* systemd's keyfile-timeout[=TIME] */
 };
 
-/* One line: "NAME SOURCE [KEY-FILE [OPTIONS]]". Numbers are 0 when not given unless noted. */
+/* One line: "NAME SOURCE [KEY-FILE [OPTIONS]]", each field with its escapes decoded (see
+ * crypttab.c). Numbers are 0 when not given unless noted. */
 struct bs_crypttab_entry {
 	unsigned line;
 	char *name; /* the mapping's name, /dev/mapper/NAME */
-	char *source; /* UUID=, LABEL=, PARTUUID=, PARTLABEL=, or an absolute path */
-	char *key_file; /* NULL for none, "-" or a missing field: ask for a passphrase */
-	char *options; /* the fourth field as written, NULL if none */
+	char *source; /* UUID=, LABEL=, PARTUUID=, PARTLABEL= (unquoted), or an absolute path */
+	/* The third field; NULL for none, "-" or a missing field: ask for a passphrase. systemd's
+	 * PATH:DEVICE (a key file on a filesystem that is mounted for it alone) stays whole here,
+	 * so that a reader that knows nothing of key_device never takes PATH for a file on the
+	 * mounted filesystems; key_device and key_device_path hold its parts. */
+	char *key_file;
+	char *key_device; /* PATH:DEVICE's DEVICE, a device spec (unquoted); NULL if none */
+	char *key_device_path; /* PATH:DEVICE's PATH, inside that filesystem (may be relative) */
+	char *options; /* the fourth field, NULL if none, "-" or "none" */
 	enum bs_crypt_type type;
 	unsigned flags; /* enum bs_crypttab_flag */
 	char *cipher, *hash, *header, *keyscript, *tmp_fstype, *check, *checkargs;
@@ -73,7 +81,9 @@ struct bs_crypttab_entry {
 	int keyslot; /* -1: any */
 	int tries; /* -1: the default (3); 0: no limit */
 	uint64_t timeout_usec; /* timeout=, 0: none */
+	uint64_t keyfile_timeout_usec; /* keyfile-timeout=, 0: none given */
 	uint32_t veracrypt_pim;
+	char **tcrypt_keyfiles; /* tcrypt-keyfile= values, in order; NULL if none */
 };
 
 struct bs_crypttab {
@@ -248,6 +258,12 @@ bool bs_config_line_is_blank(const char *line);
  * (\040 for a space) decoded. With stop_at_comment, a field starting with '#' ends the line.
  * Returns the number of fields, or -ENOMEM. */
 int bs_config_split(const char *line, bool stop_at_comment, char ***ret);
+/* The same, with the fields as written: nothing decoded, no comment recognized. */
+int bs_config_split_raw(const char *line, char ***ret);
+
+/* How many of the problems of l from index from on are errors: what a parser counts to tell
+ * whether a line is usable (a warning leaves it usable). */
+size_t bs_config_errors_since(const struct bs_problem_list *l, size_t from);
 
 /* The candidate closest to word by edit distance (with adjacent transpositions), if it is
  * close enough to be a likely typo; else NULL. candidates is NULL-terminated. */
@@ -259,6 +275,12 @@ const char *bs_config_ordinal(unsigned n, char buf[static 16]);
 /* A device specification as crypttab(5) and fstab(5) take it: a tag (UUID=, LABEL=,
  * PARTUUID=, PARTLABEL=, ID=) with a non-empty value, or an absolute path. */
 bool bs_config_is_device_spec(const char *s);
+
+/* Removes the quotes around the value of a tag, in place, as libblkid and systemd's
+ * fstab_node_to_udev_node() do: UUID="..." and LABEL='...' become UUID=... and LABEL=....
+ * Only a value that starts and ends with the same quote character is unquoted; anything else
+ * (a path, a value with one quote) is left as it is. Returns s. */
+char *bs_config_unquote_tag(char *s);
 
 /* Removes repeated and trailing slashes from an absolute path, in place ("//a/b/" -> "/a/b",
  * "/" stays). */

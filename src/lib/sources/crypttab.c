@@ -43,6 +43,9 @@ enum opt_id {
 	O_CHECKARGS,
 	O_KEYSCRIPT,
 	O_VERACRYPT_PIM,
+	O_KEYFILE_TIMEOUT,
+	O_TCRYPT_KEYFILE,
+	O_FLAG_BOOLEAN, /* sets .flag, or with =BOOL clears it for "no" */
 	O_BOOLEAN, /* systemd's [=BOOL] options this tool does not use */
 	O_ACCEPTED, /* options of systemd's that only its own tools use */
 };
@@ -73,6 +76,7 @@ static const struct crypt_option options[] = {
 	{ "read-only", OPT_FLAG, O_FLAG, BS_CRYPTTAB_READONLY },
 	{ "tries", OPT_VALUE, O_TRIES, 0 },
 	{ "discard", OPT_FLAG, O_FLAG, BS_CRYPTTAB_DISCARD },
+	{ "allow-discards", OPT_FLAG, O_FLAG, BS_CRYPTTAB_DISCARD }, /* systemd's alias */
 	{ "luks", OPT_FLAG, O_TYPE, BS_CRYPT_TYPE_LUKS },
 	{ "plain", OPT_FLAG, O_TYPE, BS_CRYPT_TYPE_PLAIN },
 	{ "bitlk", OPT_FLAG, O_TYPE, BS_CRYPT_TYPE_BITLK },
@@ -101,12 +105,18 @@ static const struct crypt_option options[] = {
 	{ "timeout", OPT_VALUE, O_TIMEOUT, 0 },
 	{ "tcrypt-system", OPT_FLAG, O_FLAG, BS_CRYPTTAB_TCRYPT_SYSTEM },
 	{ "veracrypt-pim", OPT_VALUE, O_VERACRYPT_PIM, 0 },
-	{ "keyfile-erase", OPT_FLAG, O_FLAG, BS_CRYPTTAB_KEYFILE_ERASE },
+	{ "keyfile-erase", OPT_OPTIONAL, O_FLAG_BOOLEAN, BS_CRYPTTAB_KEYFILE_ERASE },
+	{ "keyfile-timeout", OPT_OPTIONAL, O_KEYFILE_TIMEOUT, BS_CRYPTTAB_KEYFILE_TIMEOUT },
+	{ "tcrypt-keyfile", OPT_VALUE, O_TCRYPT_KEYFILE, 0 },
 	{ "x-initrd.attach", OPT_FLAG, O_FLAG, BS_CRYPTTAB_INITRD_ATTACH },
 	{ "headless", OPT_OPTIONAL, O_BOOLEAN, 0 },
 	{ "try-empty-password", OPT_OPTIONAL, O_BOOLEAN, 0 },
 	{ "tpm2-pin", OPT_OPTIONAL, O_BOOLEAN, 0 },
+	{ "fido2-pin", OPT_OPTIONAL, O_BOOLEAN, 0 },
+	{ "fido2-up", OPT_OPTIONAL, O_BOOLEAN, 0 },
+	{ "fido2-uv", OPT_OPTIONAL, O_BOOLEAN, 0 },
 	{ "password-echo", OPT_VALUE, O_ACCEPTED, 0 },
+	{ "password-cache", OPT_VALUE, O_ACCEPTED, 0 },
 	{ "pkcs11-uri", OPT_VALUE, O_ACCEPTED, 0 },
 	{ "fido2-device", OPT_VALUE, O_ACCEPTED, 0 },
 	{ "fido2-cid", OPT_VALUE, O_ACCEPTED, 0 },
@@ -121,6 +131,8 @@ static const struct crypt_option options[] = {
 	{ "tpm2-measure-bank", OPT_VALUE, O_ACCEPTED, 0 },
 	{ "token-timeout", OPT_VALUE, O_ACCEPTED, 0 },
 	{ "link-volume-key", OPT_VALUE, O_ACCEPTED, 0 },
+	{ "tpm2-measure-keyslot-nvpcr", OPT_OPTIONAL, O_ACCEPTED, 0 },
+	{ "fixate-volume-key", OPT_VALUE, O_ACCEPTED, 0 },
 };
 
 static const char *const type_names[] = {
@@ -142,6 +154,8 @@ static void entry_done(struct bs_crypttab_entry *e)
 	free(e->name);
 	free(e->source);
 	free(e->key_file);
+	free(e->key_device);
+	free(e->key_device_path);
 	free(e->options);
 	free(e->cipher);
 	free(e->hash);
@@ -150,6 +164,7 @@ static void entry_done(struct bs_crypttab_entry *e)
 	free(e->tmp_fstype);
 	free(e->check);
 	free(e->checkargs);
+	strv_free(e->tcrypt_keyfiles);
 }
 
 struct bs_crypttab *bs_crypttab_free(struct bs_crypttab *t)
@@ -170,6 +185,7 @@ struct parser {
 };
 
 #define problem(p, ...) bs_problem_add((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
+#define warning(p, ...) bs_problem_warn((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
 #define duplicate(p, ref, ...)                                                                     \
 	bs_problem_add_full((p)->problems, BS_PROBLEM_DUPLICATE, BS_PROBLEM_ERROR, (p)->file,      \
 			    (p)->line, (ref), __VA_ARGS__)
@@ -213,9 +229,11 @@ static int apply_option(struct parser *p, struct bs_crypttab_entry *e, const cha
 		names[ELEMENTSOF(options)] = NULL;
 		s = bs_config_suggest(name, names);
 
+		/* Debian's scripts skip an option they do not know, systemd warns and goes on:
+		 * so does blkstack, with the rest of the line. */
 		if (s)
-			return problem(p, "unknown option '%s' (did you mean '%s'?)", name, s);
-		return problem(p, "unknown option '%s'", name);
+			return warning(p, "unknown option '%s' (did you mean '%s'?)", name, s);
+		return warning(p, "unknown option '%s'", name);
 	}
 	if (o->kind == OPT_FLAG && value)
 		return problem(p, "option '%s' takes no value, got '%s=%s'", name, name, value);
@@ -307,6 +325,38 @@ static int apply_option(struct parser *p, struct bs_crypttab_entry *e, const cha
 				       "'2min', got '%s'",
 				       value);
 		return 0;
+	case O_KEYFILE_TIMEOUT:
+		/* systemd: the key device may fail to appear within it; bare, with no time. */
+		e->flags |= o->flag;
+		if (value && *value &&
+		    bs_config_parse_timespan(value, &e->keyfile_timeout_usec) < 0)
+			return problem(p,
+				       "option 'keyfile-timeout' needs a time span such as '90', "
+				       "'30s' or '2min', got '%s'",
+				       value);
+		return 0;
+	case O_TCRYPT_KEYFILE:
+		/* systemd: one more key file of a TrueCrypt volume, which makes it one. */
+		if (value[0] != '/')
+			return problem(p,
+				       "option 'tcrypt-keyfile' needs an absolute path, got '%s'",
+				       value);
+		if (e->type != BS_CRYPT_TYPE_AUTO && e->type != BS_CRYPT_TYPE_TCRYPT)
+			return problem(p, "options '%s' and '%s' conflict", *type_option, name);
+		if (e->type == BS_CRYPT_TYPE_AUTO)
+			*type_option = "tcrypt-keyfile";
+		e->type = BS_CRYPT_TYPE_TCRYPT;
+		return strv_extend(&e->tcrypt_keyfiles, value);
+	case O_FLAG_BOOLEAN:
+		r = value ? parse_boolean(value) : 1;
+		if (r < 0)
+			return problem(p, "option '%s' needs a boolean (yes or no), got '%s'", name,
+				       value);
+		if (r > 0)
+			e->flags |= o->flag;
+		else
+			e->flags &= ~o->flag;
+		return 0;
 	case O_BOOLEAN:
 		if (value && parse_boolean(value) < 0)
 			return problem(p, "option '%s' needs a boolean (yes or no), got '%s'", name,
@@ -339,22 +389,136 @@ static int parse_options(struct parser *p, struct bs_crypttab_entry *e, const ch
 	return 0;
 }
 
+/*
+ * Escapes. Debian's crypttab(5): "Octal sequences \0num within a field are decoded", and "a
+ * backslash which doesn't start an octal sequence yields undefined behavior"; its scripts
+ * decode each of the four fields with printf '%b' (CRYPTTAB_NAME, _SOURCE, _KEY and _OPTIONS
+ * are the fields "after octal sequence decoding"). systemd documents no escapes in crypttab,
+ * but it passes all four fields quoted on the ExecStart= line of systemd-cryptsetup@.service,
+ * where C escapes are decoded (\NNN with exactly three octal digits). Both decode all four
+ * fields, so blkstack reads every field the same way, taking what both read as one byte:
+ *
+ *   \0N, \0NN, \0NNN  the octal number after the \0, Debian's \0num. With two digits
+ *                     (\040, \011) it is C's \0NN too, as systemd reads it. With three
+ *                     (test0\0045crypt is test0%crypt) systemd would read \004 and a '5':
+ *                     the documented syntax wins over a side effect of quoting
+ *   \NNN              (first digit 1 to 3, three digits, the \134 of fstab): the octal
+ *                     number for printf %b (dash's and busybox's, the shells Debian's scripts
+ *                     run in) and for systemd alike
+ *   \\ \a \b \f \n \r \t \v   the C character, for printf %b and C escapes alike
+ *
+ * Anything else is an error, as the peers read it differently or not at all: an escape that
+ * gives a NUL byte (\0 alone, \000) or none (\0777), \x (hex for busybox and systemd, not for
+ * dash), another letter, \1 or \12 without a third digit, a backslash at the end. The options
+ * field is decoded as a whole before it is split at commas, as systemd-cryptsetup gets it.
+ */
+static bool is_octal(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
+/* Decodes s in place. Returns 1, or 0 with the bad escape (its first len bytes) in *ret_bad
+ * and s untouched. */
+static int unescape(char *s, const char **ret_bad, size_t *ret_len)
+{
+	static const char letters[] = "\\\\a\ab\bf\fn\nr\rt\tv\v";
+	_cleanup_free_ char *out = malloc(strlen(s) + 1);
+	char *w = out;
+
+	if (!out)
+		return -ENOMEM;
+	for (const char *p = s; *p;) {
+		const char *esc = p, *l;
+		unsigned v = 0;
+		size_t n = 0;
+
+		if (*p != '\\') {
+			*w++ = *p++;
+			continue;
+		}
+		p++;
+		if (*p == '0') {
+			p++;
+			while (n < 3 && is_octal(p[n]))
+				v = v * 8 + (unsigned)(p[n++] - '0');
+			p += n;
+		} else if (*p >= '1' && *p <= '3' && is_octal(p[1]) && is_octal(p[2])) {
+			v = (unsigned)(p[0] - '0') * 64 + (unsigned)(p[1] - '0') * 8 +
+			    (unsigned)(p[2] - '0');
+			p += 3;
+		} else if (*p && (l = strchr(letters, *p)) && (l - letters) % 2 == 0) {
+			*w++ = l[1];
+			p++;
+			continue;
+		} else {
+			*ret_bad = esc;
+			*ret_len = *p ? 2 : 1;
+			return 0;
+		}
+		if (v == 0 || v > 255) {
+			*ret_bad = esc;
+			*ret_len = (size_t)(p - esc);
+			return 0;
+		}
+		*w++ = (char)v;
+	}
+	*w = '\0';
+	strcpy(s, out);
+	return 1;
+}
+
 static bool name_is_valid(const char *s)
 {
 	return *s && !strchr(s, '/') && !streq(s, ".") && !streq(s, "..");
 }
 
-/* The key file field: none, "-", an absolute path (a file or a device such as /dev/urandom),
- * or systemd's PATH:DEVICE, a file on a filesystem of its own, which starts with a path too.
- * A keyscript takes anything. */
-static bool key_file_is_valid(const char *s)
+static bool is_none(const char *s)
 {
-	return s[0] == '/';
+	return streq(s, "none") || streq(s, "-");
+}
+
+/* The key file field, without a keyscript (which takes anything as its argument): an
+ * absolute path (a file, or a device such as /dev/urandom), or systemd's PATH:DEVICE, a key
+ * file at PATH inside the filesystem on DEVICE, which systemd mounts for it alone. As
+ * systemd's split_locationspec() does, the DEVICE is what follows the last ':' when it is a
+ * device (an absolute path or a tag); PATH is then taken inside that filesystem, relative or
+ * not. */
+static int parse_key_file(struct parser *p, struct bs_crypttab_entry *e)
+{
+	const char *colon = strrchr(e->key_file, ':');
+
+	if (colon) {
+		_cleanup_free_ char *device = strdup(colon + 1);
+
+		if (!device)
+			return -ENOMEM;
+		if (bs_config_is_device_spec(bs_config_unquote_tag(device))) {
+			if (colon == e->key_file)
+				return problem(
+					p, "key file '%s' names the device '%s' but no file on it",
+					e->key_file, device);
+			e->key_device_path = strndup(e->key_file, (size_t)(colon - e->key_file));
+			if (!e->key_device_path)
+				return -ENOMEM;
+			e->key_device = TAKE_PTR(device);
+			return 0;
+		}
+	}
+	if (e->key_file[0] != '/')
+		return problem(
+			p,
+			"key file '%s' is not an absolute path (or 'none', or PATH:DEVICE for a "
+			"file on a device)",
+			e->key_file);
+	return 0;
 }
 
 static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_crypttab_entry *e,
 		      bool *ret_ok)
 {
+	static const char *const field_names[] = { "mapping name", "source device", "key file",
+						   "options" };
+	size_t before;
 	char ord[16];
 	int r;
 
@@ -364,11 +528,32 @@ static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_c
 			       "expected at least 2 fields (name and source device), got only "
 			       "'%s'",
 			       fields[0]);
+	/* systemd reads four fields and ignores the rest; Debian's "read" puts the rest into the
+	 * options. A fifth field means two different lines to them. */
 	if (n_fields > 4)
 		return problem(p,
 			       "unexpected %s field '%s' (the fields are name, source device, key "
 			       "file and options; a comment must be on a line of its own)",
 			       bs_config_ordinal(5, ord), fields[4]);
+
+	for (int i = 0; i < n_fields; i++) {
+		_cleanup_free_ char *raw = strdup(fields[i]);
+		const char *bad;
+		size_t len;
+
+		if (!raw)
+			return -ENOMEM;
+		r = unescape(fields[i], &bad, &len);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return problem(
+				p,
+				"%s '%s': '%.*s' is no escape that both Debian and systemd read "
+				"(write a byte as \\0 and three octal digits, \\0040 for a "
+				"space)",
+				field_names[i], raw, (int)len, bad);
+	}
 
 	if (!name_is_valid(fields[0]))
 		return problem(p, "mapping name '%s' must be a plain file name", fields[0]);
@@ -381,6 +566,7 @@ static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_c
 	e->name = strdup(fields[0]);
 	if (!e->name)
 		return -ENOMEM;
+	bs_config_unquote_tag(fields[1]);
 	if (!bs_config_is_device_spec(fields[1]))
 		return problem(p,
 			       "source device '%s' is neither an absolute path nor UUID=, LABEL=, "
@@ -389,30 +575,31 @@ static int parse_line(struct parser *p, char **fields, int n_fields, struct bs_c
 	e->source = strdup(fields[1]);
 	if (!e->source)
 		return -ENOMEM;
-	if (n_fields > 2 && !streq(fields[2], "none") && !streq(fields[2], "-")) {
+	if (n_fields > 2 && !is_none(fields[2])) {
 		e->key_file = strdup(fields[2]);
 		if (!e->key_file)
 			return -ENOMEM;
 	}
-	if (n_fields > 3) {
+	/* systemd takes "-" and "none" for no options too; Debian skips what it does not know. */
+	if (n_fields > 3 && !is_none(fields[3])) {
 		e->options = strdup(fields[3]);
 		if (!e->options)
 			return -ENOMEM;
 	}
 
-	size_t before = p->problems->n_problems;
+	before = p->problems->n_problems;
 	if (e->options) {
 		r = parse_options(p, e, e->options);
 		if (r < 0)
 			return r;
 	}
 	/* Checked after the options: with a keyscript, the field is only its argument. */
-	if (e->key_file && !e->keyscript && !key_file_is_valid(e->key_file)) {
-		r = problem(p, "key file '%s' is not an absolute path (or 'none')", e->key_file);
+	if (e->key_file && !e->keyscript) {
+		r = parse_key_file(p, e);
 		if (r < 0)
 			return r;
 	}
-	*ret_ok = p->problems->n_problems == before;
+	*ret_ok = bs_config_errors_since(p->problems, before) == 0;
 	return 0;
 }
 
@@ -448,14 +635,14 @@ int bs_crypttab_parse(const char *file, const char *text, size_t size, struct bs
 
 		p.line = it.line;
 		if (bad) {
-			r = problem(&p, "%s, ignoring it", bad);
+			r = problem(&p, "%s", bad);
 			if (r < 0)
 				break;
 			continue;
 		}
 		if (bs_config_line_is_blank(line))
 			continue;
-		n = bs_config_split(line, false, &fields);
+		n = bs_config_split_raw(line, &fields);
 		if (n < 0) {
 			r = n;
 			break;

@@ -47,6 +47,7 @@ struct parser {
 };
 
 #define problem(p, ...) bs_problem_add((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
+#define warning(p, ...) bs_problem_warn((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
 #define duplicate(p, ref, ...)                                                                     \
 	bs_problem_add_full((p)->problems, BS_PROBLEM_DUPLICATE, BS_PROBLEM_ERROR, (p)->file,      \
 			    (p)->line, (ref), __VA_ARGS__)
@@ -75,8 +76,77 @@ static int explain_rejection(struct parser *p, const char *line)
 			p, "expected at least 3 fields (device, mount point and type), got %d", n);
 	for (int i = 4; i < n && i < 6; i++)
 		if (safe_atoi(f[i], &v) < 0)
-			return problem(p, "%s field '%s' is not a number", names[i], f[i]);
+			return problem(
+				p, "%s field '%s' is not a number%s", names[i], f[i],
+				f[i][0] == '#' ? " (a comment may follow the 6th field only)" : "");
 	return problem(p, "cannot parse the line");
+}
+
+/* Whether a quote at q opens a quoted value: at the start of a field, or after '=' or ','
+ * (LABEL="...", opt='...'), not inside a word (LABEL=Bob's). */
+static bool opens_quote(const char *line, const char *q)
+{
+	return q == line || strchr(" \t=,", q[-1]);
+}
+
+/* A quote that opens in one field and closes in a later one: blanks meant to be quoted, which
+ * fstab(5) has no syntax for (libmount splits the fields at every blank; \040 writes one).
+ * Returns the opening quote and its closing one in *ret_close, or NULL. */
+static const char *find_quoted_blank(const char *line, const char **ret_close)
+{
+	const char *end = line;
+
+	/* Within the six fields: what follows them is libmount's to ignore (a comment). */
+	for (int i = 0; i < 6; i++) {
+		end += strspn(end, " \t");
+		end += strcspn(end, " \t");
+	}
+	for (const char *q = line; (q = strpbrk(q, "\"'")) && q < end; q++) {
+		const char *close, *blank;
+
+		if (!opens_quote(line, q))
+			continue;
+		close = strchr(q + 1, *q);
+		if (!close || close >= end)
+			return NULL;
+		blank = strpbrk(q + 1, " \t");
+		if (blank && blank < close && (!close[1] || strchr(" \t,", close[1]))) {
+			*ret_close = close;
+			return q;
+		}
+		q = close;
+	}
+	return NULL;
+}
+
+/* Names the fields the quotes span, and how to write them: without the quotes, each blank as
+ * \040. */
+static int report_quoted_blank(struct parser *p, const char *line, const char *open,
+			       const char *close)
+{
+	const char *start = open, *stop = close + 1 + strcspn(close + 1, " \t");
+	_cleanup_free_ char *fixed = NULL;
+	char *w;
+
+	while (start > line && !strchr(" \t", start[-1]))
+		start--;
+	fixed = malloc((size_t)(stop - start) * 4 + 1);
+	if (!fixed)
+		return -ENOMEM;
+	w = fixed;
+	for (const char *c = start; c < stop; c++) {
+		if (c == open || c == close)
+			continue;
+		if (*c == ' ' || *c == '\t')
+			w += sprintf(w, "\\%03o", (unsigned char)*c);
+		else
+			*w++ = *c;
+	}
+	*w = '\0';
+	return problem(p,
+		       "'%.*s': fstab has no quoting of blanks, every blank ends a field; write a "
+		       "blank as \\040 (%s)",
+		       (int)(stop - start), start, fixed);
 }
 
 static int add_option_value(char ***list, const char *value, size_t len)
@@ -150,7 +220,7 @@ static int take_entry(struct parser *p, struct libmnt_fs *fs, struct bs_fstab_en
 		      bool *ret_ok)
 {
 	const char *source = mnt_fs_get_source(fs), *target = mnt_fs_get_target(fs),
-		   *fstype = mnt_fs_get_fstype(fs), *options = mnt_fs_get_options(fs);
+		   *fstype = mnt_fs_get_fstype(fs), *options = mnt_fs_get_options(fs), *tag, *value;
 	size_t before = p->problems->n_problems;
 	int r;
 
@@ -158,7 +228,13 @@ static int take_entry(struct parser *p, struct libmnt_fs *fs, struct bs_fstab_en
 	*e = (struct bs_fstab_entry){ .line = p->line };
 	if (!source || !target)
 		return problem(p, "cannot parse the line");
-	e->source = strdup(source);
+	/* A tag as libmount (libblkid) reads it, without the quotes of LABEL="..."; fs->source
+	 * keeps them. */
+	if (mnt_fs_get_tag(fs, &tag, &value) == 0) {
+		if (asprintf(&e->source, "%s=%s", tag, value) < 0)
+			e->source = NULL;
+	} else
+		e->source = strdup(source);
 	e->target = strdup(target);
 	e->fstype = fstype ? strdup(fstype) : NULL;
 	e->options = options ? strdup(options) : NULL;
@@ -172,15 +248,24 @@ static int take_entry(struct parser *p, struct libmnt_fs *fs, struct bs_fstab_en
 	if (mnt_fs_is_pseudofs(fs))
 		e->flags |= BS_FSTAB_PSEUDOFS;
 
-	/* libmount takes "UUID=" as a path; a tag needs a value. */
+	/* libmount takes "UUID=" (and UUID="", LABEL="x with no closing quote) as a path; a tag
+	 * needs a value. */
 	for (const char *const *t = (const char *const[]){ "UUID=", "LABEL=", "PARTUUID=",
 							   "PARTLABEL=", "ID=", NULL };
-	     *t; t++)
-		if (streq(source, *t)) {
+	     *t; t++) {
+		const char *v = startswith(e->source, *t);
+
+		if (!v)
+			continue;
+		if (!*v || streq(v, "\"\"") || streq(v, "''"))
 			r = problem(p, "device '%s' has an empty value", source);
-			if (r < 0)
-				return r;
-		}
+		else if ((v[0] == '"' || v[0] == '\'') && !strchr(v + 1, v[0]))
+			r = problem(p, "device '%s' has no closing quote", source);
+		else
+			r = 0;
+		if (r < 0)
+			return r;
+	}
 	if (!(e->flags & BS_FSTAB_SWAP) && target[0] != '/') {
 		r = problem(p, "mount point '%s' is not an absolute path", target);
 		if (r < 0)
@@ -197,7 +282,7 @@ static int take_entry(struct parser *p, struct libmnt_fs *fs, struct bs_fstab_en
 	r = scan_options(p, e);
 	if (r < 0)
 		return r;
-	*ret_ok = p->problems->n_problems == before;
+	*ret_ok = bs_config_errors_since(p->problems, before) == 0;
 	return 0;
 }
 
@@ -233,9 +318,18 @@ static int parse_line(struct parser *p, const char *line, struct bs_fstab_entry 
 	_cleanup_(mnt_free_iterp) struct libmnt_iter *it = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
 	struct libmnt_fs *fs;
+	const char *open, *close;
 	char ord[16];
 	bool ok = false;
 	int r, n_fields;
+
+	/* Before libmount, whose reading of such a line (a source LABEL="my, a mount point disk")
+	 * explains nothing. */
+	open = find_quoted_blank(line, &close);
+	if (open) {
+		r = report_quoted_blank(p, line, open, close);
+		return r < 0 ? r : 0;
+	}
 
 	tb = mnt_new_table();
 	it = mnt_new_iter(MNT_ITER_FORWARD);
@@ -259,17 +353,18 @@ static int parse_line(struct parser *p, const char *line, struct bs_fstab_entry 
 		return r < 0 ? r : 0;
 	}
 
-	/* libmount ignores what follows the sixth field. */
+	/* libmount stops reading after the sixth field, and so do mount -a and systemd's
+	 * fstab-generator, which read fstab through it: a "# comment" there is one, and
+	 * anything else there is ignored by them too (a warning here). */
 	_cleanup_strv_free_ char **fields = NULL;
 	n_fields = bs_config_split(line, false, &fields);
 	if (n_fields < 0)
 		return n_fields;
-	if (n_fields > 6) {
-		r = problem(p,
-			    "unexpected %s field '%s' (at most 6; a comment must be on a line "
-			    "of its own)",
+	if (n_fields > 6 && fields[6][0] != '#') {
+		r = warning(p, "unexpected %s field '%s' (libmount reads 6 and ignores the rest)",
 			    bs_config_ordinal(7, ord), fields[6]);
-		return r < 0 ? r : 0;
+		if (r < 0)
+			return r;
 	}
 
 	r = take_entry(p, fs, e, &ok);
@@ -310,7 +405,7 @@ int bs_fstab_parse(const char *file, const char *text, size_t size, struct bs_fs
 
 		p.line = it.line;
 		if (bad) {
-			r = problem(&p, "%s, ignoring it", bad);
+			r = problem(&p, "%s", bad);
 			if (r < 0)
 				break;
 			continue;

@@ -15,10 +15,15 @@
 #include "strv.h"
 #include "util.h"
 
-/* mdadm's keywords, matched as mdadm does: case-insensitively, and by any prefix of at least
- * three letters ("DEV" is DEVICE). */
+/* mdadm's keywords, as the list in its config.c has them (ENCRYPTION_NO_VERIFY since 2024,
+ * PROBING since 2026; IMSM_NO_PLATFORM and the like are environment variables, not keywords),
+ * in its order and matched as its match_keyword() does: case-insensitively, by any prefix of
+ * at least three letters, the first keyword in this order that the word is a prefix of. So
+ * "DEV", "DEVICE" and "DEVICES" (mdadm's own spelling) are DEVICES, "MAIL" is MAILADDR
+ * (MAILFROM needs five letters, as mdadm.conf(5) says), "PRO" is PROGRAM, and a word longer
+ * than the keyword ("ARRAYS") is none. */
 enum keyword {
-	KW_DEVICE,
+	KW_DEVICES,
 	KW_ARRAY,
 	KW_MAILADDR,
 	KW_MAILFROM,
@@ -32,11 +37,12 @@ enum keyword {
 	KW_SYSFS,
 	KW_MONITORDELAY,
 	KW_ENCRYPTION_NO_VERIFY,
+	KW_PROBING,
 	_KW_MAX,
 };
 
 static const char *const keywords[_KW_MAX + 1] = {
-	[KW_DEVICE] = "DEVICE",
+	[KW_DEVICES] = "DEVICES",
 	[KW_ARRAY] = "ARRAY",
 	[KW_MAILADDR] = "MAILADDR",
 	[KW_MAILFROM] = "MAILFROM",
@@ -50,6 +56,7 @@ static const char *const keywords[_KW_MAX + 1] = {
 	[KW_SYSFS] = "SYSFS",
 	[KW_MONITORDELAY] = "MONITORDELAY",
 	[KW_ENCRYPTION_NO_VERIFY] = "ENCRYPTION_NO_VERIFY",
+	[KW_PROBING] = "PROBING",
 	[_KW_MAX] = NULL,
 };
 
@@ -148,9 +155,11 @@ struct parser {
 };
 
 #define problem_at(p, line, ...) bs_problem_add((p)->problems, (p)->file, (line), __VA_ARGS__)
+#define warning_at(p, line, ...) bs_problem_warn((p)->problems, (p)->file, (line), __VA_ARGS__)
 
 /* Appends the words of one physical line: blank-separated, quotes ("" or '') protect blanks,
- * and a word starting with '#' ends the line. */
+ * and a word starting with '#' ends the line. As mdadm's conf_word() does, a quote that is not
+ * closed runs to the end of the line. */
 static int add_words(struct logical_line *l, const char *s, unsigned line)
 {
 	for (;;) {
@@ -166,13 +175,12 @@ static int add_words(struct logical_line *l, const char *s, unsigned line)
 		while (*s && *s != ' ' && *s != '\t') {
 			if (*s == '"' || *s == '\'') {
 				const char *q = strchr(s + 1, *s);
+				size_t n = q ? (size_t)(q - s - 1) : strlen(s + 1);
 
-				if (q) {
-					memcpy(w + len, s + 1, (size_t)(q - s - 1));
-					len += (size_t)(q - s - 1);
-					s = q + 1;
-					continue;
-				}
+				memcpy(w + len, s + 1, n);
+				len += n;
+				s += n + 1 + (q ? 1 : 0);
+				continue;
 			}
 			w[len++] = *s++;
 		}
@@ -195,11 +203,39 @@ static bool device_name_is_valid(const char *w)
 	return w[0] != '/' && w[0] != '<';
 }
 
+/*
+ * A word given twice on one ARRAY line (with its continuation lines). mdadm's arrayline()
+ * keeps the first device name, uuid=, super-minor=, name=, devices=, bitmap=, spare-group=
+ * and metadata=, saying so ("only specify uuid once, ... ignored"), and takes the last
+ * level=, num-devices= (disks=), spares=, member= and container= without a word. blkstack
+ * takes the value mdadm takes and warns either way; the array stays.
+ */
+enum {
+	KEEP_FIRST,
+	KEEP_LAST
+};
+
+static int given_twice(struct parser *p, const struct word *w, const char *key, int keep)
+{
+	if (keep == KEEP_LAST)
+		return warning_at(p, w->line,
+				  "'%s' is given twice, ignoring the earlier one (mdadm takes the "
+				  "last, '%s')",
+				  key, w->text);
+	return warning_at(p, w->line, "'%s' is given twice, ignoring '%s'", key, w->text);
+}
+
 static int parse_int_word(struct parser *p, const struct word *w, const char *key,
-			  const char *value, int *ret)
+			  const char *value, int keep, int *ret)
 {
 	uint32_t v;
+	int r;
 
+	if (*ret >= 0) {
+		r = given_twice(p, w, key, keep);
+		if (r < 0 || keep == KEEP_FIRST)
+			return r;
+	}
 	if (safe_atou32(value, &v) < 0 || v > INT_MAX)
 		return problem_at(p, w->line, "'%s' needs a non-negative integer, got '%s'", key,
 				  value);
@@ -207,15 +243,19 @@ static int parse_int_word(struct parser *p, const struct word *w, const char *ke
 	return 0;
 }
 
-static int set_once(struct parser *p, const struct word *w, const char *key, char **field,
-		    const char *value)
+static int set_word(struct parser *p, const struct word *w, const char *key, char **field,
+		    const char *value, int keep)
 {
-	if (*field)
-		return problem_at(p, w->line, "'%s' is given twice, ignoring '%s'", key, w->text);
+	int r;
+
+	if (*field) {
+		r = given_twice(p, w, key, keep);
+		if (r < 0 || keep == KEEP_FIRST)
+			return r;
+	}
 	if (!*value)
 		return problem_at(p, w->line, "'%s' needs a value", key);
-	*field = strdup(value);
-	return *field ? 0 : -ENOMEM;
+	return free_and_strdup(field, value) < 0 ? -ENOMEM : 0;
 }
 
 static int array_word(struct parser *p, struct bs_mdadm_array *a, const struct word *w)
@@ -232,9 +272,10 @@ static int array_word(struct parser *p, struct bs_mdadm_array *a, const struct w
 					  "or /dev/mdN)",
 					  w->text);
 		if (a->device)
-			return problem_at(p, w->line,
-					  "only one device per ARRAY line: '%s' and '%s'",
-					  a->device, w->text);
+			return warning_at(p, w->line,
+					  "only one device per ARRAY line: '%s' and '%s', ignoring "
+					  "'%s'",
+					  a->device, w->text, w->text);
 		a->device = strdup(w->text);
 		return a->device ? 0 : -ENOMEM;
 	}
@@ -244,8 +285,7 @@ static int array_word(struct parser *p, struct bs_mdadm_array *a, const struct w
 #define KEY(k) (klen == strlen(k) && strncasecmp(w->text, k, klen) == 0)
 	if (KEY("uuid=")) {
 		if (a->uuid)
-			return problem_at(p, w->line, "'uuid=' is given twice, ignoring '%s'",
-					  w->text);
+			return given_twice(p, w, "uuid=", KEEP_FIRST);
 		if (!bs_md_uuid_normalize(value, uuid))
 			return problem_at(p, w->line,
 					  "bad uuid '%s' (expected 32 hex digits, as in "
@@ -255,11 +295,10 @@ static int array_word(struct parser *p, struct bs_mdadm_array *a, const struct w
 		return a->uuid ? 0 : -ENOMEM;
 	}
 	if (KEY("name="))
-		return set_once(p, w, "name=", &a->name, value);
+		return set_word(p, w, "name=", &a->name, value, KEEP_FIRST);
 	if (KEY("devices=")) {
 		if (a->devices)
-			return problem_at(p, w->line, "'devices=' is given twice, ignoring '%s'",
-					  w->text);
+			return given_twice(p, w, "devices=", KEEP_FIRST);
 		r = strv_split(value, ",", &a->devices);
 		if (r < 0)
 			return r;
@@ -268,31 +307,34 @@ static int array_word(struct parser *p, struct bs_mdadm_array *a, const struct w
 		return 0;
 	}
 	if (KEY("metadata="))
-		return set_once(p, w, "metadata=", &a->metadata, value);
+		return set_word(p, w, "metadata=", &a->metadata, value, KEEP_FIRST);
 	if (KEY("level=")) {
 		for (const char *const *l = raid_levels; *l; l++)
 			if (strcasecmp(*l, value) == 0)
-				return set_once(p, w, "level=", &a->level, value);
+				return set_word(p, w, "level=", &a->level, value, KEEP_LAST);
+		/* mdadm maps a level it does not know to none, and goes on. */
+		a->level = mfree(a->level);
 		const char *s = bs_config_suggest(value, raid_levels);
 		if (s)
-			return problem_at(p, w->line,
+			return warning_at(p, w->line,
 					  "unknown RAID level '%s' (did you mean '%s'?)", value, s);
-		return problem_at(p, w->line, "unknown RAID level '%s'", value);
+		return warning_at(p, w->line, "unknown RAID level '%s'", value);
 	}
 	if (KEY("num-devices=") || KEY("disks="))
-		return parse_int_word(p, w, "num-devices=", value, &a->num_devices);
+		return parse_int_word(p, w, "num-devices=", value, KEEP_LAST, &a->num_devices);
 	if (KEY("spares="))
-		return parse_int_word(p, w, "spares=", value, &a->spares);
+		return parse_int_word(p, w, "spares=", value, KEEP_LAST, &a->spares);
 	if (KEY("super-minor="))
-		return parse_int_word(p, w, "super-minor=", value, &a->super_minor);
+		return parse_int_word(p, w, "super-minor=", value, KEEP_FIRST, &a->super_minor);
 	if (KEY("container="))
-		return set_once(p, w, "container=", &a->container, value);
+		return set_word(p, w, "container=", &a->container, value, KEEP_LAST);
 	if (KEY("member="))
-		return set_once(p, w, "member=", &a->member, value);
+		return set_word(p, w, "member=", &a->member, value, KEEP_LAST);
 	if (KEY("spare-group=") || KEY("bitmap=") || KEY("auto=") || KEY("type="))
 		return 0;
 #undef KEY
 
+	/* mdadm says "unrecognised word on ARRAY line" and uses the others. */
 	_cleanup_free_ char *key = strndup(w->text, klen);
 	if (!key)
 		return -ENOMEM;
@@ -301,10 +343,10 @@ static int array_word(struct parser *p, struct bs_mdadm_array *a, const struct w
 			*k = (char)(*k - 'A' + 'a');
 	const char *s = bs_config_suggest(key, array_keys);
 	if (s)
-		return problem_at(p, w->line,
+		return warning_at(p, w->line,
 				  "unknown word '%s' on ARRAY line (did you mean '%s'?)", w->text,
 				  s);
-	return problem_at(p, w->line, "unknown word '%s' on ARRAY line", w->text);
+	return warning_at(p, w->line, "unknown word '%s' on ARRAY line", w->text);
 }
 
 /* Reports key (an array's uuid, name or device) if an earlier line defined it already.
@@ -345,7 +387,7 @@ static int parse_array(struct parser *p, const struct logical_line *l)
 		goto fail;
 
 	/* A word that was wrong says more than the identity it failed to give. */
-	if (p->problems->n_problems != before)
+	if (bs_config_errors_since(p->problems, before) > 0)
 		goto fail;
 	if (!a.uuid && !a.devices && a.super_minor < 0 && !a.name && !(a.container && a.member)) {
 		if (a.device)
@@ -406,19 +448,24 @@ static int parse_logical_line(struct parser *p, const struct logical_line *l)
 		for (char *c = upper; *c; c++)
 			if (*c >= 'a' && *c <= 'z')
 				*c = (char)(*c - 'a' + 'A');
+		/* mdadm says "Unknown keyword" and reads on: the line (with its continuation
+		 * lines) is skipped, the others are used. */
 		s = bs_config_suggest(upper, keywords);
 		if (s)
-			return problem_at(p, kw->line, "unknown keyword '%s' (did you mean '%s'?)",
+			return warning_at(p, kw->line, "unknown keyword '%s' (did you mean '%s'?)",
 					  kw->text, s);
-		return problem_at(p, kw->line, "unknown keyword '%s'", kw->text);
+		return warning_at(p, kw->line, "unknown keyword '%s'", kw->text);
 	}
 
 	switch (k) {
 	case KW_ARRAY:
 		return parse_array(p, l);
 	case KW_HOMEHOST:
-		if (l->n_words > 1 && !p->conf->homehost) {
-			p->conf->homehost = strdup(l->words[1].text);
+		/* The first word other than <ignore>, which only turns the check off. */
+		for (size_t i = 1; i < l->n_words && !p->conf->homehost; i++) {
+			if (strcasecmp(l->words[i].text, "<ignore>") == 0)
+				continue;
+			p->conf->homehost = strdup(l->words[i].text);
 			if (!p->conf->homehost)
 				return -ENOMEM;
 		}
@@ -457,22 +504,16 @@ int bs_mdadm_conf_parse(const char *file, const char *text, size_t size, struct 
 	bs_config_lines_init(&it, text, size);
 	while ((r = bs_config_lines_next(&it, &line, &bad)) > 0) {
 		if (bad) {
-			r = problem_at(&p, it.line, "%s, ignoring it", bad);
+			r = problem_at(&p, it.line, "%s", bad);
 			if (r < 0)
 				break;
 			continue;
 		}
 		if (bs_config_line_is_blank(line))
 			continue;
-		if (line[0] == ' ' || line[0] == '\t') {
-			if (l.n_words == 0) {
-				r = problem_at(&p, it.line,
-					       "continuation line without a keyword line before "
-					       "it, ignoring it");
-				if (r < 0)
-					break;
-				continue;
-			}
+		/* An indented line continues the logical line before it. With none before it,
+		 * mdadm's conf_line() takes its first word for the keyword, as of any line. */
+		if ((line[0] == ' ' || line[0] == '\t') && l.n_words > 0) {
 			r = add_words(&l, line, it.line);
 			if (r < 0)
 				break;

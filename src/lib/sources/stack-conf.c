@@ -117,6 +117,7 @@ struct parser {
 };
 
 #define problem(p, ...) bs_problem_add((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
+#define warning(p, ...) bs_problem_warn((p)->problems, (p)->file, (p)->line, __VA_ARGS__)
 #define duplicate(p, ref, ...)                                                                     \
 	bs_problem_add_full((p)->problems, BS_PROBLEM_DUPLICATE, BS_PROBLEM_ERROR, (p)->file,      \
 			    (p)->line, (ref), __VA_ARGS__)
@@ -166,11 +167,13 @@ static int apply_option(struct parser *p, struct bs_stack_entry *e,
 		     t++)
 			names[n++] = t->name;
 		names[n] = NULL;
+		/* As the peers treat theirs (an option of a newer blkstack, say): the layer is
+		 * still declared, with the options this one knows. */
 		s = bs_config_suggest(name, names);
 		if (s)
-			return problem(p, "unknown %s option '%s' (did you mean '%s'?)", kind, name,
+			return warning(p, "unknown %s option '%s' (did you mean '%s'?)", kind, name,
 				       s);
-		return problem(p, "unknown %s option '%s'", kind, name);
+		return warning(p, "unknown %s option '%s'", kind, name);
 	}
 	if (!o->has_value && value)
 		return problem(p, "%s option '%s' takes no value, got '%s=%s'", kind, name, name,
@@ -463,6 +466,10 @@ static int parse_line(struct parser *p, char **f, int n, struct bs_stack_entry *
 	for (int k = 0; k < _BS_STACK_KIND_MAX; k++)
 		if (streq(f[0], kind_names[k]))
 			e->kind = k;
+	/* Unlike an unknown option, an unknown kind stays an error: the kind says what the
+	 * other fields are (a path, a server, two node ids), so nothing of the line can be
+	 * used, and a layer that fstab or crypttab lines build on would be missing with only
+	 * a warning to say so. This file is blkstack's own: no peer reads it otherwise. */
 	if (!streq(f[0], kind_names[e->kind])) {
 		const char *s = bs_config_suggest(f[0], kind_names);
 
@@ -488,7 +495,7 @@ static int parse_line(struct parser *p, char **f, int n, struct bs_stack_entry *
 		r = parse_after(p, f, n, e);
 		break;
 	}
-	if (r < 0 || p->problems->n_problems != before)
+	if (r < 0 || bs_config_errors_since(p->problems, before) > 0)
 		return r;
 	r = declare(p, e);
 	if (r < 0)
@@ -526,7 +533,7 @@ int bs_stack_conf_parse(const char *file, const char *text, size_t size, struct 
 
 		p.line = it.line;
 		if (bad) {
-			r = problem(&p, "%s, ignoring it", bad);
+			r = problem(&p, "%s", bad);
 			if (r < 0)
 				break;
 			continue;
