@@ -7,6 +7,7 @@
 
 #include "fuzz.h"
 #include "sources/mountinfo.h"
+#include "sources/sources.h"
 
 /* libmount reads a path: the input goes into a memfd, reached as /proc/self/fd/N. Only the
  * code of blkstack is instrumented for coverage, not libmount's parser, which util-linux
