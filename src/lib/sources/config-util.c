@@ -257,8 +257,7 @@ const char *bs_config_ordinal(unsigned n, char buf[static 16])
 
 static const char *const device_tags[] = { "UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=", "ID=" };
 
-/* The value of the tag s starts with, or NULL if s is no tag. */
-static char *tag_value(const char *s)
+char *bs_config_tag_value(const char *s)
 {
 	for (size_t i = 0; s && i < ELEMENTSOF(device_tags); i++) {
 		char *v = startswith(s, device_tags[i]);
@@ -277,13 +276,13 @@ bool bs_config_is_device_spec(const char *s)
 		return false;
 	if (s[0] == '/')
 		return true;
-	v = tag_value(s);
+	v = bs_config_tag_value(s);
 	return v && *v != '\0';
 }
 
 char *bs_config_unquote_tag(char *s)
 {
-	char *v = tag_value(s);
+	char *v = bs_config_tag_value(s);
 	size_t len = v ? strlen(v) : 0;
 
 	if (len >= 2 && (v[0] == '"' || v[0] == '\'') && v[len - 1] == v[0]) {

@@ -272,6 +272,9 @@ const char *bs_config_suggest(const char *word, const char *const *candidates);
 /* "1st", "2nd", "3rd", "4th", ... in buf. */
 const char *bs_config_ordinal(unsigned n, char buf[static 16]);
 
+/* The value of the device tag s starts with (UUID=, LABEL=, PARTUUID=, PARTLABEL=, ID=), or
+ * NULL if s is no tag. */
+char *bs_config_tag_value(const char *s);
 /* A device specification as crypttab(5) and fstab(5) take it: a tag (UUID=, LABEL=,
  * PARTUUID=, PARTLABEL=, ID=) with a non-empty value, or an absolute path. */
 bool bs_config_is_device_spec(const char *s);

@@ -222,6 +222,7 @@ static int take_entry(struct parser *p, struct libmnt_fs *fs, struct bs_fstab_en
 	const char *source = mnt_fs_get_source(fs), *target = mnt_fs_get_target(fs),
 		   *fstype = mnt_fs_get_fstype(fs), *options = mnt_fs_get_options(fs), *tag, *value;
 	size_t before = p->problems->n_problems;
+	const char *v;
 	int r;
 
 	*ret_ok = false;
@@ -250,22 +251,15 @@ static int take_entry(struct parser *p, struct libmnt_fs *fs, struct bs_fstab_en
 
 	/* libmount takes "UUID=" (and UUID="", LABEL="x with no closing quote) as a path; a tag
 	 * needs a value. */
-	for (const char *const *t = (const char *const[]){ "UUID=", "LABEL=", "PARTUUID=",
-							   "PARTLABEL=", "ID=", NULL };
-	     *t; t++) {
-		const char *v = startswith(e->source, *t);
-
-		if (!v)
-			continue;
-		if (!*v || streq(v, "\"\"") || streq(v, "''"))
-			r = problem(p, "device '%s' has an empty value", source);
-		else if ((v[0] == '"' || v[0] == '\'') && !strchr(v + 1, v[0]))
-			r = problem(p, "device '%s' has no closing quote", source);
-		else
-			r = 0;
-		if (r < 0)
-			return r;
-	}
+	v = bs_config_tag_value(e->source);
+	if (v && (!*v || streq(v, "\"\"") || streq(v, "''")))
+		r = problem(p, "device '%s' has an empty value", source);
+	else if (v && (v[0] == '"' || v[0] == '\'') && !strchr(v + 1, v[0]))
+		r = problem(p, "device '%s' has no closing quote", source);
+	else
+		r = 0;
+	if (r < 0)
+		return r;
 	if (!(e->flags & BS_FSTAB_SWAP) && target[0] != '/') {
 		r = problem(p, "mount point '%s' is not an absolute path", target);
 		if (r < 0)
