@@ -417,6 +417,29 @@ struct bs_node *bs_graph_find_dev_path(const struct bs_graph *g, const char *pat
 	return bs_graph_find_node(g, id);
 }
 
+struct bs_node *bs_graph_find_spec(const struct bs_graph *g, const char *spec)
+{
+	static const struct {
+		const char *prefix;
+		enum bs_attr attr;
+	} tags[] = {
+		{ "UUID=", BS_ATTR_UUID },
+		{ "LABEL=", BS_ATTR_LABEL },
+		{ "PARTUUID=", BS_ATTR_PARTUUID },
+		{ "PARTLABEL=", BS_ATTR_PARTLABEL },
+	};
+
+	if (!g || !spec)
+		return NULL;
+	for (size_t i = 0; i < ELEMENTSOF(tags); i++) {
+		const char *v = startswith(spec, tags[i].prefix);
+
+		if (v)
+			return bs_graph_find_attr(g, tags[i].attr, v);
+	}
+	return bs_graph_find_dev_path(g, spec);
+}
+
 /* ---- edges ------------------------------------------------------------------------------- */
 
 int bs_graph_add_edge(struct bs_graph *g, struct bs_node *holder, struct bs_node *needs,

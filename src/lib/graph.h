@@ -116,6 +116,9 @@ struct bs_node *bs_graph_find_kernel_name(const struct bs_graph *g, const char *
 /* The node a /dev path names: /dev/NAME, /dev/mapper/DM, /dev/VG/LV, /dev/md/NAME,
  * /dev/disk/by-{uuid,label,partuuid,partlabel,id}/... NULL if none. */
 struct bs_node *bs_graph_find_dev_path(const struct bs_graph *g, const char *path);
+/* The node a device spec names as the kernel's command line writes it: UUID=, LABEL=,
+ * PARTUUID=, PARTLABEL= or a /dev path (see bs_graph_find_dev_path()). NULL if none. */
+struct bs_node *bs_graph_find_spec(const struct bs_graph *g, const char *spec);
 /* A node whose attr equals value, or NULL. When several share the value (the devices of one
  * multi-device btrfs share its UUID), the first that got it. */
 struct bs_node *bs_graph_find_attr(const struct bs_graph *g, enum bs_attr attr, const char *value);

@@ -27,23 +27,9 @@ static struct bs_node *find_resume_device(struct bs_graph *g)
 	for (char *save = NULL, *tok = strtok_r(cmdline, " \t\n", &save); tok;
 	     tok = strtok_r(NULL, " \t\n", &save)) {
 		const char *spec = startswith(tok, "resume=");
-		static const struct {
-			const char *prefix;
-			enum bs_attr attr;
-		} tags[] = {
-			{ "UUID=", BS_ATTR_UUID },
-			{ "LABEL=", BS_ATTR_LABEL },
-			{ "PARTUUID=", BS_ATTR_PARTUUID },
-			{ "PARTLABEL=", BS_ATTR_PARTLABEL },
-		};
 
-		if (!spec)
-			continue;
-		for (size_t i = 0; i < ELEMENTSOF(tags); i++)
-			if (startswith(spec, tags[i].prefix))
-				return bs_graph_find_attr(g, tags[i].attr,
-							  spec + strlen(tags[i].prefix));
-		return bs_graph_find_dev_path(g, spec);
+		if (spec)
+			return bs_graph_find_spec(g, spec);
 	}
 	return NULL;
 }
