@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -419,6 +420,35 @@ struct bs_load_opts {
  */
 int bs_graph_load(struct bs_ctx *c, const struct bs_load_opts *opts, struct bs_graph **ret,
 		  struct bs_problem_list **ret_problems);
+
+/* ---- What an initramfs needs ----------------------------------------------------------------
+ *
+ * The root set (root, /usr, the resume device) and everything it needs, transitively: the
+ * nodes an initramfs brings up, and nothing else. A pure function of the graph.
+ */
+struct bs_needs;
+
+/*
+ * The closure of the root set of g: root (a mount point; NULL: "/"), /usr when g has it as a
+ * mount and root is "/", resume (a device spec, /dev path or node id; NULL: the resume device
+ * the running system names, if any) and each of also (node ids, mount points or device
+ * specs, NULL-terminated; may be NULL), with everything they need. A key file that the
+ * initramfs carries (a key on root for a layer below root) is listed, not followed. Returns
+ * 0, -ENOENT (logged) when root, resume or one of also names nothing, -EINVAL or -ENOMEM.
+ */
+int bs_needs_new(struct bs_graph *g, const char *root, const char *resume,
+		 const char *const *also, struct bs_needs **ret);
+struct bs_needs *bs_needs_unref(struct bs_needs *n);
+/* The nodes of the closure, sorted by id. */
+size_t bs_needs_get_n_nodes(const struct bs_needs *n);
+struct bs_node *bs_needs_get_node(const struct bs_needs *n, size_t i);
+/* Whether a node of kind k is in the closure (no LVM in the image without an LV below root). */
+bool bs_needs_has_kind(const struct bs_needs *n, enum bs_node_kind k);
+/* As JSON, newly allocated: {"version":1,"root_set":[ids],"kinds":[...],"nodes":[{"id",
+ * "kind","identities":{...},"config":{"file","line"}}],"key_files":[{"node","path"}]}. The
+ * identities are those that name a device across boots (serial, PARTUUID, UUID_SUB, UUID, md
+ * and LVM uuids, labels), never a kernel name. */
+int bs_needs_to_json(const struct bs_needs *n, char **ret);
 
 /* ---- Plans ---------------------------------------------------------------------------------
  *

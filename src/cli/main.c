@@ -45,6 +45,8 @@ static const struct bs_verb verbs[] = {
 	{ "down", verb_down, &verb_up_down_options,
 	  "Take targets down, with what holds them (--dry-run: the plan)" },
 	{ "help", verb_help, &global_options, "Show this help" },
+	{ "needs", verb_needs, &verb_needs_options,
+	  "What an initramfs needs for the root set: nodes, identities, kinds, key files" },
 	{ "plan", verb_plan, &verb_plan_options,
 	  "Print the steps to bring targets up or down, running nothing" },
 	{ "record", verb_record, &verb_record_options,
