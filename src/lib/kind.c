@@ -29,6 +29,8 @@ static const char *const action_names[_BS_ACTION_MAX] = {
 	[BS_ACTION_NBD_DISCONNECT] = "nbd-disconnect",
 	[BS_ACTION_ISCSI_LOGIN] = "iscsi-login",
 	[BS_ACTION_ISCSI_LOGOUT] = "iscsi-logout",
+	[BS_ACTION_DRBD_UP] = "drbd-up",
+	[BS_ACTION_DRBD_DOWN] = "drbd-down",
 };
 
 const char *bs_action_to_string(enum bs_action a)

@@ -76,14 +76,8 @@ static const struct bs_kind kind_mpath = {
 	.up_until = BS_STATE_ACTIVE,
 };
 
-static const struct bs_kind kind_drbd = {
-	.kind = BS_NODE_DRBD,
-	.up = BS_ACTION_WAIT_DEVICE,
-	.up_until = BS_STATE_ACTIVE,
-};
-
 static const struct bs_kind *const kinds[] = {
-	&kind_disk, &kind_part, &kind_dm, &kind_mpath, &kind_drbd, NULL,
+	&kind_disk, &kind_part, &kind_dm, &kind_mpath, NULL,
 };
 
 static const struct bs_layer_action actions[] = {
