@@ -181,7 +181,7 @@ int bs_graph_ensure_node(struct bs_graph *g, enum bs_node_kind kind, const char 
 
 	if (!g || !id || !*id || kind < 0 || kind >= _BS_NODE_KIND_MAX)
 		return -EINVAL;
-	n = hashmap_get_str(g->by_id, id);
+	n = bs_graph_find_node(g, id);
 	if (n) {
 		if (n->kind != kind)
 			return -EEXIST;
@@ -238,6 +238,27 @@ static int replace_key_string(struct bs_graph *g, char **p, const char *value)
 		g->retired[g->n_retired++] = *p;
 	}
 	*p = copy;
+	return 0;
+}
+
+int bs_graph_rename_node(struct bs_graph *g, struct bs_node *n, const char *id)
+{
+	struct bs_node *other;
+	int r;
+
+	if (!g || !n || n->graph != g || !id || !*id)
+		return -EINVAL;
+	other = bs_graph_find_node(g, id);
+	if (other)
+		return other == n ? 0 : -EEXIST;
+	/* The old id stays a key of by_id, pointing here: lookups check the id they find. */
+	r = replace_key_string(g, &n->id, id);
+	if (r < 0)
+		return r;
+	r = hashmap_put_str(g->by_id, n->id, n);
+	if (r < 0)
+		return r;
+	g->sorted = false;
 	return 0;
 }
 
@@ -316,7 +337,10 @@ void bs_node_add_source(struct bs_node *n, enum bs_source s)
 
 _public_ struct bs_node *bs_graph_find_node(const struct bs_graph *g, const char *id)
 {
-	return g ? hashmap_get_str(g->by_id, id) : NULL;
+	struct bs_node *n = g && id ? hashmap_get_str(g->by_id, id) : NULL;
+
+	/* A renamed node is still found under its old id, which it no longer has. */
+	return n && streq(n->id, id) ? n : NULL;
 }
 
 struct bs_node *bs_graph_find_devno(const struct bs_graph *g, dev_t devno)

@@ -111,6 +111,13 @@ struct bs_graph {
 int bs_graph_ensure_node(struct bs_graph *g, enum bs_node_kind kind, const char *id,
 			 struct bs_node **ret);
 
+/*
+ * Gives n another id, for a node that its source could not name as what it is: sysfs names a
+ * live drbdN by its kernel name, and the configuration knows its resource. Its edges stay.
+ * -EEXIST if another node has id. Returns 0 or -ENOMEM.
+ */
+int bs_graph_rename_node(struct bs_graph *g, struct bs_node *n, const char *id);
+
 struct bs_node *bs_graph_find_devno(const struct bs_graph *g, dev_t devno);
 struct bs_node *bs_graph_find_kernel_name(const struct bs_graph *g, const char *name);
 /* The node a /dev path names: /dev/NAME, /dev/mapper/DM, /dev/VG/LV, /dev/md/NAME,

@@ -34,6 +34,8 @@ static const char *const action_names[_BS_ACTION_MAX] = {
 	[BS_ACTION_NBD_DISCONNECT] = "nbd-disconnect",
 	[BS_ACTION_ISCSI_LOGIN] = "iscsi-login",
 	[BS_ACTION_ISCSI_LOGOUT] = "iscsi-logout",
+	[BS_ACTION_DRBD_UP] = "drbd-up",
+	[BS_ACTION_DRBD_DOWN] = "drbd-down",
 };
 
 const char *bs_action_to_string(enum bs_action a)
@@ -100,12 +102,6 @@ static const struct bs_kind kind_dm = {
 
 static const struct bs_kind kind_mpath = {
 	.kind = BS_NODE_MPATH,
-	.up = BS_ACTION_WAIT_DEVICE,
-	.up_until = BS_STATE_ACTIVE,
-};
-
-static const struct bs_kind kind_drbd = {
-	.kind = BS_NODE_DRBD,
 	.up = BS_ACTION_WAIT_DEVICE,
 	.up_until = BS_STATE_ACTIVE,
 };
@@ -200,6 +196,28 @@ static const struct bs_kind kind_swap = {
 	.down = BS_ACTION_SWAPOFF,
 	.is_user = true,
 	.up_when_configured = true,
+};
+
+/* /dev/drbdMINOR, from the configuration or a blk:drbdN id. */
+static int drbd_device_path(const struct bs_node *n, char **ret)
+{
+	const struct bs_drbd_config *c = n->config ? n->config->drbd : NULL;
+	const char *kname = startswith(n->id, "blk:");
+
+	if (c)
+		return asprintf(ret, "/dev/drbd%u", (unsigned)c->minor) < 0 ? -ENOMEM : 0;
+	if (kname && startswith(kname, "drbd") && !strchr(kname, '/'))
+		return asprintf(ret, "/dev/%s", kname) < 0 ? -ENOMEM : 0;
+	return -ENXIO;
+}
+
+static const struct bs_kind kind_drbd = {
+	.kind = BS_NODE_DRBD,
+	.up = BS_ACTION_DRBD_UP,
+	.up_until = BS_STATE_ACTIVE,
+	.down = BS_ACTION_DRBD_DOWN,
+	.up_when_configured = true,
+	.device_path = drbd_device_path,
 };
 
 /* A kind no entry names: nothing brings it up or takes it down. */

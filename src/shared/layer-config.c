@@ -37,6 +37,9 @@ struct bs_layer_config *bs_layer_config_free(struct bs_layer_config *c)
 	free(c->loop);
 	bs_mount_options_done(c->mount);
 	free(c->mount);
+	if (c->drbd)
+		free(c->drbd->resource);
+	free(c->drbd);
 	free(c);
 	return NULL;
 }

@@ -83,6 +83,13 @@ struct bs_crypt_config {
 	char *unsupported;
 };
 
+/* A DRBD resource as its stack.conf line names it; the resource itself is drbd.conf's. */
+struct bs_drbd_config {
+	char *resource; /* drbdadm's name of it */
+	uint32_t minor; /* its device, /dev/drbdMINOR */
+	bool primary;   /* promote it after it is up */
+};
+
 struct bs_layer_config {
 	/* The line that describes the node: the file's path below the sysroot, 1-based. */
 	char *file;
@@ -90,6 +97,7 @@ struct bs_layer_config {
 	struct bs_crypt_config *crypt;  /* crypt nodes (crypttab) */
 	struct bs_loop_options *loop;   /* loop nodes (stack.conf) */
 	struct bs_mount_options *mount; /* mount nodes (fstab) */
+	struct bs_drbd_config *drbd;    /* drbd nodes (stack.conf) */
 	bool has_swap_flags;            /* swap nodes (fstab): swapon(2)'s flags */
 	int swap_flags;
 };

@@ -626,7 +626,8 @@ TEST(stack_conf_errors)
 		     "F:10: 'foo' is not an iSCSI target name (iqn., eui. or naa.)\n"
 		     "F:11: 'after' needs exactly two node ids (after ID ID), got 1\n"
 		     "F:12: 'after' needs two different nodes, got 'crypt:a' twice\n"
-		     "F:13: unknown kind 'drbd' (loop, nbd, iscsi, after or timeout)\n"
+		     "F:13: 'drbd r0' needs its device as drbd.conf gives it "
+		     "('device=/dev/drbdN' or 'minor=N')\n"
 		     "F:14: 'timeout' needs a node id and seconds (timeout ID SECONDS), got 1 "
 		     "fields\n"
 		     "F:15: 'timeout': '0' is not a number of seconds from 1 to 86400\n"
@@ -1101,6 +1102,102 @@ TEST(problem_texts_say_ignoring_once)
 	bs_problem_list_done(&pl);
 }
 
+/* drbd: the device by path or minor, disks as device specs, flags; unknown options warn and
+ * the line stays. */
+TEST(stack_conf_drbd_entries)
+{
+	const char *text = "drbd r0 device=/dev/drbd0,primary,disk=/dev/vdb,disk=PARTUUID=ab-1\n"
+			   "drbd r1 minor=3,noauto,disk=/dev/vdb\n"
+			   "drbd r.2 minor=12,device=/dev/drbd12,nofail,verify-alg=sha1,primay\n";
+	_cleanup_(bs_stack_conf_freep) struct bs_stack_conf *c = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+	const struct bs_stack_entry *e;
+
+	ASSERT_OK(PARSE(bs_stack_conf_parse, text, &c, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems, "F:3: unknown drbd option 'verify-alg', ignoring\n"
+			       "F:3: unknown drbd option 'primay' (did you mean 'primary'?), "
+			       "ignoring\n");
+	ASSERT_EQ(pl.problems[0].severity, BS_PROBLEM_WARNING);
+	ASSERT_EQ(pl.problems[1].kind, BS_PROBLEM_UNKNOWN);
+	ASSERT_EQ(c->n_entries, 3);
+
+	e = &c->entries[0];
+	ASSERT_EQ(e->kind, BS_STACK_DRBD);
+	ASSERT_STREQ(bs_stack_kind_to_string(e->kind), "drbd");
+	ASSERT_STREQ(e->name, "r0");
+	ASSERT_EQ(e->minor, 0);
+	ASSERT_EQ(e->flags, BS_STACK_PRIMARY);
+	ASSERT_EQ(strv_length(e->disks), 2);
+	ASSERT_STREQ(e->disks[0], "/dev/vdb");
+	ASSERT_STREQ(e->disks[1], "PARTUUID=ab-1");
+	ASSERT_STREQ(e->options, "device=/dev/drbd0,primary,disk=/dev/vdb,disk=PARTUUID=ab-1");
+
+	e = &c->entries[1];
+	ASSERT_STREQ(e->name, "r1");
+	ASSERT_EQ(e->minor, 3);
+	ASSERT_EQ(e->flags, BS_STACK_NOAUTO);
+
+	e = &c->entries[2];
+	ASSERT_STREQ(e->name, "r.2");
+	ASSERT_EQ(e->minor, 12);
+	ASSERT_EQ(e->flags, BS_STACK_NOFAIL);
+	ASSERT_NULL(e->disks);
+	bs_problem_list_done(&pl);
+}
+
+TEST(stack_conf_drbd_errors)
+{
+	const char *text = "drbd\n"
+			   "drbd r0 device=/dev/drbd0 extra\n"
+			   "drbd r/0 minor=0\n"
+			   "drbd r1\n"
+			   "drbd r2 device=/dev/sda\n"
+			   "drbd r3 minor=1048576\n"
+			   "drbd r4 device=/dev/drbd1,minor=2\n"
+			   "drbd r5 minor=5,primary=yes\n"
+			   "drbd r6 minor=6,disk=vdb\n"
+			   "drbd r7 minor=7,device=\n"
+			   "drbd r8 minor=8,minor=9\n"
+			   "drbd r9 minor=10,bogus\n"
+			   "drbd r9 minor=11\n"
+			   "drbd r10 minor=x,bogus\n"
+			   "drbd r11 device=/dev/drbd01\n";
+	_cleanup_(bs_stack_conf_freep) struct bs_stack_conf *c = NULL;
+	struct bs_problem_list pl = {};
+	_cleanup_free_ char *problems = NULL;
+
+	ASSERT_OK(PARSE(bs_stack_conf_parse, text, &c, &pl));
+	problems = problem_texts(&pl);
+	ASSERT_STREQ(problems,
+		     "F:1: 'drbd' needs a resource name (drbd RESOURCE device=/dev/drbdN "
+		     "[OPTIONS])\n"
+		     "F:2: unexpected 4th field 'extra' (drbd RESOURCE OPTIONS)\n"
+		     "F:3: drbd resource name 'r/0' may hold only letters, digits, '_', '.' and "
+		     "'-'\n"
+		     "F:4: 'drbd r1' needs its device as drbd.conf gives it ('device=/dev/drbdN' "
+		     "or 'minor=N')\n"
+		     "F:5: drbd option 'device' needs the device as /dev/drbdN, got '/dev/sda'\n"
+		     "F:6: drbd option 'minor' needs a minor from 0 to 1048575, got '1048576'\n"
+		     "F:7: drbd options 'device=/dev/drbd1' and 'minor=2' name two devices\n"
+		     "F:8: drbd option 'primary' takes no value, got 'primary=yes'\n"
+		     "F:9: drbd option 'disk' needs a device (UUID=, LABEL=, PARTUUID=, ... or "
+		     "/dev/...), got 'vdb'\n"
+		     "F:10: drbd option 'device' needs a value ('device=...')\n"
+		     "F:11: drbd option 'minor' is given twice ('8', '9')\n"
+		     "F:12: unknown drbd option 'bogus', ignoring\n"
+		     "F:13: drbd resource 'r9' is already declared by line 12\n"
+		     "F:14: drbd option 'minor' needs a minor from 0 to 1048575, got 'x'\n"
+		     "F:14: unknown drbd option 'bogus', ignoring\n"
+		     "F:15: drbd option 'device' needs the device as /dev/drbdN, got "
+		     "'/dev/drbd01'\n");
+	ASSERT_EQ(c->n_entries, 1);
+	ASSERT_STREQ(c->entries[0].name, "r9");
+	ASSERT_EQ(c->entries[0].minor, 10);
+	bs_problem_list_done(&pl);
+}
+
 /* ---- helpers and odd input --------------------------------------------------------------- */
 
 TEST(config_helpers)
@@ -1501,6 +1598,146 @@ TEST(references_network_and_ordering)
 
 	ASSERT_STREQ(need_role(g, "mnt:/nfs", "mnt:/data"), "after");
 	ASSERT_EQ(bs_node_get_sources(get_node(g, "mnt:/nfs")), BS_SOURCE_CONFIG);
+}
+
+/* ---- drbd: the resource is the node, by its minor ----------------------------------------- */
+
+/* A system below the test's directory, in NAME, with the disk vdb; up: the DRBD device drbd0
+ * on it, mounted at /srv, as the kernel shows it (the resource's name nowhere). */
+static char *drbd_system(const char *name, bool up, const char *stack_conf)
+{
+	static const char *tmp;
+	char *root = NULL;
+
+	if (!tmp)
+		tmp = test_tmpdir();
+	ASSERT_TRUE(asprintf(&root, "%s/%s", tmp, name) >= 0);
+	test_mkdir_p(tmp, name);
+	test_write_file(root, "sys/devices/virtual/block/vdb/dev", "254:16\n");
+	test_write_file(root, "sys/devices/virtual/block/vdb/size", "16384\n");
+	test_symlink(root, "sys/class/block/vdb", "../../devices/virtual/block/vdb");
+	test_write_file(root, "proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n");
+	test_write_file(root, "etc/fstab", "/dev/drbd0 /srv ext4 defaults 0 2\n");
+	if (stack_conf)
+		test_write_file(root, "etc/blkstack/stack.conf", stack_conf);
+	if (!up) {
+		test_write_file(root, "proc/self/mountinfo", "1 1 0:2 / / rw - rootfs rootfs rw\n");
+		test_write_file(root, "run/blkid/blkid.tab",
+				"<device TYPE=\"drbd\">/dev/vdb</device>\n");
+		return root;
+	}
+	test_write_file(root, "sys/devices/virtual/block/drbd0/dev", "147:0\n");
+	test_write_file(root, "sys/devices/virtual/block/drbd0/size", "16136\n");
+	test_symlink(root, "sys/class/block/drbd0", "../../devices/virtual/block/drbd0");
+	test_symlink(root, "sys/devices/virtual/block/drbd0/slaves/vdb", "../../vdb");
+	test_write_file(root, "proc/self/mountinfo",
+			"1 1 0:2 / / rw - rootfs rootfs rw\n"
+			"30 1 147:0 / /srv rw,relatime - ext4 /dev/drbd0 rw\n");
+	test_write_file(root, "run/blkid/blkid.tab",
+			"<device TYPE=\"drbd\">/dev/vdb</device>\n"
+			"<device TYPE=\"ext4\" UUID=\"f0\">/dev/drbd0</device>\n");
+	return root;
+}
+
+static const struct bs_drbd_config *drbd_config_of(const struct bs_graph *g, const char *id)
+{
+	struct bs_node *n = get_node(g, id);
+
+	ASSERT_NOTNULL(n->config);
+	ASSERT_NOTNULL(n->config->drbd);
+	return n->config->drbd;
+}
+
+/* The node is drbd:RESOURCE whether the device is up or not: the live drbd0, which sysfs can
+ * only call blk:drbd0, is renamed by the minor the line names. */
+TEST(drbd_node_is_its_resource_up_or_down)
+{
+	const char *conf = "drbd r0 device=/dev/drbd0,primary,disk=/dev/vdb\n";
+	_cleanup_free_ char *down = drbd_system("down", false, conf);
+	_cleanup_free_ char *up = drbd_system("up", true, conf);
+	_cleanup_free_ char *bare = drbd_system("bare", true, NULL);
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = clean_graph(down), *h = clean_graph(up),
+						   *k = clean_graph(bare);
+	const struct bs_drbd_config *c;
+	_cleanup_free_ char *json = NULL;
+	struct bs_node *n;
+
+	n = get_node(g, "drbd:r0");
+	ASSERT_EQ(bs_node_get_kind(n), BS_NODE_DRBD);
+	ASSERT_EQ(bs_node_get_state(n), BS_STATE_ABSENT);
+	ASSERT_EQ(bs_node_get_sources(n), BS_SOURCE_CONFIG);
+	ASSERT_STREQ(need_role(g, "drbd:r0", "net:online"), "network");
+	ASSERT_STREQ(need_role(g, "drbd:r0", "blk:vdb"), "backing");
+	ASSERT_STREQ(need_role(g, "mnt:/srv", "drbd:r0"), "device");
+	ASSERT_STREQ(bs_node_get_attr(n, "options"), "device=/dev/drbd0,primary,disk=/dev/vdb");
+	c = drbd_config_of(g, "drbd:r0");
+	ASSERT_STREQ(c->resource, "r0");
+	ASSERT_EQ(c->minor, 0);
+	ASSERT_TRUE(c->primary);
+	ASSERT_NULL(bs_graph_find_node(g, "blk:drbd0"));
+
+	n = get_node(h, "drbd:r0");
+	ASSERT_EQ(bs_node_get_state(n), BS_STATE_ACTIVE);
+	ASSERT_EQ(bs_node_get_sources(n), BS_SOURCE_LIVE | BS_SOURCE_CONFIG);
+	ASSERT_STREQ(bs_node_get_name(n), "drbd0");
+	ASSERT_STREQ(need_role(h, "drbd:r0", "blk:vdb"), "backing");
+	ASSERT_STREQ(need_role(h, "drbd:r0", "net:online"), "network");
+	ASSERT_STREQ(need_role(h, "mnt:/srv", "drbd:r0"), "device");
+	ASSERT_TRUE(drbd_config_of(h, "drbd:r0")->primary);
+	/* The kernel name is no id any more, not even in what is printed. */
+	ASSERT_NULL(bs_graph_find_node(h, "blk:drbd0"));
+	ASSERT_OK(bs_graph_to_json(h, &json));
+	ASSERT_NULL(strstr(json, "blk:drbd0"));
+
+	/* No line names it: the kernel's name, and no resource to act on. */
+	n = get_node(k, "blk:drbd0");
+	ASSERT_EQ(bs_node_get_kind(n), BS_NODE_DRBD);
+	ASSERT_NULL(n->config);
+	ASSERT_STREQ(need_role(k, "mnt:/srv", "blk:drbd0"), "device");
+}
+
+/* The record is written from the live graph alone, where the device is blk:drbd0: after a
+ * reboot, with the device down, it is the resource's node again, with the disk and the mount
+ * the record knows (the line names no disk=). */
+TEST(drbd_recorded_device_is_its_resource_after_a_reboot)
+{
+	const char *conf = "drbd r0 minor=0\n";
+	_cleanup_free_ char *up = drbd_system("up", true, conf);
+	_cleanup_free_ char *down = drbd_system("down", false, conf);
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = new_ctx(up), *c2 = new_ctx(down);
+	_cleanup_(bs_graph_unrefp) struct bs_graph *live = NULL, *g = NULL;
+	_cleanup_free_ char *json = NULL;
+
+	ASSERT_OK(bs_graph_new(c, &live));
+	ASSERT_OK(bs_graph_add_live(live));
+	ASSERT_NOTNULL(bs_graph_find_node(live, "blk:drbd0"));
+	ASSERT_OK(bs_graph_to_json(live, &json));
+	test_write_file(down, "var/lib/blkstack/graph.json", json);
+
+	ASSERT_OK(bs_graph_new(c2, &g));
+	ASSERT_OK(bs_graph_add_live(g));
+	ASSERT_OK(bs_graph_add_recorded(g));
+	ASSERT_EQ(add_config(g), 0);
+	ASSERT_EQ(bs_node_get_sources(get_node(g, "drbd:r0")),
+		  BS_SOURCE_RECORDED | BS_SOURCE_CONFIG);
+	ASSERT_EQ(bs_node_get_state(get_node(g, "drbd:r0")), BS_STATE_ABSENT);
+	ASSERT_STREQ(need_role(g, "drbd:r0", "blk:vdb"), "backing");
+	ASSERT_STREQ(need_role(g, "mnt:/srv", "drbd:r0"), "device");
+	ASSERT_NULL(bs_graph_find_node(g, "blk:drbd0"));
+	ASSERT_NULL(bs_node_get_unresolved(get_node(g, "mnt:/srv")));
+}
+
+TEST(problem_drbd_device_of_two_resources)
+{
+	_cleanup_free_ char *root =
+		drbd_system("x", false, "drbd r0 minor=0\ndrbd r1 device=/dev/drbd0\n");
+	int r;
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = config_graph(root, &r);
+
+	ASSERT_EQ(r, -EBADMSG);
+	ASSERT_NOTNULL(strstr(problem_text(0),
+			      "stack.conf:2: '/dev/drbd0' is the device of 'drbd:r0' already"));
+	ASSERT_NULL(bs_graph_find_node(g, "drbd:r1"));
 }
 
 TEST(arrays_by_devices_and_containers)

@@ -1,5 +1,5 @@
-/* The drivers that spawn tools (md, lvm, nbd, iscsi): their parsers, and their commands as the
- * recording ops table sees them. */
+/* The drivers that spawn tools (md, lvm, nbd, iscsi, drbd): their parsers, and their commands as
+ * the recording ops table sees them. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
@@ -458,6 +458,229 @@ TEST(driver_md_stop_busy_is_scripted_through_the_ops)
 	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .ops = recorder_ops(),
 		 .ops_data = &rec);
 	ASSERT_EQ(exec_run_status(&run, "md-stop", "md:sys"), BS_EXEC_FAILED);
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
+/* ---- drbd -------------------------------------------------------------------------------- */
+
+/* A system in the test's directory with the disk vdb under DRBD resource r0 (stack.conf's
+ * line conf), /dev/drbd0 in fstab at /srv, and a default route. up: drbd0 is there, holding
+ * vdb, and mounted. */
+static char *drbd_root(bool up, const char *conf)
+{
+	char *root = strdup(test_tmpdir());
+
+	ASSERT_NOTNULL(root);
+	test_write_file(root, "sys/devices/virtual/block/vdb/dev", "254:16\n");
+	test_write_file(root, "sys/devices/virtual/block/vdb/size", "16384\n");
+	test_symlink(root, "sys/class/block/vdb", "../../devices/virtual/block/vdb");
+	test_write_file(root, "proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n");
+	test_write_file(root, "proc/net/route",
+			"Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
+			"lo\t00000000\t00000000\t0001\t0\t0\t0\t00000000\n");
+	test_write_file(root, "etc/fstab", "/dev/drbd0 /srv ext4 defaults 0 2\n");
+	if (conf)
+		test_write_file(root, "etc/blkstack/stack.conf", conf);
+	if (!up) {
+		test_write_file(root, "proc/self/mountinfo", "1 1 0:2 / / rw - rootfs rootfs rw\n");
+		test_write_file(root, "run/blkid/blkid.tab",
+				"<device TYPE=\"drbd\">/dev/vdb</device>\n");
+		return root;
+	}
+	test_write_file(root, "sys/devices/virtual/block/drbd0/dev", "147:0\n");
+	test_write_file(root, "sys/devices/virtual/block/drbd0/size", "16136\n");
+	test_symlink(root, "sys/class/block/drbd0", "../../devices/virtual/block/drbd0");
+	test_symlink(root, "sys/devices/virtual/block/drbd0/slaves/vdb", "../../vdb");
+	test_write_file(root, "proc/self/mountinfo",
+			"1 1 0:2 / / rw - rootfs rootfs rw\n"
+			"30 1 147:0 / /srv rw,relatime - ext4 /dev/drbd0 rw\n");
+	test_write_file(root, "run/blkid/blkid.tab",
+			"<device TYPE=\"drbd\">/dev/vdb</device>\n"
+			"<device TYPE=\"ext4\" UUID=\"f0\">/dev/drbd0</device>\n");
+	return root;
+}
+
+/* The index of step ACTION NODE in p; fails the test if there is none. */
+static size_t plan_step(const struct bs_plan *p, const char *action, const char *node)
+{
+	for (size_t i = 0; i < bs_plan_get_n_steps(p); i++)
+		if (streq(bs_plan_get_step_action(p, i), action) &&
+		    streq(bs_node_get_id(bs_plan_get_step_node(p, i)), node))
+			return i;
+	test_fail(TEST_FILE, __LINE__, "no step %s %s", action, node);
+}
+
+static bool step_waits_for(const struct bs_plan *p, size_t i, size_t j)
+{
+	for (size_t k = 0; k < bs_plan_get_step_n_after(p, i); k++)
+		if (bs_plan_get_step_after(p, i, k) == j)
+			return true;
+	return false;
+}
+
+/* up --all: the network, then the resource (up and promoted), then the mount on it. */
+TEST(drbd_up_after_the_network_before_its_mount)
+{
+	_cleanup_free_ char *root =
+		drbd_root(false, "drbd r0 device=/dev/drbd0,disk=/dev/vdb,primary\n");
+	struct bs_ctx *c = ctx_on_sysroot(root, NULL);
+	struct bs_graph *g = NULL;
+	struct bs_plan *p = NULL;
+	size_t net, up, mount;
+	const char *t, *ev;
+	struct recorder rec;
+	struct exec_run run;
+
+	ASSERT_OK(bs_graph_load(c, NULL, &g, NULL));
+	ASSERT_OK(bs_plan_new(g, BS_PLAN_UP, NULL, 0, &p));
+	ASSERT_EQ(bs_plan_get_n_steps(p), 3);
+	net = plan_step(p, "wait-network", "net:online");
+	up = plan_step(p, "drbd-up", "drbd:r0");
+	mount = plan_step(p, "mount", "mnt:/srv");
+	ASSERT_TRUE(step_waits_for(p, up, net));
+	ASSERT_TRUE(step_waits_for(p, mount, up));
+	bs_plan_unref(p);
+	bs_graph_unref(g);
+	bs_ctx_unref(c);
+
+	recorder_init(&rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
+	ASSERT_EQ(run.r, 0);
+	t = recorder_transcript(&rec);
+	ASSERT_CONTAINS(t, "spawn drbdadm up r0\n"
+			   "spawn drbdadm primary r0\n"
+			   "mount /dev/drbd0 /srv ext4 flags=0 data=-\n");
+	ev = strstr(run.events, "done wait-network net:online\n");
+	ASSERT_NOTNULL(ev);
+	ASSERT_NOTNULL(strstr(ev, "start drbd-up drbd:r0\n"));
+	ASSERT_EQ(exec_run_status(&run, "drbd-up", "drbd:r0"), (int)BS_EXEC_DONE);
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
+/* Without 'primary' it stays Secondary; noauto leaves it to a named target. */
+TEST(drbd_up_secondary_and_noauto)
+{
+	_cleanup_free_ char *root = drbd_root(false, "drbd r0 minor=0\n");
+	struct recorder rec;
+	struct exec_run run;
+
+	recorder_init(&rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP,
+		 .targets = (const char *const[]){ "drbd:r0", NULL }, .ops = recorder_ops(),
+		 .ops_data = &rec);
+	ASSERT_EQ(run.r, 0);
+	ASSERT_STREQ(recorder_transcript(&rec), "spawn drbdadm up r0\n");
+	exec_run_done(&run);
+	recorder_done(&rec);
+
+	test_write_file(root, "etc/blkstack/stack.conf", "drbd r0 minor=0,noauto\n");
+	test_write_file(root, "etc/fstab", "");
+	recorder_init(&rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
+	ASSERT_EQ(run.r, 0);
+	ASSERT_NULL(strstr(recorder_transcript(&rec), "drbdadm"));
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
+/* down --all: the mount, then secondary and down. */
+TEST(drbd_down_after_its_mount)
+{
+	_cleanup_free_ char *root = drbd_root(true, "drbd r0 device=/dev/drbd0,primary\n");
+	struct recorder rec;
+	struct exec_run run;
+
+	recorder_init(&rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .ops = recorder_ops(),
+		 .ops_data = &rec);
+	ASSERT_EQ(run.r, 0);
+	ASSERT_CONTAINS(recorder_transcript(&rec), "umount /srv flags=0\n"
+						   "spawn drbdadm secondary r0\n"
+						   "spawn drbdadm down r0\n");
+	ASSERT_EQ(exec_run_status(&run, "drbd-down", "drbd:r0"), (int)BS_EXEC_DONE);
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
+TEST(drbd_missing_drbdadm_is_named)
+{
+	_cleanup_free_ char *root = drbd_root(false, "drbd r0 device=/dev/drbd0\n");
+	struct recorder rec;
+	struct exec_run run;
+	const char *m;
+
+	recorder_init(&rec);
+	recorder_fail(&rec, "spawn", "drbdadm", -ENOENT, -1);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
+	ASSERT_ERR(run.r, -ENOENT);
+	m = exec_run_message(&run, "drbd-up", "drbd:r0");
+	ASSERT_NOTNULL(m);
+	ASSERT_STREQ(m, "'drbdadm' is not installed (not found in PATH); drbd-up of 'drbd:r0' "
+			"needs it");
+	ASSERT_EQ(exec_run_status(&run, "mount", "mnt:/srv"), (int)BS_EXEC_SKIPPED);
+	exec_run_done(&run);
+	recorder_done(&rec);
+
+	/* drbdadm fails: which command, and what to check. */
+	recorder_init(&rec);
+	recorder_fail(&rec, "spawn", "drbdadm up", -EPROTO, -1);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
+	ASSERT_CONTAINS(exec_run_message(&run, "drbd-up", "drbd:r0"),
+			"'drbdadm up r0' failed (see its message)");
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
+/* Held open: secondary refuses, and the step is busy (retried, then reported), not failed;
+ * refused without a holder, it is the tool's failure. */
+TEST(drbd_down_busy_is_busy)
+{
+	_cleanup_free_ char *root = drbd_root(true, "drbd r0 device=/dev/drbd0,primary\n");
+	struct recorder rec;
+	struct exec_run run;
+
+	recorder_init(&rec);
+	recorder_fail(&rec, "spawn", "drbdadm secondary", -EPROTO, -1);
+	recorder_fail(&rec, "device-busy", "/dev/drbd0", -EBUSY, -1);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN,
+		 .targets = (const char *const[]){ "drbd:r0", NULL }, .ops = recorder_ops(),
+		 .ops_data = &rec);
+	ASSERT_ERR(run.r, -EBUSY);
+	ASSERT_EQ(exec_run_status(&run, "drbd-down", "drbd:r0"), (int)BS_EXEC_BUSY);
+	ASSERT_CONTAINS(recorder_transcript(&rec), "device-busy /dev/drbd0 -> EBUSY");
+	ASSERT_NULL(strstr(recorder_transcript(&rec), "drbdadm down"));
+	exec_run_done(&run);
+	recorder_done(&rec);
+
+	recorder_init(&rec);
+	recorder_fail(&rec, "spawn", "drbdadm down", -EPROTO, -1);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .ops = recorder_ops(),
+		 .ops_data = &rec);
+	ASSERT_EQ(exec_run_status(&run, "drbd-down", "drbd:r0"), (int)BS_EXEC_FAILED);
+	ASSERT_CONTAINS(exec_run_message(&run, "drbd-down", "drbd:r0"),
+			"'drbdadm down r0' failed (see its message)");
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
+/* A live drbd0 that no line names: the kernel does not say its resource, so the step says
+ * where to name it, and runs nothing. */
+TEST(drbd_unnamed_device_says_to_name_it)
+{
+	_cleanup_free_ char *root = drbd_root(true, NULL);
+	struct recorder rec;
+	struct exec_run run;
+
+	recorder_init(&rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .ops = recorder_ops(),
+		 .ops_data = &rec);
+	ASSERT_EQ(exec_run_status(&run, "drbd-down", "blk:drbd0"), (int)BS_EXEC_FAILED);
+	ASSERT_STREQ(exec_run_message(&run, "drbd-down", "blk:drbd0"),
+		     "which DRBD resource 'blk:drbd0' is, the kernel does not say; name it in "
+		     "stack.conf ('drbd RESOURCE device=/dev/drbd0')");
+	ASSERT_NULL(strstr(recorder_transcript(&rec), "drbdadm"));
 	exec_run_done(&run);
 	recorder_done(&rec);
 }

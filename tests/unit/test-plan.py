@@ -41,12 +41,12 @@ PROGRAM = "test-plan"
 UP_ACTIONS = {
     "md": "md-assemble", "crypt": "crypt-open", "vg": "vg-activate", "lv": "lv-activate",
     "loop": "loop-attach", "btrfs": "btrfs-scan", "mount": "mount", "swap": "swapon",
-    "nbd": "nbd-connect", "iscsi": "iscsi-login", "network": "wait-network",
+    "nbd": "nbd-connect", "iscsi": "iscsi-login", "drbd": "drbd-up", "network": "wait-network",
 }
 DOWN_ACTIONS = {
     "mount": "umount", "swap": "swapoff", "lv": "lv-deactivate", "vg": "vg-deactivate",
     "crypt": "crypt-close", "md": "md-stop", "loop": "loop-detach", "nbd": "nbd-disconnect",
-    "iscsi": "iscsi-logout",
+    "iscsi": "iscsi-logout", "drbd": "drbd-down",
 }
 OPEN = ("active", "mounted")
 
@@ -138,7 +138,7 @@ def check_plan(graph, op, targets, keep_root, steps):
         want = {}
         for n in below:
             kind, state = nodes[n]["kind"], nodes[n]["state"]
-            if kind in ("disk", "part", "dm", "mpath", "drbd"):
+            if kind in ("disk", "part", "dm", "mpath"):
                 if state == "absent":
                     want[n] = "wait-device"
             elif state not in OPEN and not (kind == "mount" and state == "mounted"):
@@ -209,7 +209,7 @@ def plan_case(cli, sysroot, op, targets, keep_root):
             have_config = any("config" in n["sources"] for n in graph["nodes"])
             targets = [n["id"] for n in graph["nodes"]
                        if (("config" in n["sources"] and n["kind"] in
-                            ("mount", "swap", "crypt", "md", "loop", "nbd", "iscsi")
+                            ("mount", "swap", "crypt", "md", "loop", "nbd", "iscsi", "drbd")
                             and "noauto" not in (n.get("options") or "").split(","))
                            if have_config else n["kind"] in ("mount", "swap"))]
         else:

@@ -855,6 +855,41 @@ TEST(loop_nbd_serial_and_odd_names)
 	ASSERT_EQ(bs_graph_get_n_nodes(g), 5);
 }
 
+/* A DRBD device is kind drbd, by its kernel name blk:drbdN: sysfs does not say which
+ * resource it is (the configuration renames it, see test-config). Attached, it holds its
+ * disk, which the kernel links as its slave. */
+TEST(drbd_device_by_minor_with_its_disk)
+{
+	const char *root = test_tmpdir();
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	struct bs_node *n;
+
+	add_dev(root, "virtual/block/vdb", "254:16", "16384");
+	add_dev(root, "virtual/block/drbd0", "147:0", "16136");
+	add_slave(root, "drbd0", "vdb");
+	/* Unconfigured, or down to a minor without a disk: size 0, as the kernel shows it. */
+	add_dev(root, "virtual/block/drbd1", "147:1", "0");
+	/* Not DRBD's name for a device. */
+	add_dev(root, "virtual/block/drbdx", "254:32", "100");
+	test_write_file(root, "run/blkid/blkid.tab",
+			"<device TYPE=\"drbd\" UUID=\"c8d0\">/dev/vdb</device>\n"
+			"<device TYPE=\"ext4\" UUID=\"fs0\">/dev/drbd0</device>\n");
+
+	g = load(root);
+	ASSERT_NOTHING_LOGGED();
+
+	n = node_of_kind(g, "blk:drbd0", BS_NODE_DRBD);
+	ASSERT_EQ(bs_node_get_state(n), BS_STATE_ACTIVE);
+	ASSERT_STREQ(bs_node_get_devno(n), "147:0");
+	ASSERT_EQ(bs_node_get_size(n), 16136 * 512);
+	ASSERT_STREQ(attr(g, "blk:drbd0", "fstype"), "ext4");
+	ASSERT_STREQ(role(g, "blk:drbd0", "blk:vdb"), "backing");
+	ASSERT_STREQ(attr(g, "blk:vdb", "fstype"), "drbd");
+	ASSERT_NULL(bs_graph_find_node(g, "blk:drbd1"));
+	node_of_kind(g, "blk:drbdx", BS_NODE_DISK);
+	ASSERT_EQ(count_kind(g, BS_NODE_DRBD), 1);
+}
+
 /* Reading twice merges into the same nodes and edges. */
 TEST(reading_twice_changes_nothing)
 {

@@ -13,7 +13,7 @@
 static const struct bs_layer *const layers[] = {
 	&bs_layer_block, &bs_layer_network, &bs_layer_md,    &bs_layer_crypt,
 	&bs_layer_lvm,	 &bs_layer_loop,    &bs_layer_btrfs, &bs_layer_mount,
-	&bs_layer_swap,	 &bs_layer_nbd,	    &bs_layer_iscsi,
+	&bs_layer_swap,	 &bs_layer_nbd,	    &bs_layer_iscsi, &bs_layer_drbd,
 };
 
 const struct bs_layer_action *bs_layer_find_action(enum bs_action action,

@@ -44,6 +44,7 @@ extern const struct bs_layer bs_layer_mount;   /* mount.c: mount, umount, remoun
 extern const struct bs_layer bs_layer_swap;    /* swap.c: swapon, swapoff */
 extern const struct bs_layer bs_layer_nbd;     /* nbd.c: nbd-connect, nbd-disconnect */
 extern const struct bs_layer bs_layer_iscsi;   /* iscsi.c: iscsi-login, iscsi-logout */
+extern const struct bs_layer bs_layer_drbd;    /* drbd.c: drbd-up, drbd-down */
 
 /* The driver function of action and its layer, or NULL. */
 const struct bs_layer_action *bs_layer_find_action(enum bs_action action,

@@ -1,4 +1,4 @@
-/* The network that network layers (nbd, iscsi, _netdev entries) need: net:online. */
+/* The network that network layers (nbd, iscsi, drbd, _netdev entries) need: net:online. */
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
@@ -27,7 +27,7 @@ static int run_wait_network(struct bs_step *s)
 	}
 	return bs_step_fail(s, -ENETUNREACH,
 			    "the network is not up (no default route); network layers (nbd, "
-			    "iscsi, _netdev mounts) need it: start the network first");
+			    "iscsi, drbd, _netdev mounts) need it: start the network first");
 }
 
 static const struct bs_layer_action actions[] = {

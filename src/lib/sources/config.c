@@ -1032,6 +1032,102 @@ static int remote_uri(const struct bs_stack_entry *e, char **ret)
 	return strextend(ret, "iscsi://", v6, e->host, v6_end, port, "/", e->target, NULL);
 }
 
+/*
+ * The node of a DRBD resource, drbd:RESOURCE. The kernel does not show which resource a minor
+ * is, so sysfs names a live drbdN blk:drbdN, and so does the record, written from the live
+ * graph alone; the minor that the line names (drbd.conf fixes it) maps that node to the
+ * resource, and it is renamed here: the id is the same up or down, on every boot. A swap area
+ * on it follows (its id is "swap:" and its device's).
+ */
+static int add_drbd_node(struct merge *m, const struct bs_stack_entry *e, struct bs_node **ret)
+{
+	_cleanup_free_ char *id = NULL, *kname = NULL, *dev = NULL, *old_id = NULL, *by_res = NULL,
+			    *by_vol = NULL;
+	struct bs_layer_config *c;
+	struct bs_node *n, *other, *swap;
+	int r;
+
+	*ret = NULL;
+	if (asprintf(&kname, "drbd%" PRIu32, e->minor) < 0 ||
+	    strextend(&id, "drbd:", e->name, NULL) < 0 || strextend(&dev, "/dev/", kname, NULL) < 0)
+		return -ENOMEM;
+	other = hashmap_get_str(m->aliases, dev);
+	if (other) {
+		r = bs_problem_add_full(m->problems, BS_PROBLEM_DUPLICATE, BS_PROBLEM_ERROR,
+					m->stack_path, e->line, dev,
+					"'%s' is the device of '%s' already", dev, other->id);
+		return r < 0 ? r : 0;
+	}
+
+	n = bs_graph_find_kernel_name(m->g, kname);
+	if (!n || n->kind != BS_NODE_DRBD || n->state == BS_STATE_ABSENT) {
+		_cleanup_free_ char *blk_id = NULL;
+
+		if (strextend(&blk_id, "blk:", kname, NULL) < 0)
+			return -ENOMEM;
+		n = bs_graph_find_node(m->g, blk_id);
+	}
+	if (n && n->kind == BS_NODE_DRBD && !streq(n->id, id)) {
+		old_id = strdup(n->id);
+		if (!old_id)
+			return -ENOMEM;
+		r = bs_graph_rename_node(m->g, n, id);
+		if (r == -EEXIST) {
+			r = bs_problem_add_full(m->problems, BS_PROBLEM_DUPLICATE, BS_PROBLEM_ERROR,
+						m->stack_path, e->line, id,
+						"'%s' is known already as another device than %s",
+						id, dev);
+			return r < 0 ? r : 0;
+		}
+		if (r < 0)
+			return r;
+		bs_log_debug(m->g->ctx, "%s:%u: '%s' is '%s', by its minor %" PRIu32, m->stack_path,
+			     e->line, old_id, id, e->minor);
+		bs_node_add_source(n, BS_SOURCE_CONFIG);
+
+		old_id = mfree(old_id);
+		if (strextend(&old_id, "swap:blk:", kname, NULL) < 0)
+			return -ENOMEM;
+		swap = bs_graph_find_node(m->g, old_id);
+		if (swap && swap->kind == BS_NODE_SWAP) {
+			_cleanup_free_ char *swap_id = NULL;
+
+			if (strextend(&swap_id, "swap:", id, NULL) < 0)
+				return -ENOMEM;
+			r = bs_graph_rename_node(m->g, swap, swap_id);
+			if (r < 0 && r != -EEXIST)
+				return r;
+		}
+	} else {
+		r = claim_node(m, BS_NODE_DRBD, id, m->stack_path, e->line, &n);
+		if (r <= 0)
+			return r;
+	}
+
+	c = node_config(n, m->stack_path, e->line);
+	if (!c)
+		return -ENOMEM;
+	if (!c->drbd && !(c->drbd = calloc(1, sizeof(*c->drbd))))
+		return -ENOMEM;
+	*c->drbd = (struct bs_drbd_config){
+		.resource = strdup(e->name),
+		.minor = e->minor,
+		.primary = e->flags & BS_STACK_PRIMARY,
+	};
+	if (!c->drbd->resource)
+		return -ENOMEM;
+
+	/* What fstab may call it: the kernel's name, and udev's by-res links (drbd-utils). */
+	if (strextend(&by_res, "/dev/drbd/by-res/", e->name, NULL) < 0 ||
+	    strextend(&by_vol, by_res, "/0", NULL) < 0)
+		return -ENOMEM;
+	if ((r = add_alias(m, dev, n)) < 0 || (r = add_alias(m, by_res, n)) < 0 ||
+	    (r = add_alias(m, by_vol, n)) < 0)
+		return r;
+	*ret = n;
+	return 1;
+}
+
 static int add_stack_nodes(struct merge *m)
 {
 	for (size_t i = 0; m->stack && i < m->stack->n_entries; i++) {
@@ -1072,6 +1168,9 @@ static int add_stack_nodes(struct merge *m)
 				return -ENOMEM;
 			r = claim_node(m, BS_NODE_ISCSI, id, m->stack_path, e->line, &n);
 			break;
+		case BS_STACK_DRBD:
+			r = add_drbd_node(m, e, &n);
+			break;
 		default:
 			continue;
 		}
@@ -1104,6 +1203,13 @@ static int link_stack(struct merge *m, size_t i)
 		return 0;
 	for (char **f = e->files; f && *f; f++) {
 		r = need_file(m, n, *f, "key-file", m->stack_path, e->line);
+		if (r < 0)
+			return r;
+	}
+	/* drbd's disks as the line names them; without disk= only a live device shows its
+	 * disk (its sysfs slaves), and only the record knows it while the device is down. */
+	for (char **d = e->disks; d && *d; d++) {
+		r = need_device(m, n, *d, "backing", m->stack_path, e->line);
 		if (r < 0)
 			return r;
 	}

@@ -177,6 +177,7 @@ enum bs_stack_kind {
 	BS_STACK_LOOP,
 	BS_STACK_NBD,
 	BS_STACK_ISCSI,
+	BS_STACK_DRBD,
 	BS_STACK_AFTER,
 	BS_STACK_TIMEOUT,
 	_BS_STACK_KIND_MAX,
@@ -192,12 +193,13 @@ enum bs_stack_flag {
 	BS_STACK_TLS = 1u << 5,
 	BS_STACK_PERSIST = 1u << 6,
 	BS_STACK_SWAP = 1u << 7,
+	BS_STACK_PRIMARY = 1u << 8, /* drbd: promote after up */
 };
 
 struct bs_stack_entry {
 	unsigned line;
 	enum bs_stack_kind kind;
-	char *name; /* nbd, iscsi: NAME */
+	char *name; /* nbd, iscsi: NAME; drbd: RESOURCE */
 	char *path; /* loop: the backing file */
 	char *host; /* nbd: HOST; iscsi: the portal's host */
 	uint16_t port; /* 0: the default (10809 for nbd, 3260 for iscsi) */
@@ -210,6 +212,8 @@ struct bs_stack_entry {
 	uint32_t connections, block_size, lun; /* nbd, nbd, iscsi */
 	char *iface; /* iscsi */
 	char **files; /* files the options name (nbd TLS keys and certificates) */
+	uint32_t minor; /* drbd: device=/dev/drbdN or minor=N, always given */
+	char **disks; /* drbd: the disk= device specs, in order; NULL if none */
 };
 
 struct bs_stack_conf {

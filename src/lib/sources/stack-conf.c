@@ -14,8 +14,9 @@
 #include "util.h"
 
 static const char *const kind_names[_BS_STACK_KIND_MAX + 1] = {
-	[BS_STACK_LOOP] = "loop",   [BS_STACK_NBD] = "nbd",	    [BS_STACK_ISCSI] = "iscsi",
-	[BS_STACK_AFTER] = "after", [BS_STACK_TIMEOUT] = "timeout", [_BS_STACK_KIND_MAX] = NULL,
+	[BS_STACK_LOOP] = "loop",    [BS_STACK_NBD] = "nbd",	 [BS_STACK_ISCSI] = "iscsi",
+	[BS_STACK_DRBD] = "drbd",    [BS_STACK_AFTER] = "after", [BS_STACK_TIMEOUT] = "timeout",
+	[_BS_STACK_KIND_MAX] = NULL,
 };
 
 const char *bs_stack_kind_to_string(enum bs_stack_kind k)
@@ -94,6 +95,7 @@ static void entry_done(struct bs_stack_entry *e)
 	free(e->options);
 	free(e->iface);
 	strv_free(e->files);
+	strv_free(e->disks);
 }
 
 struct bs_stack_conf *bs_stack_conf_free(struct bs_stack_conf *c)
@@ -397,6 +399,160 @@ static int parse_iscsi(struct parser *p, char **f, int n, struct bs_stack_entry 
 	return n > 4 ? parse_options(p, e, iscsi_options, f[4]) : 0;
 }
 
+/* ---- drbd ------------------------------------------------------------------------------- */
+
+/* The highest minor DRBD takes (MINORMASK of the kernel's 20-bit minors). */
+#define DRBD_MINOR_MAX 1048575u
+
+enum drbd_option {
+	DRBD_DEVICE,
+	DRBD_MINOR,
+	DRBD_DISK,
+	DRBD_FLAG,
+};
+
+/* stack.conf's drbd options. The resource itself (its disks, peers, protocol) is drbd.conf's;
+ * these say which device it is and what blkstack does with it. */
+static const struct {
+	const char *name;
+	bool has_value;
+	enum drbd_option id;
+	unsigned flag;
+} drbd_options[] = {
+	{ "device", true, DRBD_DEVICE, 0 },
+	{ "minor", true, DRBD_MINOR, 0 },
+	{ "disk", true, DRBD_DISK, 0 },
+	{ "primary", false, DRBD_FLAG, BS_STACK_PRIMARY },
+	{ "noauto", false, DRBD_FLAG, BS_STACK_NOAUTO },
+	{ "nofail", false, DRBD_FLAG, BS_STACK_NOFAIL },
+};
+
+/* A minor as device= (/dev/drbdN) or minor= (N) writes it. */
+static int parse_drbd_minor(const char *s, uint32_t *ret)
+{
+	uint64_t v;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s) || (s[0] == '0' && s[1]) ||
+	    safe_atou64(s, &v) < 0 || v > DRBD_MINOR_MAX)
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+/* One known option with its value checked; device= and minor= are kept for the end. */
+static int apply_drbd_option(struct parser *p, struct bs_stack_entry *e, enum drbd_option id,
+			     const char *value, const char **device, uint32_t *device_minor,
+			     const char **minor, uint32_t *minor_minor)
+{
+	switch (id) {
+	case DRBD_DEVICE:
+		if (!startswith(value, "/dev/drbd") ||
+		    parse_drbd_minor(value + strlen("/dev/drbd"), device_minor) < 0)
+			return bad_value(p, "drbd", "device", "the device as /dev/drbdN", value);
+		if (*device && !streq(*device, value))
+			return problem(p, "drbd option 'device' is given twice ('%s', '%s')",
+				       *device, value);
+		*device = value;
+		return 0;
+	case DRBD_MINOR:
+		if (parse_drbd_minor(value, minor_minor) < 0)
+			return bad_value(p, "drbd", "minor", "a minor from 0 to 1048575", value);
+		if (*minor && !streq(*minor, value))
+			return problem(p, "drbd option 'minor' is given twice ('%s', '%s')", *minor,
+				       value);
+		*minor = value;
+		return 0;
+	case DRBD_DISK:
+		if (!bs_config_is_device_spec(value))
+			return bad_value(p, "drbd", "disk",
+					 "a device (UUID=, LABEL=, PARTUUID=, ... or /dev/...)",
+					 value);
+		return strv_contains(e->disks, value) ? 0 : strv_extend(&e->disks, value);
+	case DRBD_FLAG:
+		return 0;
+	}
+	return 0;
+}
+
+/* drbd RESOURCE OPTIONS. An unknown option is a warning, and the line stays. */
+static int parse_drbd(struct parser *p, char **f, int n, struct bs_stack_entry *e)
+{
+	size_t before = p->problems->n_problems;
+	_cleanup_strv_free_ char **opts = NULL;
+	const char *device = NULL, *minor = NULL;
+	uint32_t device_minor = 0, minor_minor = 0;
+	char ord[16];
+	int r;
+
+	if (n < 2)
+		return problem(p, "'drbd' needs a resource name (drbd RESOURCE device=/dev/drbdN "
+				  "[OPTIONS])");
+	if (n > 3)
+		return problem(p, "unexpected %s field '%s' (drbd RESOURCE OPTIONS)",
+			       bs_config_ordinal(4, ord), f[3]);
+	r = parse_name(p, "drbd resource", f[1], &e->name);
+	if (r < 0 || !e->name)
+		return r;
+	if (n > 2) {
+		e->options = strdup(f[2]);
+		if (!e->options)
+			return -ENOMEM;
+		r = strv_split(f[2], ",", &opts);
+		if (r < 0)
+			return r;
+	}
+
+	for (char **o = opts; o && *o; o++) {
+		char *value = strchr(*o, '=');
+		const char *names[ELEMENTSOF(drbd_options) + 1] = {}, *s;
+		size_t k;
+
+		if (value)
+			*value++ = '\0';
+		for (k = 0; k < ELEMENTSOF(drbd_options); k++)
+			if (streq(drbd_options[k].name, *o))
+				break;
+		if (k == ELEMENTSOF(drbd_options)) {
+			for (size_t i = 0; i < ELEMENTSOF(drbd_options); i++)
+				names[i] = drbd_options[i].name;
+			s = bs_config_suggest(*o, names);
+			if (s)
+				r = bs_problem_warn(p->problems, p->file, p->line,
+						    "unknown drbd option '%s' (did you mean '%s'?)",
+						    *o, s);
+			else
+				r = bs_problem_warn(p->problems, p->file, p->line,
+						    "unknown drbd option '%s'", *o);
+		} else if (!drbd_options[k].has_value && value)
+			r = problem(p, "drbd option '%s' takes no value, got '%s=%s'", *o, *o,
+				    value);
+		else if (drbd_options[k].has_value && (!value || !*value))
+			r = problem(p, "drbd option '%s' needs a value ('%s=...')", *o, *o);
+		else
+			r = apply_drbd_option(p, e, drbd_options[k].id, value, &device,
+					      &device_minor, &minor, &minor_minor);
+		if (r < 0)
+			return r;
+		if (k < ELEMENTSOF(drbd_options))
+			e->flags |= drbd_options[k].flag;
+	}
+	if (bs_config_errors_since(p->problems, before) > 0)
+		return 0;
+
+	/* Without its minor the node could be matched to no live device and named by no
+	 * path; two that disagree are not clear. */
+	if (device && minor && device_minor != minor_minor)
+		return problem(p, "drbd options 'device=%s' and 'minor=%s' name two devices",
+			       device, minor);
+	if (!device && !minor)
+		return problem(p,
+			       "'drbd %s' needs its device as drbd.conf gives it "
+			       "('device=/dev/drbdN' or 'minor=N')",
+			       e->name);
+	e->minor = device ? device_minor : minor_minor;
+	return 0;
+}
+
 static int parse_after(struct parser *p, char **f, int n, struct bs_stack_entry *e)
 {
 	if (n != 3)
@@ -433,6 +589,7 @@ static int declare(struct parser *p, const struct bs_stack_entry *e)
 	_cleanup_free_ char *key = NULL;
 	const char *what = e->kind == BS_STACK_LOOP ? "loop file" :
 			   e->kind == BS_STACK_NBD  ? "nbd device" :
+			   e->kind == BS_STACK_DRBD ? "drbd resource" :
 						      "iscsi device";
 	const char *value = e->kind == BS_STACK_LOOP ? e->path : e->name;
 	unsigned other;
@@ -475,7 +632,8 @@ static int parse_line(struct parser *p, char **f, int n, struct bs_stack_entry *
 
 		if (s)
 			return problem(p, "unknown kind '%s' (did you mean '%s'?)", f[0], s);
-		return problem(p, "unknown kind '%s' (loop, nbd, iscsi, after or timeout)", f[0]);
+		return problem(p, "unknown kind '%s' (loop, nbd, iscsi, drbd, after or timeout)",
+			       f[0]);
 	}
 
 	switch (e->kind) {
@@ -487,6 +645,9 @@ static int parse_line(struct parser *p, char **f, int n, struct bs_stack_entry *
 		break;
 	case BS_STACK_ISCSI:
 		r = parse_iscsi(p, f, n, e);
+		break;
+	case BS_STACK_DRBD:
+		r = parse_drbd(p, f, n, e);
 		break;
 	case BS_STACK_TIMEOUT:
 		r = parse_timeout(p, f, n, e);

@@ -415,6 +415,14 @@ static int scan_serial(int dfd, struct blockdev *d)
 	return r < 0 ? r : 0;
 }
 
+/* drbdN, the only names DRBD gives its devices (drbd_create_device()). */
+static bool is_drbd_name(const char *name)
+{
+	const char *d = startswith(name, "drbd");
+
+	return d && *d && strspn(d, "0123456789") == strlen(d);
+}
+
 /* Reads one entry of sys/class/block into d. Damage is warned about here. */
 static int scan_device(struct scan *s, struct blockdev *d)
 {
@@ -472,6 +480,12 @@ static int scan_device(struct scan *s, struct blockdev *d)
 		r = 0;
 	} else if (startswith(d->name, "nbd")) {
 		d->kind = BS_NODE_NBD;
+		r = 0;
+	} else if (is_drbd_name(d->name)) {
+		/* Attached to its disk, a DRBD device holds it: the kernel links it as a
+		 * slave (bd_link_disk_holder(), as the 6.1 kernel's DRBD 8.4.11 does), read
+		 * below as any holder's. */
+		d->kind = BS_NODE_DRBD;
 		r = 0;
 	} else {
 		d->kind = BS_NODE_DISK;
@@ -612,6 +626,10 @@ static int device_id(const struct blockdev *d, char **ret)
 			return strextend(ret, "md:", d->md_name, NULL);
 		return strextend(ret, "md:", d->md_uuid ? d->md_uuid : d->name, NULL);
 	default:
+		/* A DRBD device too: the kernel does not show which resource a minor is, and the
+		 * live graph (and the record written from it) names it blk:drbdN. The
+		 * configuration, whose drbd line names the minor, renames it drbd:RESOURCE
+		 * (sources/config.c). */
 		return strextend(ret, "blk:", d->name, NULL);
 	}
 }
