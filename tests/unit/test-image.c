@@ -723,6 +723,25 @@ TEST(unreadable_source_is_named)
 		   -EIO);
 	ASSERT_NOTNULL(strstr(cap.text, shrinks));
 	close(fd);
+
+	/* So does one replaced by another file, even of the same size. */
+	ASSERT_OK(truncate(shrinks, 10));
+	bs_image_free(img);
+	img = new_image(&cap);
+	ASSERT_OK(bs_image_add_file(img, "x", 0644, shrinks, 0, NULL));
+	test_write_file(dir, "new", "abcdefghij");
+	{
+		char *p = path_in(dir, "new");
+
+		ASSERT_OK(rename(p, shrinks));
+		free(p);
+	}
+	cap.text[0] = '\0';
+	fd = new_memfd();
+	ASSERT_ERR(bs_image_write(img, fd, BS_IMAGE_COMPRESSION_NONE, BS_IMAGE_LEVEL_DEFAULT, 0),
+		   -EIO);
+	ASSERT_NOTNULL(strstr(cap.text, shrinks));
+	close(fd);
 	free(missing);
 	free(shrinks);
 	free(locked);

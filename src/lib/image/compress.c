@@ -297,6 +297,9 @@ struct bs_compressor *bs_compressor_free(struct bs_compressor *z)
 	if (z->xz_init)
 		lzma_end(&z->xz);
 	ZSTD_freeCCtx(z->zstd);
+	/* Uncompressed, the buffer may hold key files of the image. */
+	if (z->out)
+		explicit_bzero(z->out, OUT_BUFFER_SIZE);
 	free(z->out);
 	free(z);
 	return NULL;

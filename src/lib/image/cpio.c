@@ -208,8 +208,8 @@ static int read_full(int fd, void *buf, size_t size)
 	return 0;
 }
 
-/* Opens a file entry's source, checks that it is still a regular file of the size it had
- * when it was added, and returns the fd. Failures are logged with the file's name. */
+/* Opens a file entry's source, checks that it is still the regular file (device and inode)
+ * of the size it was when it was added, and returns the fd. Failures are logged with the file's name. */
 static int open_source(struct bs_image *img, const struct entry *e)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -229,7 +229,11 @@ static int open_source(struct bs_image *img, const struct entry *e)
 		bs_log_err(img->ctx, "image: cannot stat %s: %s", e->source, strerror(-r));
 		return r;
 	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) {
+	/* Another file at the path (a package upgraded meanwhile) or other content: the image
+	 * would not be what was listed. A file rewritten in place at the same size is not
+	 * noticed. */
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size || st.st_dev != e->source_dev ||
+	    st.st_ino != e->source_ino) {
 		bs_log_err(img->ctx, "image: %s changed since it was added (for %s)", e->source,
 			   e->path);
 		return -EIO;
@@ -763,5 +767,7 @@ int bs_image_write(struct bs_image *img, int fd, enum bs_image_compression c, in
 		bs_log_debug(img->ctx, "image: writing the %s image failed: %s",
 			     bs_image_compression_to_string(c), strerror(-r));
 	bs_compressor_free(z);
+	/* It held the content of secret files last read, maybe. */
+	explicit_bzero(buf, READ_CHUNK);
 	return r < 0 ? r : 0;
 }

@@ -73,8 +73,9 @@ int bs_image_add_dir(struct bs_image *img, const char *path, mode_t mode);
  * open(2) takes it: relative to the working directory, symbolic links followed), with the
  * permission bits of mode and flags (BS_IMAGE_SECRET or 0). It is opened (O_RDONLY,
  * O_CLOEXEC) and checked now: a file that cannot be opened, or is not a regular file, is an
- * error that names it. It is read again by bs_image_write(), which fails if its size changed
- * meanwhile. why says which node or binary needs it (may be NULL), for --list.
+ * error that names it. It is read again by bs_image_write(), which fails if another file
+ * took its place or its size changed meanwhile. why says which node or binary needs it (may
+ * be NULL), for --list. With BS_IMAGE_SECRET the permission bits are 0600, whatever mode is.
  * Returns -EFBIG for a file larger than newc's 4 GiB - 1.
  */
 int bs_image_add_file(struct bs_image *img, const char *path, mode_t mode, const char *source_path,
