@@ -8,7 +8,8 @@
 #     sources, the ops) and no driver;
 #   - no driver (layers/) includes a source's header or names a path under /etc;
 #   - the ops (ops/) include no driver and no source;
-#   - the sources (sources/) include no driver and nothing of the executor.
+#   - the sources (sources/) include no driver and nothing of the executor;
+#   - the image builder (image/) includes no source, driver, op or executor header.
 #
 #   test-boundaries.sh SRC_LIB_DIR
 set -u
@@ -48,6 +49,7 @@ rule planner-reads-nothing "$sources_h|$drivers_h|$ops_h|#include \"sysroot\.h\"
 rule drivers-read-no-configuration "$sources_h|\"/?etc/" $(cd "$lib" && ls layers/*.c layers/*.h)
 rule ops-know-no-layer "$drivers_h|$sources_h|$exec_h" $(cd "$lib" && ls ops/*.c ops/*.h)
 rule sources-never-act "$drivers_h|$exec_h" $(cd "$lib" && ls sources/*.c sources/*.h)
+rule image-stands-alone "$sources_h|$drivers_h|$ops_h|$exec_h" $(cd "$lib" && ls image/*.c image/*.h)
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
