@@ -24,8 +24,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_ctx *, bs_ctx_unref)
 /* The messages of the context, at LOG_ERR and above, for the tests of errors. */
 static char log_text[8192];
 
-static void capture_log(void *userdata, int priority, const char *file, int line, const char *fn,
-			const char *format, va_list args)
+_printf_(6, 0) static void capture_log(void *userdata, int priority, const char *file, int line,
+				       const char *fn, const char *format, va_list args)
 {
 	size_t len = strlen(log_text);
 

@@ -75,8 +75,9 @@ struct bs_modules {
 	struct bs_module *views;
 };
 
-static void kmod_log_to_ctx(void *data, int priority, const char *file, int line, const char *fn,
-			    const char *format, va_list args)
+/* libkmod's messages, as debug messages of the context. */
+_printf_(6, 0) static void kmod_log_to_ctx(void *data, int priority, const char *file, int line,
+					   const char *fn, const char *format, va_list args)
 {
 	struct bs_ctx *c = data;
 	_cleanup_free_ char *msg = NULL;
