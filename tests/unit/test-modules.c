@@ -400,6 +400,30 @@ TEST(device_drivers_from_modaliases)
 	ASSERT_ERR(bs_modules_want_device(m, "../x", "disk"), -EINVAL);
 }
 
+/* The disks of a captured fixture, on the synthetic kernel: the virtio devices' modaliases
+ * (the capture has none for their PCI functions); virtual devices have no driver. */
+TEST(device_drivers_of_a_captured_fixture)
+{
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-assembled");
+	const char *tree = kmod_tree();
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = NULL;
+	_cleanup_modules_free_ struct bs_modules *m = NULL;
+	_cleanup_free_ char *cmd = NULL, *order = NULL;
+
+	ASSERT_TRUE(asprintf(&cmd, "cp -a '%s/lib' '%s/'", tree, root) >= 0);
+	ASSERT_EQ(system(cmd), 0);
+	c = new_ctx(root);
+	ASSERT_OK(bs_modules_new(c, NULL, &m));
+	ASSERT_EQ(bs_modules_want_device(m, "vda", "raid6 member"), 1);
+	ASSERT_EQ(bs_modules_want_device(m, "vdd", "raid6 member"), 1);
+	ASSERT_EQ(bs_modules_want_device(m, "md127", "pv"), 0);
+	ASSERT_EQ(bs_modules_want_device(m, "dm-0", "root"), 0);
+	order = order_of(m);
+	ASSERT_STREQ(order, "virtio_ring virtio virtio_blk");
+	ASSERT_STREQ(find(m, "virtio_blk")->why, "virtio:d00000002v00001AF4 (raid6 member of vda); "
+						 "virtio:d00000002v00001AF4 (raid6 member of vdd)");
+}
+
 /* The Debian kernel the VM tier caches: $BLKSTACK_VM_CACHE/kernel/ *, else .cache/vm/ in the
  * source tree. */
 static char *cached_kernel_root(void)
