@@ -442,6 +442,11 @@ struct bs_needs *bs_needs_unref(struct bs_needs *n);
 /* The nodes of the closure, sorted by id. */
 size_t bs_needs_get_n_nodes(const struct bs_needs *n);
 struct bs_node *bs_needs_get_node(const struct bs_needs *n, size_t i);
+/* The graph the closure was taken from (borrowed). */
+struct bs_graph *bs_needs_get_graph(const struct bs_needs *n);
+/* The root set: root, /usr, the resume device and the --also nodes, in that order. */
+size_t bs_needs_get_n_root_set(const struct bs_needs *n);
+struct bs_node *bs_needs_get_root_set(const struct bs_needs *n, size_t i);
 /* Whether a node of kind k is in the closure (no LVM in the image without an LV below root). */
 bool bs_needs_has_kind(const struct bs_needs *n, enum bs_node_kind k);
 /* As JSON, newly allocated: {"version":1,"root_set":[ids],"kinds":[...],"nodes":[{"id",
@@ -449,6 +454,16 @@ bool bs_needs_has_kind(const struct bs_needs *n, enum bs_node_kind k);
  * identities are those that name a device across boots (serial, PARTUUID, UUID_SUB, UUID, md
  * and LVM uuids, labels), never a kernel name. */
 int bs_needs_to_json(const struct bs_needs *n, char **ret);
+
+/*
+ * The manifest an initramfs carries for n, newly allocated: versioned JSON with the root set,
+ * its closure as a graph (the show --json format, without the edges that only the image
+ * meets), every node's typed configuration (what each step's driver needs: the crypt
+ * request's parameters, loop, mount and swap options), modules (the kernel modules in load
+ * order, NULL-terminated; may be NULL) and the key files the image carries. /init reads it
+ * through bs_graph_load() with BS_LOAD_MANIFEST, and nothing else.
+ */
+int bs_needs_to_manifest(const struct bs_needs *n, char *const *modules, char **ret);
 
 /* ---- Plans ---------------------------------------------------------------------------------
  *

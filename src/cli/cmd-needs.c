@@ -28,6 +28,7 @@ static void needs_help(void)
 	       "     --resume DEV       The resume device (default: the one the kernel names)\n"
 	       "     --also ID          Bring this node, mount point or device up too\n"
 	       "  -J --json             As JSON\n"
+	       "     --manifest         The manifest an initramfs carries for it (JSON)\n"
 	       "  -h --help             Show this help\n");
 }
 
@@ -35,6 +36,7 @@ enum {
 	ARG_ROOT = 0x100,
 	ARG_RESUME,
 	ARG_ALSO,
+	ARG_MANIFEST,
 };
 
 const struct verb_options verb_needs_options = {
@@ -45,6 +47,7 @@ const struct verb_options verb_needs_options = {
 		{ "root", required_argument, NULL, ARG_ROOT },
 		{ "resume", required_argument, NULL, ARG_RESUME },
 		{ "also", required_argument, NULL, ARG_ALSO },
+		{ "manifest", no_argument, NULL, ARG_MANIFEST },
 		CLI_GLOBAL_OPTIONS,
 		{},
 	},
@@ -83,7 +86,7 @@ int verb_needs(struct bs_ctx *ctx, int argc, char **argv)
 	_cleanup_(bs_needs_unrefp) struct bs_needs *n = NULL;
 	_cleanup_strv_free_ char **also = NULL;
 	const char *root = NULL, *resume = NULL;
-	bool json = false;
+	bool json = false, manifest = false;
 	int c, r;
 
 	opterr = 0;
@@ -101,6 +104,9 @@ int verb_needs(struct bs_ctx *ctx, int argc, char **argv)
 		case ARG_RESUME:
 			resume = optarg;
 			break;
+		case ARG_MANIFEST:
+			manifest = true;
+			break;
 		case ARG_ALSO:
 			if (strv_extend(&also, optarg) < 0)
 				return log_error_errno(-ENOMEM, "Out of memory");
@@ -114,6 +120,8 @@ int verb_needs(struct bs_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		return log_usage_error("needs: unexpected argument '%s'", argv[optind]);
+	if (json && manifest)
+		return log_usage_error("needs: --json and --manifest exclude each other");
 
 	r = cli_load_graph(ctx, CLI_LOAD_STRICT, &g);
 	if (r < 0)
@@ -122,10 +130,10 @@ int verb_needs(struct bs_ctx *ctx, int argc, char **argv)
 	r = bs_needs_new(g, root, resume, (const char *const *)also, &n);
 	if (r < 0)
 		return r;
-	if (json) {
+	if (json || manifest) {
 		_cleanup_free_ char *out = NULL;
 
-		r = bs_needs_to_json(n, &out);
+		r = manifest ? bs_needs_to_manifest(n, NULL, &out) : bs_needs_to_json(n, &out);
 		if (r < 0)
 			return log_error_errno(r, "Failed to format what is needed: %m");
 		puts(out);

@@ -818,10 +818,9 @@ static int node_to_json(const struct bs_node *n, json_object **ret)
 	return 0;
 }
 
-_public_ int bs_graph_to_json(const struct bs_graph *g, char **ret)
+int bs_graph_to_json_object(const struct bs_graph *g, const bool *keep, json_object **ret)
 {
 	json_object *root, *nodes, *edges;
-	char *s;
 	int r;
 
 	if (!g || !ret)
@@ -845,6 +844,8 @@ _public_ int bs_graph_to_json(const struct bs_graph *g, char **ret)
 	for (size_t i = 0; r >= 0 && i < g->n_nodes; i++) {
 		json_object *o;
 
+		if (keep && !keep[g->nodes[i]->index])
+			continue;
 		r = node_to_json(g->nodes[i], &o);
 		if (r >= 0 && json_object_array_add(nodes, o) < 0) {
 			json_object_put(o);
@@ -852,8 +853,13 @@ _public_ int bs_graph_to_json(const struct bs_graph *g, char **ret)
 		}
 	}
 	for (size_t i = 0; r >= 0 && i < g->n_edges; i++) {
-		json_object *o = json_object_new_object();
+		const struct bs_edge *e = g->edges[i];
+		json_object *o;
 
+		/* A subset keeps its own edges, and none that only the initramfs meets. */
+		if (keep && (!keep[e->holder->index] || !keep[e->needs->index] || e->carried))
+			continue;
+		o = json_object_new_object();
 		if (!o) {
 			r = -ENOMEM;
 			break;
@@ -875,7 +881,21 @@ _public_ int bs_graph_to_json(const struct bs_graph *g, char **ret)
 		json_object_put(root);
 		return r;
 	}
+	*ret = root;
+	return 0;
+}
 
+_public_ int bs_graph_to_json(const struct bs_graph *g, char **ret)
+{
+	json_object *root;
+	char *s;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	r = bs_graph_to_json_object(g, NULL, &root);
+	if (r < 0)
+		return r;
 	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 								JSON_C_TO_STRING_SPACED |
 								JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -151,6 +151,12 @@ void bs_graph_remove_needs(struct bs_graph *g, struct bs_node *holder, const cha
  * getters sort the graph lazily, and the graph is shared by the steps running at once. */
 struct bs_node *bs_node_need_with_role(const struct bs_node *n, const char *role);
 
+/* The graph as bs_graph_to_json() gives it, as a json-c object (a struct json_object *,
+ * declared opaque here); with keep (indexed by node index, after bs_graph_sort()), only the
+ * nodes kept and the edges between them, without those the initramfs carries. */
+struct json_object;
+int bs_graph_to_json_object(const struct bs_graph *g, const bool *keep, struct json_object **ret);
+
 /* Sorts nodes, edges and edge lists into their stable order (done by the getters lazily). */
 void bs_graph_sort(struct bs_graph *g);
 

@@ -187,6 +187,21 @@ _public_ struct bs_node *bs_needs_get_node(const struct bs_needs *n, size_t i)
 	return n && i < n->n_nodes ? n->nodes[i] : NULL;
 }
 
+_public_ struct bs_graph *bs_needs_get_graph(const struct bs_needs *n)
+{
+	return n ? n->graph : NULL;
+}
+
+_public_ size_t bs_needs_get_n_root_set(const struct bs_needs *n)
+{
+	return n ? n->n_targets : 0;
+}
+
+_public_ struct bs_node *bs_needs_get_root_set(const struct bs_needs *n, size_t i)
+{
+	return n && i < n->n_targets ? n->targets[i] : NULL;
+}
+
 _public_ bool bs_needs_has_kind(const struct bs_needs *n, enum bs_node_kind k)
 {
 	for (size_t i = 0; n && i < n->n_nodes; i++)

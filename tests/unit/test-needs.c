@@ -8,6 +8,7 @@
 
 #include "blkstack.h"
 #include "exit-code.h"
+#include "graph.h"
 #include "macro.h"
 #include "tests.h"
 #include "util.h"
@@ -179,4 +180,121 @@ TEST(needs_cli)
 	ASSERT_EQ(r.exit_code, BS_EXIT_FAILURE);
 	ASSERT_NOTNULL(strstr(r.err, "'/x' is no mount point"));
 	test_cli_result_done(&r);
+}
+
+/* ---- the manifest ---------------------------------------------------------------------- */
+
+static char *manifest_of(const char *root)
+{
+	struct bs_graph *g = load(root);
+	struct bs_needs *n = NULL;
+	char *m = NULL;
+
+	ASSERT_OK(bs_needs_new(g, NULL, NULL, NULL, &n));
+	ASSERT_OK(bs_needs_to_manifest(n, (char *const[]){ (char *)"dm_mod", (char *)"dm_crypt", NULL },
+				       &m));
+	bs_needs_unref(n);
+	bs_graph_unref(g);
+	return m;
+}
+
+/* A cold start that has only the manifest (no configuration, no record): the graph knows
+ * root's closure and each driver's parameters, and the plan up / is the whole stack. */
+TEST(manifest_round_trip_is_a_cold_start)
+{
+	_cleanup_free_ char *assembled = test_fixture_copy("ps1-raid6-lvm-crypt-assembled"),
+			    *cold = test_fixture_copy("ps1-raid6-lvm-crypt-disks"), *m = NULL,
+			    *plan = NULL;
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = NULL;
+	struct bs_ctx_opts o = { .sysroot = cold };
+	struct bs_load_opts lo = { .flags = BS_LOAD_LIVE | BS_LOAD_MANIFEST,
+				   .manifest = "/blkstack/manifest.json" };
+	struct bs_graph *g = NULL;
+	struct bs_plan *p = NULL;
+	const struct bs_node *n;
+
+	test_write_file(assembled, "etc/crypttab",
+			"cryptroot UUID=43c1b2e4-cd43-4bbd-949e-e440504cddf6 /etc/keys/root.key "
+			"luks,tries=2,discard\n");
+	m = manifest_of(assembled);
+	ASSERT_NOTNULL(strstr(m, "\"modules\": [\n    \"dm_mod\",\n    \"dm_crypt\"\n  ]"));
+	ASSERT_NOTNULL(strstr(m, "\"key_files\": [\n    \"/etc/keys/root.key\"\n  ]"));
+	/* The key's edge is the image's: not in the manifest's graph (it would be a cycle). */
+	ASSERT_NULL(strstr(m, "\"role\": \"key-file\""));
+
+	/* Nothing of the configuration below the cold root: the manifest is all there is. */
+	test_write_file(cold, "etc/fstab", "");
+	test_write_file(cold, "etc/crypttab", "");
+	test_write_file(cold, "etc/mdadm/mdadm.conf", "");
+	test_write_file(cold, "blkstack/manifest.json", m);
+	ASSERT_OK(bs_ctx_new(&o, &c));
+	ASSERT_OK(bs_graph_load(c, &lo, &g, NULL));
+	n = bs_graph_find_node(g, "crypt:cryptroot");
+	ASSERT_NOTNULL(n);
+	ASSERT_NOTNULL(n->config);
+	ASSERT_NOTNULL(n->config->crypt);
+	ASSERT_STREQ(n->config->crypt->key_file, "/etc/keys/root.key");
+	ASSERT_EQ(n->config->crypt->tries, 2u);
+	ASSERT_TRUE(n->config->crypt->discard);
+	ASSERT_NOTNULL(bs_graph_find_node(g, "mnt:/")->config->mount);
+	/* Not /srv's layers: the image brings up root's closure only. */
+	ASSERT_NULL(bs_graph_find_node(g, "crypt:cryptsrv"));
+
+	ASSERT_OK(bs_plan_new(g, BS_PLAN_UP, (const char *const[]){ "/", NULL }, 0, &p));
+	ASSERT_OK(bs_plan_to_text(p, &plan));
+	ASSERT_NOTNULL(strstr(plan, "md-assemble  md:sys"));
+	ASSERT_NOTNULL(strstr(plan, "vg-activate  vg:vg0"));
+	ASSERT_NOTNULL(strstr(plan, "lv-activate  lv:vg0/root"));
+	ASSERT_NOTNULL(strstr(plan, "crypt-open   crypt:cryptroot"));
+	ASSERT_NOTNULL(strstr(plan, "mount        mnt:/"));
+	ASSERT_EQ(bs_plan_get_n_unresolved(p), 0);
+	bs_plan_unref(p);
+	bs_graph_unref(g);
+}
+
+/* The parser is strict: what blkstack did not write is refused, and nothing is merged. */
+TEST(manifest_parser_is_strict)
+{
+	_cleanup_free_ char *assembled = test_fixture("ps1-raid6-lvm-crypt-assembled"),
+			    *cold = test_fixture_copy("ps1-raid6-lvm-crypt-disks"),
+			    *good = manifest_of(assembled);
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = NULL;
+	struct bs_ctx_opts o = { .sysroot = cold };
+	struct bs_load_opts lo = { .flags = BS_LOAD_LIVE | BS_LOAD_MANIFEST,
+				   .manifest = "blkstack/manifest.json" };
+	const char *bad[] = {
+		"{\"version\": 2, \"root_set\": [], \"graph\": {}}",
+		"{\"version\": 1, \"root_set\": [\"mnt:/\"], \"graph\": {\"version\": 1, "
+		"\"nodes\": [], \"edges\": []}, \"extra\": 1}",
+		"{\"version\": 1, \"graph\": {\"version\": 1, \"nodes\": [], \"edges\": []}}",
+		"{\"version\": 1, \"root_set\": [\"mnt:/\"], \"graph\": {\"version\": 1, "
+		"\"nodes\": [], \"edges\": []}, \"config\": [{\"node\": \"crypt:x\", \"file\": "
+		"\"/etc/crypttab\", \"line\": 1}]}",
+		"{\"version\": 1, \"root_set\": [\"mnt:/\"], \"graph\": {\"version\": 1, "
+		"\"nodes\": [{\"id\": \"crypt:x\", \"kind\": \"crypt\"}], \"edges\": []}, "
+		"\"config\": [{\"node\": \"crypt:x\", \"file\": \"/etc/crypttab\", \"line\": 1, "
+		"\"crypt\": {\"mode\": \"luks\", \"tries\": -1}}]}",
+		"{\"version\": 1, \"root_set\": [\"mnt:/\"], \"graph\": {\"version\": 1, "
+		"\"nodes\": [{\"id\": \"crypt:x\", \"kind\": \"crypt\"}], \"edges\": []}, "
+		"\"config\": [{\"node\": \"crypt:x\", \"file\": \"/etc/crypttab\", \"line\": 1, "
+		"\"crypt\": {\"mode\": \"luks\", \"colour\": \"red\"}}]}",
+		"[]",
+		"{\"version\": 1} trailing",
+	};
+
+	ASSERT_OK(bs_ctx_new(&o, &c));
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		struct bs_graph *g = NULL;
+
+		test_write_file(cold, "blkstack/manifest.json", bad[i]);
+		if (bs_graph_load(c, &lo, &g, NULL) != -EBADMSG)
+			test_fail(TEST_FILE, __LINE__, "manifest %zu was taken: %s", i, bad[i]);
+	}
+	test_write_file(cold, "blkstack/manifest.json", good);
+	{
+		struct bs_graph *g = NULL;
+
+		ASSERT_OK(bs_graph_load(c, &lo, &g, NULL));
+		bs_graph_unref(g);
+	}
 }

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "graph.h"
+#include "manifest.h"
 #include "libblkstack-private.h"
 #include "problems.h"
 #include "sources.h"
+#include "sysroot.h"
 
 _public_ int bs_graph_add_live(struct bs_graph *g)
 {
@@ -43,8 +45,21 @@ _public_ int bs_graph_add_live(struct bs_graph *g)
 	return 0;
 }
 
-static int load_sources(struct bs_ctx *c, unsigned flags, struct bs_graph *g,
-			struct bs_problem_list *problems)
+/* The manifest at path below the sysroot, merged into g. */
+static int bs_graph_add_manifest(struct bs_graph *g, const char *path)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t size;
+	int r;
+
+	r = bs_sysroot_read_file_max(g->ctx, path, BS_SYSROOT_READ_MAX, &text, &size);
+	if (r < 0)
+		return r;
+	return bs_manifest_merge(g, path, text, size);
+}
+
+static int load_sources(struct bs_ctx *c, unsigned flags, const char *manifest,
+			struct bs_graph *g, struct bs_problem_list *problems)
 {
 	int r, recorded = 0;
 
@@ -64,8 +79,14 @@ static int load_sources(struct bs_ctx *c, unsigned flags, struct bs_graph *g,
 				    c->sysroot, strerror(-r));
 	}
 	if (flags & BS_LOAD_MANIFEST) {
-		bs_log_err(c, "This version of libblkstack reads no initramfs manifest");
-		return -EOPNOTSUPP;
+		/* In the initramfs: the manifest tells what the record would, and the configuration
+		 * of every node it needs. A damaged one is an error: there is nothing else. */
+		recorded = bs_graph_add_manifest(g, manifest);
+		if (recorded < 0) {
+			bs_log_err(c, "Failed to read the manifest '%s': %s", manifest,
+				   strerror(-recorded));
+			return recorded;
+		}
 	}
 	if (flags & BS_LOAD_RECORDED) {
 		/* The record tells what lies inside layers that are closed now; a damaged one has
@@ -112,7 +133,7 @@ _public_ int bs_graph_load(struct bs_ctx *c, const struct bs_load_opts *opts, st
 	if (r >= 0)
 		r = bs_graph_new(c, &g);
 	if (r >= 0)
-		r = load_sources(c, flags, g, problems);
+		r = load_sources(c, flags, opts ? opts->manifest : NULL, g, problems);
 	if (r < 0)
 		goto fail;
 
