@@ -23,7 +23,7 @@
  *   {"version": 1,
  *    "root_set": ["mnt:/", ...],
  *    "graph": {the closure in the show --json format, without the edges the image carries},
- *    "config": [{"node": ID, "file": PATH, "line": N,
+ *    "config": [{"node": ID, "file": PATH, "line": N,    (no file: options a record gave)
  *                "crypt": {...} | "loop": {...} | "mount": {...} | "swap_flags": N |
  *                "drbd": {...}}, ...],
  *    "modules": [NAME, ...],        the kernel modules in load order (may be empty)
@@ -424,7 +424,7 @@ static int read_config(const struct reader *rd, json_object *o, size_t i,
 	if (!c)
 		return -ENOMEM;
 	if ((r = get_str(rd, o, where, "node", true, &node)) < 0 ||
-	    (r = get_str(rd, o, where, "file", true, &c->file)) < 0 ||
+	    (r = get_str(rd, o, where, "file", false, &c->file)) < 0 ||
 	    (r = get_u64(rd, o, where, "line", UINT_MAX, &v)) < 0)
 		goto fail;
 	c->line = (unsigned)v;
