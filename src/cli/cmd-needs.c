@@ -56,8 +56,8 @@ const struct verb_options verb_needs_options = {
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_graph *, bs_graph_unref)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_needs *, bs_needs_unref)
 
-static const char *const wait_for[] = { "serial",  "partuuid", "uuid_sub", "uuid",   "md_uuid",
-					 "vg_uuid", "lv_uuid",  "label",    "dm_name", NULL };
+static const char *const wait_for[] = { "serial",  "partuuid", "uuid_sub", "uuid",    "md_uuid",
+					"vg_uuid", "lv_uuid",  "label",	   "dm_name", NULL };
 
 static void print_text(const struct bs_needs *n)
 {

@@ -12,30 +12,18 @@
 #include "util.h"
 
 static const char *const action_names[_BS_ACTION_MAX] = {
-	[BS_ACTION_WAIT_DEVICE] = "wait-device",
-	[BS_ACTION_WAIT_NETWORK] = "wait-network",
-	[BS_ACTION_MD_ASSEMBLE] = "md-assemble",
-	[BS_ACTION_MD_STOP] = "md-stop",
-	[BS_ACTION_CRYPT_OPEN] = "crypt-open",
-	[BS_ACTION_CRYPT_CLOSE] = "crypt-close",
-	[BS_ACTION_VG_ACTIVATE] = "vg-activate",
-	[BS_ACTION_VG_DEACTIVATE] = "vg-deactivate",
-	[BS_ACTION_LV_ACTIVATE] = "lv-activate",
-	[BS_ACTION_LV_DEACTIVATE] = "lv-deactivate",
-	[BS_ACTION_LOOP_ATTACH] = "loop-attach",
-	[BS_ACTION_LOOP_DETACH] = "loop-detach",
-	[BS_ACTION_BTRFS_SCAN] = "btrfs-scan",
-	[BS_ACTION_MOUNT] = "mount",
-	[BS_ACTION_UMOUNT] = "umount",
-	[BS_ACTION_REMOUNT_RO] = "remount-ro",
-	[BS_ACTION_SWAPON] = "swapon",
-	[BS_ACTION_SWAPOFF] = "swapoff",
-	[BS_ACTION_NBD_CONNECT] = "nbd-connect",
-	[BS_ACTION_NBD_DISCONNECT] = "nbd-disconnect",
-	[BS_ACTION_ISCSI_LOGIN] = "iscsi-login",
-	[BS_ACTION_ISCSI_LOGOUT] = "iscsi-logout",
-	[BS_ACTION_DRBD_UP] = "drbd-up",
-	[BS_ACTION_DRBD_DOWN] = "drbd-down",
+	[BS_ACTION_WAIT_DEVICE] = "wait-device", [BS_ACTION_WAIT_NETWORK] = "wait-network",
+	[BS_ACTION_MD_ASSEMBLE] = "md-assemble", [BS_ACTION_MD_STOP] = "md-stop",
+	[BS_ACTION_CRYPT_OPEN] = "crypt-open",	 [BS_ACTION_CRYPT_CLOSE] = "crypt-close",
+	[BS_ACTION_VG_ACTIVATE] = "vg-activate", [BS_ACTION_VG_DEACTIVATE] = "vg-deactivate",
+	[BS_ACTION_LV_ACTIVATE] = "lv-activate", [BS_ACTION_LV_DEACTIVATE] = "lv-deactivate",
+	[BS_ACTION_LOOP_ATTACH] = "loop-attach", [BS_ACTION_LOOP_DETACH] = "loop-detach",
+	[BS_ACTION_BTRFS_SCAN] = "btrfs-scan",	 [BS_ACTION_MOUNT] = "mount",
+	[BS_ACTION_UMOUNT] = "umount",		 [BS_ACTION_REMOUNT_RO] = "remount-ro",
+	[BS_ACTION_SWAPON] = "swapon",		 [BS_ACTION_SWAPOFF] = "swapoff",
+	[BS_ACTION_NBD_CONNECT] = "nbd-connect", [BS_ACTION_NBD_DISCONNECT] = "nbd-disconnect",
+	[BS_ACTION_ISCSI_LOGIN] = "iscsi-login", [BS_ACTION_ISCSI_LOGOUT] = "iscsi-logout",
+	[BS_ACTION_DRBD_UP] = "drbd-up",	 [BS_ACTION_DRBD_DOWN] = "drbd-down",
 };
 
 const char *bs_action_to_string(enum bs_action a)
@@ -107,9 +95,7 @@ static const struct bs_kind kind_mpath = {
 };
 
 static const struct bs_kind kind_btrfs = {
-	.kind = BS_NODE_BTRFS,
-	.up = BS_ACTION_BTRFS_SCAN,
-	.up_until = BS_STATE_ACTIVE,
+	.kind = BS_NODE_BTRFS, .up = BS_ACTION_BTRFS_SCAN, .up_until = BS_STATE_ACTIVE,
 	/* It closes with the last of its mounts; its devices go down with their own layers. */
 };
 
@@ -224,22 +210,14 @@ static const struct bs_kind kind_drbd = {
 static const struct bs_kind no_action = { .up_until = BS_STATE_ABSENT };
 
 static const struct bs_kind *const kinds[_BS_NODE_KIND_MAX] = {
-	[BS_NODE_BTRFS] = &kind_btrfs,
-	[BS_NODE_CRYPT] = &kind_crypt,
-	[BS_NODE_DISK] = &kind_disk,
-	[BS_NODE_DM] = &kind_dm,
-	[BS_NODE_DRBD] = &kind_drbd,
-	[BS_NODE_ISCSI] = &kind_iscsi,
-	[BS_NODE_LOOP] = &kind_loop,
-	[BS_NODE_LV] = &kind_lv,
-	[BS_NODE_MD] = &kind_md,
-	[BS_NODE_MOUNT] = &kind_mount,
-	[BS_NODE_MPATH] = &kind_mpath,
-	[BS_NODE_NBD] = &kind_nbd,
-	[BS_NODE_NETWORK] = &kind_network,
-	[BS_NODE_PART] = &kind_part,
-	[BS_NODE_SWAP] = &kind_swap,
-	[BS_NODE_VG] = &kind_vg,
+	[BS_NODE_BTRFS] = &kind_btrfs,	   [BS_NODE_CRYPT] = &kind_crypt,
+	[BS_NODE_DISK] = &kind_disk,	   [BS_NODE_DM] = &kind_dm,
+	[BS_NODE_DRBD] = &kind_drbd,	   [BS_NODE_ISCSI] = &kind_iscsi,
+	[BS_NODE_LOOP] = &kind_loop,	   [BS_NODE_LV] = &kind_lv,
+	[BS_NODE_MD] = &kind_md,	   [BS_NODE_MOUNT] = &kind_mount,
+	[BS_NODE_MPATH] = &kind_mpath,	   [BS_NODE_NBD] = &kind_nbd,
+	[BS_NODE_NETWORK] = &kind_network, [BS_NODE_PART] = &kind_part,
+	[BS_NODE_SWAP] = &kind_swap,	   [BS_NODE_VG] = &kind_vg,
 };
 
 const struct bs_kind *bs_kind_get(enum bs_node_kind k)

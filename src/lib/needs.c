@@ -148,7 +148,8 @@ _public_ int bs_needs_new(struct bs_graph *g, const char *root, const char *resu
 		struct bs_node *t = find_target(g, *a);
 
 		if (!t) {
-			bs_log_err(g->ctx, "'%s' (--also) names no node, mount point or device", *a);
+			bs_log_err(g->ctx, "'%s' (--also) names no node, mount point or device",
+				   *a);
 			r = -ENOENT;
 			goto fail;
 		}
@@ -213,9 +214,8 @@ _public_ bool bs_needs_has_kind(const struct bs_needs *n, enum bs_node_kind k)
 /* What a device of the closure is waited for by: identities that name it across boots, never
  * its kernel name (a disk's serial, a partition's PARTUUID, a member's UUID_SUB, a UUID). */
 static const enum bs_attr wait_attrs[] = {
-	BS_ATTR_SERIAL, BS_ATTR_PARTUUID, BS_ATTR_UUID_SUB, BS_ATTR_UUID,
-	BS_ATTR_MD_UUID, BS_ATTR_VG_UUID,	BS_ATTR_LV_UUID,  BS_ATTR_LABEL,
-	BS_ATTR_FSTYPE, BS_ATTR_DM_NAME,
+	BS_ATTR_SERIAL,	 BS_ATTR_PARTUUID, BS_ATTR_UUID_SUB, BS_ATTR_UUID,   BS_ATTR_MD_UUID,
+	BS_ATTR_VG_UUID, BS_ATTR_LV_UUID,  BS_ATTR_LABEL,    BS_ATTR_FSTYPE, BS_ATTR_DM_NAME,
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
@@ -242,7 +242,8 @@ static int node_json(const struct bs_node *x, json_object **ret)
 		r = add_string(o, "kind", bs_node_kind_to_string(x->kind));
 	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(wait_attrs); i++)
 		if (x->attrs[wait_attrs[i]])
-			r = add_string(ids, bs_attr_to_string(wait_attrs[i]), x->attrs[wait_attrs[i]]);
+			r = add_string(ids, bs_attr_to_string(wait_attrs[i]),
+				       x->attrs[wait_attrs[i]]);
 	if (r < 0 || json_object_object_add(o, "identities", json_object_get(ids)) < 0)
 		return -ENOMEM;
 	if (x->config) {
@@ -253,8 +254,8 @@ static int node_json(const struct bs_node *x, json_object **ret)
 			return -ENOMEM;
 		}
 		r = add_string(c, "file", x->config->file);
-		if (r >= 0 && json_object_object_add(c, "line",
-						     json_object_new_int64(x->config->line)) < 0)
+		if (r >= 0 &&
+		    json_object_object_add(c, "line", json_object_new_int64(x->config->line)) < 0)
 			r = -ENOMEM;
 		if (r < 0)
 			return r;
@@ -285,7 +286,8 @@ _public_ int bs_needs_to_json(const struct bs_needs *n, char **ret)
 			r = -ENOMEM;
 	for (int k = 0; r >= 0 && k < _BS_NODE_KIND_MAX; k++)
 		if (bs_needs_has_kind(n, k) &&
-		    json_object_array_add(kinds, json_object_new_string(bs_node_kind_to_string(k))) < 0)
+		    json_object_array_add(kinds,
+					  json_object_new_string(bs_node_kind_to_string(k))) < 0)
 			r = -ENOMEM;
 	for (size_t i = 0; r >= 0 && i < n->n_nodes; i++) {
 		json_object *o = NULL;
@@ -308,7 +310,8 @@ _public_ int bs_needs_to_json(const struct bs_needs *n, char **ret)
 		r = add_string(o, "node", h->id);
 		if (r >= 0)
 			r = add_string(o, "path",
-				       h->config && h->config->crypt ? h->config->crypt->key_file : NULL);
+				       h->config && h->config->crypt ? h->config->crypt->key_file :
+								       NULL);
 	}
 	if (r < 0)
 		return r;

@@ -15,8 +15,8 @@
 /* How a loop device shows its file (stack.conf's loop options). */
 struct bs_loop_options {
 	bool read_only;
-	uint64_t offset;      /* bytes; 0: from the start */
-	uint64_t sizelimit;   /* bytes; 0: to the end of the file */
+	uint64_t offset; /* bytes; 0: from the start */
+	uint64_t sizelimit; /* bytes; 0: to the end of the file */
 	uint32_t sector_size; /* 0: the default (512) */
 	bool partscan;
 	bool direct_io;
@@ -63,9 +63,9 @@ enum bs_crypt_mode {
 /* One dm-crypt mapping as crypttab(5) describes it. */
 struct bs_crypt_config {
 	unsigned line; /* its crypttab line, for messages */
-	char *source;  /* the backing device or file as written (UUID=..., /dev/..., /path) */
+	char *source; /* the backing device or file as written (UUID=..., /dev/..., /path) */
 	char *key_file; /* NULL: ask for a passphrase */
-	char *header;   /* a detached header (a device spec or a file), or NULL */
+	char *header; /* a detached header (a device spec or a file), or NULL */
 	enum bs_crypt_mode mode;
 	/* Plain mode: as written, NULL or 0 where the line says nothing. */
 	char *cipher, *hash;
@@ -74,7 +74,7 @@ struct bs_crypt_config {
 	unsigned sector_size;
 	/* The key file's part that is the key: keyfile-offset=, keyfile-size= (0: all). */
 	uint64_t keyfile_offset, keyfile_size;
-	int keyslot;    /* -1: any */
+	int keyslot; /* -1: any */
 	unsigned tries; /* passphrases that may be wrong; 0: no limit */
 	bool read_only, discard, same_cpu_crypt, submit_from_crypt_cpus, no_read_workqueue,
 		no_write_workqueue;
@@ -87,18 +87,18 @@ struct bs_crypt_config {
 struct bs_drbd_config {
 	char *resource; /* drbdadm's name of it */
 	uint32_t minor; /* its device, /dev/drbdMINOR */
-	bool primary;   /* promote it after it is up */
+	bool primary; /* promote it after it is up */
 };
 
 struct bs_layer_config {
 	/* The line that describes the node: the file's path below the sysroot, 1-based. */
 	char *file;
 	unsigned line;
-	struct bs_crypt_config *crypt;  /* crypt nodes (crypttab) */
-	struct bs_loop_options *loop;   /* loop nodes (stack.conf) */
+	struct bs_crypt_config *crypt; /* crypt nodes (crypttab) */
+	struct bs_loop_options *loop; /* loop nodes (stack.conf) */
 	struct bs_mount_options *mount; /* mount nodes (fstab) */
-	struct bs_drbd_config *drbd;    /* drbd nodes (stack.conf) */
-	bool has_swap_flags;            /* swap nodes (fstab): swapon(2)'s flags */
+	struct bs_drbd_config *drbd; /* drbd nodes (stack.conf) */
+	bool has_swap_flags; /* swap nodes (fstab): swapon(2)'s flags */
 	int swap_flags;
 };
 

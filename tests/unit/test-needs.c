@@ -58,8 +58,8 @@ TEST(ps1_root_closure_only)
 	ASSERT_TRUE(has(n, "lv:vg0/root"));
 	ASSERT_TRUE(has(n, "vg:vg0"));
 	ASSERT_TRUE(has(n, "md:sys"));
-	for (const char *const *d = (const char *const[]){ "blk:vda", "blk:vdb", "blk:vdc",
-							   "blk:vdd", NULL };
+	for (const char *const *d =
+		     (const char *const[]){ "blk:vda", "blk:vdb", "blk:vdc", "blk:vdd", NULL };
 	     *d; d++)
 		ASSERT_TRUE(has(n, *d));
 	ASSERT_FALSE(has(n, "crypt:cryptsrv"));
@@ -151,8 +151,10 @@ TEST(carried_key_file_is_listed)
 	g = load(dir);
 	ASSERT_OK(bs_needs_new(g, NULL, NULL, NULL, &n));
 	ASSERT_OK(bs_needs_to_json(n, &json));
-	ASSERT_NOTNULL(strstr(json, "\"node\": \"crypt:cryptroot\", \"path\": \"\\/etc/keys/root.key\"") ?:
-		       strstr(json, "\"node\": \"crypt:cryptroot\",\n      \"path\": \"/etc/keys/root.key\""));
+	ASSERT_NOTNULL(
+		strstr(json, "\"node\": \"crypt:cryptroot\", \"path\": \"\\/etc/keys/root.key\"") ?:
+			strstr(json,
+			       "\"node\": \"crypt:cryptroot\",\n      \"path\": \"/etc/keys/root.key\""));
 	bs_needs_unref(n);
 	bs_graph_unref(g);
 }
@@ -191,8 +193,8 @@ static char *manifest_of(const char *root)
 	char *m = NULL;
 
 	ASSERT_OK(bs_needs_new(g, NULL, NULL, NULL, &n));
-	ASSERT_OK(bs_needs_to_manifest(n, (char *const[]){ (char *)"dm_mod", (char *)"dm_crypt", NULL },
-				       &m));
+	ASSERT_OK(bs_needs_to_manifest(
+		n, (char *const[]){ (char *)"dm_mod", (char *)"dm_crypt", NULL }, &m));
 	bs_needs_unref(n);
 	bs_graph_unref(g);
 	return m;

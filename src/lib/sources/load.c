@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "graph.h"
-#include "manifest.h"
 #include "libblkstack-private.h"
+#include "manifest.h"
 #include "problems.h"
 #include "sources.h"
 #include "sysroot.h"
@@ -58,8 +58,8 @@ static int bs_graph_add_manifest(struct bs_graph *g, const char *path)
 	return bs_manifest_merge(g, path, text, size);
 }
 
-static int load_sources(struct bs_ctx *c, unsigned flags, const char *manifest,
-			struct bs_graph *g, struct bs_problem_list *problems)
+static int load_sources(struct bs_ctx *c, unsigned flags, const char *manifest, struct bs_graph *g,
+			struct bs_problem_list *problems)
 {
 	int r, recorded = 0;
 

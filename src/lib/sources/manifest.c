@@ -129,7 +129,8 @@ static int config_json(const struct bs_node *n, json_object **ret)
 	}
 	if (c->mount) {
 		sub = json_object_new_object();
-		if ((r = add(o, "mount", sub)) < 0 || (r = add_u64(sub, "flags", c->mount->flags)) < 0 ||
+		if ((r = add(o, "mount", sub)) < 0 ||
+		    (r = add_u64(sub, "flags", c->mount->flags)) < 0 ||
 		    (r = add_u64(sub, "propagation", c->mount->propagation)) < 0 ||
 		    (r = add_str(sub, "data", c->mount->data)) < 0 ||
 		    (r = add_str(sub, "helper", c->mount->helper)) < 0 ||
@@ -140,7 +141,8 @@ static int config_json(const struct bs_node *n, json_object **ret)
 		return r;
 	if (c->drbd) {
 		sub = json_object_new_object();
-		if ((r = add(o, "drbd", sub)) < 0 || (r = add_str(sub, "resource", c->drbd->resource)) < 0 ||
+		if ((r = add(o, "drbd", sub)) < 0 ||
+		    (r = add_str(sub, "resource", c->drbd->resource)) < 0 ||
 		    (r = add_u64(sub, "minor", c->drbd->minor)) < 0 ||
 		    (r = add_bool(sub, "primary", c->drbd->primary)) < 0)
 			return r;
@@ -258,7 +260,8 @@ _printf_(2, 3) static int damaged(const struct reader *rd, const char *format, .
 static int only_members(const struct reader *rd, json_object *o, const char *where,
 			const char *const *names)
 {
-	json_object_object_foreach(o, key, v) {
+	json_object_object_foreach(o, key, v)
+	{
 		bool known = false;
 
 		(void)v;
@@ -322,10 +325,28 @@ static int read_crypt(const struct reader *rd, json_object *o, const char *where
 		      struct bs_crypt_config **ret)
 {
 	static const char *const names[] = {
-		"source", "key_file", "header", "mode", "cipher", "hash", "key_bits", "offset",
-		"skip", "sector_size", "keyfile_offset", "keyfile_size", "keyslot", "tries",
-		"read_only", "discard", "same_cpu_crypt", "submit_from_crypt_cpus",
-		"no_read_workqueue", "no_write_workqueue", "unsupported", NULL,
+		"source",
+		"key_file",
+		"header",
+		"mode",
+		"cipher",
+		"hash",
+		"key_bits",
+		"offset",
+		"skip",
+		"sector_size",
+		"keyfile_offset",
+		"keyfile_size",
+		"keyslot",
+		"tries",
+		"read_only",
+		"discard",
+		"same_cpu_crypt",
+		"submit_from_crypt_cpus",
+		"no_read_workqueue",
+		"no_write_workqueue",
+		"unsupported",
+		NULL,
 	};
 	struct bs_crypt_config *c;
 	_cleanup_free_ char *mode = NULL;
@@ -386,7 +407,8 @@ static int read_crypt(const struct reader *rd, json_object *o, const char *where
 	if ((r = get_bool(rd, o, where, "read_only", &c->read_only)) < 0 ||
 	    (r = get_bool(rd, o, where, "discard", &c->discard)) < 0 ||
 	    (r = get_bool(rd, o, where, "same_cpu_crypt", &c->same_cpu_crypt)) < 0 ||
-	    (r = get_bool(rd, o, where, "submit_from_crypt_cpus", &c->submit_from_crypt_cpus)) < 0 ||
+	    (r = get_bool(rd, o, where, "submit_from_crypt_cpus", &c->submit_from_crypt_cpus)) <
+		    0 ||
 	    (r = get_bool(rd, o, where, "no_read_workqueue", &c->no_read_workqueue)) < 0 ||
 	    (r = get_bool(rd, o, where, "no_write_workqueue", &c->no_write_workqueue)) < 0)
 		goto fail;
@@ -400,12 +422,13 @@ fail:
 static int read_config(const struct reader *rd, json_object *o, size_t i,
 		       struct bs_layer_config **ret_config, char **ret_node)
 {
-	static const char *const names[] = { "node", "file", "line", "crypt", "loop",
+	static const char *const names[] = { "node",  "file",	    "line", "crypt", "loop",
 					     "mount", "swap_flags", "drbd", NULL };
-	static const char *const loop_names[] = { "read_only", "offset", "sizelimit",
-						  "sector_size", "partscan", "direct_io", NULL };
-	static const char *const mount_names[] = { "flags", "propagation", "data", "helper",
-						   "loop_unsupported", NULL };
+	static const char *const loop_names[] = { "read_only",	 "offset",   "sizelimit",
+						  "sector_size", "partscan", "direct_io",
+						  NULL };
+	static const char *const mount_names[] = { "flags",  "propagation",	 "data",
+						   "helper", "loop_unsupported", NULL };
 	static const char *const drbd_names[] = { "resource", "minor", "primary", NULL };
 	struct bs_layer_config *c = NULL;
 	_cleanup_free_ char *node = NULL;
@@ -444,7 +467,8 @@ static int read_config(const struct reader *rd, json_object *o, size_t i,
 		if ((r = only_members(rd, sub, where, loop_names)) < 0 ||
 		    (r = get_bool(rd, sub, where, "read_only", &c->loop->read_only)) < 0 ||
 		    (r = get_u64(rd, sub, where, "offset", UINT64_MAX, &c->loop->offset)) < 0 ||
-		    (r = get_u64(rd, sub, where, "sizelimit", UINT64_MAX, &c->loop->sizelimit)) < 0 ||
+		    (r = get_u64(rd, sub, where, "sizelimit", UINT64_MAX, &c->loop->sizelimit)) <
+			    0 ||
 		    (r = get_u64(rd, sub, where, "sector_size", 4096, &v)) < 0)
 			goto fail;
 		c->loop->sector_size = (uint32_t)v;
@@ -523,8 +547,7 @@ static bool graph_has_node(json_object *graph, const char *id)
 	return false;
 }
 
-static int check_strings(const struct reader *rd, json_object *root, const char *key,
-			 bool required)
+static int check_strings(const struct reader *rd, json_object *root, const char *key, bool required)
 {
 	json_object *v;
 
@@ -535,7 +558,8 @@ static int check_strings(const struct reader *rd, json_object *root, const char 
 	for (size_t i = 0; i < json_object_array_length(v); i++) {
 		json_object *e = json_object_array_get_idx(v, i);
 
-		if (!json_object_is_type(e, json_type_string) || json_object_get_string_len(e) == 0 ||
+		if (!json_object_is_type(e, json_type_string) ||
+		    json_object_get_string_len(e) == 0 ||
 		    strlen(json_object_get_string(e)) != (size_t)json_object_get_string_len(e))
 			return damaged(rd, "'%s'[%zu] is not a non-empty string", key, i);
 	}
@@ -544,8 +568,8 @@ static int check_strings(const struct reader *rd, json_object *root, const char 
 
 int bs_manifest_merge(struct bs_graph *g, const char *origin, const char *text, size_t size)
 {
-	static const char *const top[] = { "version", "root_set", "graph", "config", "modules",
-					   "key_files", NULL };
+	static const char *const top[] = { "version", "root_set",  "graph", "config",
+					   "modules", "key_files", NULL };
 	_cleanup_(json_tokener_freep) json_tokener *tok = NULL;
 	_cleanup_(json_object_putp) json_object *root = NULL;
 	struct reader rd = { .origin = origin };
@@ -581,7 +605,8 @@ int bs_manifest_merge(struct bs_graph *g, const char *origin, const char *text, 
 	r = only_members(&rd, root, "the manifest", top);
 	if (r < 0)
 		return r;
-	if (!json_object_object_get_ex(root, "version", &v) || !json_object_is_type(v, json_type_int))
+	if (!json_object_object_get_ex(root, "version", &v) ||
+	    !json_object_is_type(v, json_type_int))
 		return damaged(&rd, "no 'version'");
 	if (json_object_get_int64(v) != 1)
 		return damaged(&rd, "version %" PRId64 " is not supported, only 1",
