@@ -754,6 +754,18 @@ _public_ const char *bs_edge_get_role(const struct bs_edge *e)
 
 /* ---- JSON -------------------------------------------------------------------------------- */
 
+int bs_json_format(struct json_object *o, char **ret)
+{
+	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_SPACED |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
 static int json_add_string(json_object *o, const char *key, const char *value)
 {
 	json_object *v;
@@ -888,7 +900,6 @@ int bs_graph_to_json_object(const struct bs_graph *g, const bool *keep, json_obj
 _public_ int bs_graph_to_json(const struct bs_graph *g, char **ret)
 {
 	json_object *root;
-	char *s;
 	int r;
 
 	if (!ret)
@@ -896,12 +907,9 @@ _public_ int bs_graph_to_json(const struct bs_graph *g, char **ret)
 	r = bs_graph_to_json_object(g, NULL, &root);
 	if (r < 0)
 		return r;
-	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								JSON_C_TO_STRING_SPACED |
-								JSON_C_TO_STRING_NOSLASHESCAPE));
+	r = bs_json_format(root, ret);
 	json_object_put(root);
-	if (!s)
-		return -ENOMEM;
-	*ret = s;
+	if (r < 0)
+		return r;
 	return 0;
 }

@@ -157,6 +157,9 @@ struct bs_node *bs_node_need_with_role(const struct bs_node *n, const char *role
 struct json_object;
 int bs_graph_to_json_object(const struct bs_graph *g, const bool *keep, struct json_object **ret);
 
+/* o as the library prints JSON (pretty, spaced, '/' unescaped), newly allocated. */
+int bs_json_format(struct json_object *o, char **ret);
+
 /* Sorts nodes, edges and edge lists into their stable order (done by the getters lazily). */
 void bs_graph_sort(struct bs_graph *g);
 

@@ -269,7 +269,6 @@ _public_ int bs_needs_to_json(const struct bs_needs *n, char **ret)
 	_cleanup_(json_object_putp) json_object *root = json_object_new_object();
 	json_object *nodes = json_object_new_array(), *kinds = json_object_new_array(),
 		    *keys = json_object_new_array(), *set = json_object_new_array();
-	char *s;
 	int r = 0;
 
 	if (!n || !ret)
@@ -315,11 +314,5 @@ _public_ int bs_needs_to_json(const struct bs_needs *n, char **ret)
 	}
 	if (r < 0)
 		return r;
-	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								JSON_C_TO_STRING_SPACED |
-								JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (!s)
-		return -ENOMEM;
-	*ret = s;
-	return 0;
+	return bs_json_format(root, ret);
 }

@@ -1023,10 +1023,7 @@ _public_ int bs_plan_to_json(const struct bs_plan *p, char **ret)
 			goto out;
 		}
 	}
-	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								JSON_C_TO_STRING_SPACED |
-								JSON_C_TO_STRING_NOSLASHESCAPE));
-	r = s ? 0 : -ENOMEM;
+	r = bs_json_format(root, &s);
 out:
 	json_object_put(root);
 	if (r >= 0)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph.h"
 #include "problems.h"
 #include "util.h"
 
@@ -240,7 +241,6 @@ _public_ int bs_problem_list_to_json(const struct bs_problem_list *l, char **ret
 {
 	_cleanup_(json_object_putp) json_object *root = NULL;
 	json_object *list;
-	char *s;
 
 	if (!ret)
 		return -EINVAL;
@@ -270,11 +270,5 @@ _public_ int bs_problem_list_to_json(const struct bs_problem_list *l, char **ret
 		    json_object_object_add(o, "message", json_object_new_string(p->message)) < 0)
 			return -ENOMEM;
 	}
-	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								JSON_C_TO_STRING_SPACED |
-								JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (!s)
-		return -ENOMEM;
-	*ret = s;
-	return 0;
+	return bs_json_format(root, ret);
 }

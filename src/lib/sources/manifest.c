@@ -171,7 +171,6 @@ _public_ int bs_needs_to_manifest(const struct bs_needs *needs, char *const *mod
 	_cleanup_strv_free_ char **root_set = NULL, **keys = NULL;
 	struct bs_graph *g;
 	json_object *graph = NULL, *config, *list;
-	char *s;
 	int r;
 
 	if (!needs || !ret)
@@ -225,13 +224,7 @@ _public_ int bs_needs_to_manifest(const struct bs_needs *needs, char *const *mod
 		r = add(root, "key_files", list);
 	if (r < 0)
 		return r;
-	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								JSON_C_TO_STRING_SPACED |
-								JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (!s)
-		return -ENOMEM;
-	*ret = s;
-	return 0;
+	return bs_json_format(root, ret);
 }
 
 /* ---- reading ----------------------------------------------------------------------------- */
