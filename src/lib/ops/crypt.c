@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "libblkstack-private.h"
+#include "process.h"
 #include "real.h"
 #include "util.h"
 
@@ -212,23 +213,13 @@ static int encode_request(const struct helper_request *h, const char *const stri
  * below runs in the child before the exec. */
 static int spawn_helper(int fd, pid_t *ret_pid)
 {
-	char *const argv[] = { program_invocation_name, (char *)HELPER_ARG, NULL };
+	const char *const argv[] = { program_invocation_name, HELPER_ARG, NULL };
 	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
 	int r;
 
 	r = posix_spawn_file_actions_init(&fa);
 	if (r != 0)
 		return -r;
-	r = posix_spawnattr_init(&attr);
-	if (r != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -r;
-	}
-	/* Default signal handling and nothing blocked, whatever the caller's threads do. */
-	sigemptyset(&none);
-	sigfillset(&all);
 	/* fd is CLOEXEC and not HELPER_FD itself (see run_helper()), so after the exec the
 	 * socket is at HELPER_FD only, and the descriptors above it are closed. */
 	r = posix_spawn_file_actions_adddup2(&fa, fd, HELPER_FD);
@@ -238,17 +229,9 @@ static int spawn_helper(int fd, pid_t *ret_pid)
 		r = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	if (r == 0)
 		r = posix_spawn_file_actions_addclosefrom_np(&fa, HELPER_FD + 1);
-	if (r == 0)
-		r = posix_spawnattr_setsigmask(&attr, &none);
-	if (r == 0)
-		r = posix_spawnattr_setsigdefault(&attr, &all);
-	if (r == 0)
-		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	if (r == 0)
-		r = posix_spawn(ret_pid, "/proc/self/exe", &fa, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
+	r = r == 0 ? bs_spawn_clean("/proc/self/exe", false, argv, &fa, ret_pid) : -r;
 	posix_spawn_file_actions_destroy(&fa);
-	return -r;
+	return r;
 }
 
 /* The request, then the key in chunks. A helper that dies meanwhile is EPIPE here, and its

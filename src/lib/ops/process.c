@@ -51,42 +51,50 @@ static int buffer_read(int fd, struct buffer *b)
 	return 1;
 }
 
+int bs_spawn_clean(const char *path, bool search, const char *const argv[],
+		   const posix_spawn_file_actions_t *fa, pid_t *ret_pid)
+{
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int r;
+
+	r = posix_spawnattr_init(&attr);
+	if (r != 0)
+		return -r;
+	/* The child starts with default signal handling and nothing blocked, whatever the
+	 * caller's process and its threads did with their own. */
+	sigemptyset(&none);
+	sigfillset(&all);
+	r = posix_spawnattr_setsigmask(&attr, &none);
+	if (r == 0)
+		r = posix_spawnattr_setsigdefault(&attr, &all);
+	if (r == 0)
+		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	/* posix_spawn() takes char *const[] for historical reasons; it does not write. */
+	if (r == 0 && search)
+		r = posix_spawnp(ret_pid, path, fa, &attr, (char *const *)argv, environ);
+	else if (r == 0)
+		r = posix_spawn(ret_pid, path, fa, &attr, (char *const *)argv, environ);
+	posix_spawnattr_destroy(&attr);
+	return -r;
+}
+
 static int spawn_child(const char *const argv[], int out_fd, int err_fd, pid_t *ret_pid)
 {
 	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
 	int r;
 
 	r = posix_spawn_file_actions_init(&fa);
 	if (r != 0)
 		return -r;
-	r = posix_spawnattr_init(&attr);
-	if (r != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -r;
-	}
-	/* The child starts with default signal handling and nothing blocked, whatever the
-	 * caller's process did with its own. */
-	sigemptyset(&none);
-	sigfillset(&all);
 	r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	if (r == 0)
 		r = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
 	if (r == 0)
 		r = posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
-	if (r == 0)
-		r = posix_spawnattr_setsigmask(&attr, &none);
-	if (r == 0)
-		r = posix_spawnattr_setsigdefault(&attr, &all);
-	if (r == 0)
-		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	if (r == 0)
-		/* posix_spawnp() takes char *const[] for historical reasons; it does not write. */
-		r = posix_spawnp(ret_pid, argv[0], &fa, &attr, (char *const *)argv, environ);
-	posix_spawnattr_destroy(&attr);
+	r = r == 0 ? bs_spawn_clean(argv[0], true, argv, &fa, ret_pid) : -r;
 	posix_spawn_file_actions_destroy(&fa);
-	return -r;
+	return r;
 }
 
 int bs_spawn_capture(struct bs_ctx *c, const char *const argv[], size_t max_output, char **ret_out,
