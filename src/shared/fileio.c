@@ -66,7 +66,7 @@ static uint64_t random_u64(void)
 	return ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&v;
 }
 
-static int write_all(int fd, const void *data, size_t size)
+int loop_write(int fd, const void *data, size_t size)
 {
 	const char *p = data;
 
@@ -78,6 +78,28 @@ static int write_all(int fd, const void *data, size_t size)
 				continue;
 			return -errno;
 		}
+		if (k == 0)
+			return -EIO;
+		p += k;
+		size -= (size_t)k;
+	}
+	return 0;
+}
+
+int loop_read_exact(int fd, void *buf, size_t size)
+{
+	char *p = buf;
+
+	while (size > 0) {
+		ssize_t k = read(fd, p, size);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -EIO;
 		p += k;
 		size -= (size_t)k;
 	}
@@ -120,7 +142,7 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t s
 			return -errno;
 	}
 
-	r = write_all(fd, data, size);
+	r = loop_write(fd, data, size);
 	if (r >= 0 && fsync(fd) < 0)
 		r = -errno;
 	/* close() reports the write errors that some filesystems (NFS) only see then. */

@@ -24,3 +24,9 @@ int mkdir_p_at(int dirfd, const char *path, mode_t mode);
  * failed; then the temporary file is gone and path is as it was.
  */
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t size, mode_t mode);
+
+/* Writes all size bytes of data to fd, through short writes and EINTR. Returns 0 or a
+ * negative errno (-EIO if the descriptor takes nothing). */
+int loop_write(int fd, const void *data, size_t size);
+/* Reads exactly size bytes into buf, or fails: -EIO if the file ends early. */
+int loop_read_exact(int fd, void *buf, size_t size);

@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "compress.h"
+#include "fileio.h"
 #include "macro.h"
 
 /* Compressed output is collected in a buffer of this size and written out when it is full. */
@@ -59,27 +60,9 @@ int bs_compressor_level(enum bs_image_compression c, int level)
 	}
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -EIO;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static int flush_out(struct bs_compressor *z)
 {
-	int r = write_all(z->fd, z->out, z->out_used);
+	int r = loop_write(z->fd, z->out, z->out_used);
 
 	z->out_used = 0;
 	return r;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "compress.h"
+#include "fileio.h"
 #include "hashmap.h"
 #include "image.h"
 #include "libblkstack-private.h"
@@ -187,27 +188,6 @@ static const char *type_name(const struct entry *e)
 	return "entry";
 }
 
-/* Reads exactly size bytes into buf, or fails: -EIO if the file ends early. */
-static int read_full(int fd, void *buf, size_t size)
-{
-	uint8_t *p = buf;
-
-	while (size > 0) {
-		ssize_t k = read(fd, p, size);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -EIO;
-		p += k;
-		size -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Opens a file entry's source, checks that it is still the regular file (device and inode)
  * of the size it was when it was added, and returns the fd. Failures are logged with the file's name. */
 static int open_source(struct bs_image *img, const struct entry *e)
@@ -280,7 +260,7 @@ static int content_equal(struct bs_image *img, const struct entry *a, const stru
 		const uint8_t *pa, *pb;
 
 		if (fa >= 0) {
-			r = read_full(fa, ba, k);
+			r = loop_read_exact(fa, ba, k);
 			if (r < 0) {
 				bs_log_err(img->ctx, "image: cannot read %s: %s", a->source,
 					   strerror(-r));
@@ -290,7 +270,7 @@ static int content_equal(struct bs_image *img, const struct entry *a, const stru
 		} else
 			pa = (const uint8_t *)a->data + off;
 		if (fb >= 0) {
-			r = read_full(fb, bb, k);
+			r = loop_read_exact(fb, bb, k);
 			if (r < 0) {
 				bs_log_err(img->ctx, "image: cannot read %s: %s", b->source,
 					   strerror(-r));
@@ -704,7 +684,7 @@ static int write_content(struct bs_image *img, struct bs_compressor *z, const st
 		for (uint64_t off = 0; off < e->size;) {
 			size_t k = (size_t)MIN((uint64_t)READ_CHUNK, e->size - off);
 
-			r = read_full(fd, buf, k);
+			r = loop_read_exact(fd, buf, k);
 			if (r < 0) {
 				bs_log_err(img->ctx, "image: cannot read %s (for %s): %s",
 					   e->source, e->path,
