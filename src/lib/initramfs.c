@@ -223,14 +223,15 @@ static int want_disk(struct bs_initramfs *b, struct bs_modules *m, const struct 
 	const char *modalias;
 	int r;
 
-	if (asprintf(&why, "driver of %s", x->id) < 0)
-		return -ENOMEM;
+	/* Live: modules.c says "driver of vda" itself. */
 	if ((x->sources & BS_SOURCE_LIVE) && x->name) {
 		if (asprintf(&link, "sys/class/block/%s", x->name) < 0)
 			return -ENOMEM;
 		if (bs_sysroot_readlink(b->ctx, link, &target) >= 0)
-			return wanted(b, bs_modules_want_device(m, x->name, why), why);
+			return wanted(b, bs_modules_want_device(m, x->name, "driver"), x->id);
 	}
+	if (asprintf(&why, "driver of %s", x->id) < 0)
+		return -ENOMEM;
 	modalias = bs_node_get_attr(x, "modalias");
 	if (!modalias || modalias[0] == '\0')
 		return problem(b, -ENOENT,
