@@ -923,9 +923,18 @@ static int json_add(json_object *o, const char *key, json_object *v)
 	return 0;
 }
 
-static json_object *string_or_null(const char *s)
+/* A string, or null for NULL (json-c's null is the NULL object). */
+static int json_add_string(json_object *o, const char *key, const char *value)
 {
-	return s ? json_object_new_string(s) : json_object_new_null();
+	json_object *v = NULL;
+
+	if (value && !(v = json_object_new_string(value)))
+		return -ENOMEM;
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int items_json(const struct item_list *l, bool with_name, json_object **ret)
@@ -941,9 +950,9 @@ static int items_json(const struct item_list *l, bool with_name, json_object **r
 			json_object_put(o);
 			return -ENOMEM;
 		}
-		if ((with_name && json_add(o, "name", string_or_null(l->items[i].name)) < 0) ||
-		    json_add(o, "path", string_or_null(l->items[i].path)) < 0 ||
-		    json_add(o, "why", string_or_null(l->items[i].why)) < 0)
+		if ((with_name && json_add_string(o, "name", l->items[i].name) < 0) ||
+		    json_add_string(o, "path", l->items[i].path) < 0 ||
+		    json_add_string(o, "why", l->items[i].why) < 0)
 			return -ENOMEM;
 	}
 	*ret = TAKE_PTR(a);
@@ -952,18 +961,16 @@ static int items_json(const struct item_list *l, bool with_name, json_object **r
 
 _public_ int bs_initramfs_to_json(const struct bs_initramfs *b, char **ret)
 {
-	_cleanup_(json_object_putp) json_object *root = json_object_new_object();
-	json_object *entries = json_object_new_array(), *warnings = json_object_new_array(), *a;
+	_cleanup_(json_object_putp) json_object *root = NULL;
+	json_object *entries, *warnings, *a;
 	int r;
 
-	if (!b || !ret) {
-		json_object_put(entries);
-		json_object_put(warnings);
+	if (!b || !ret)
 		return -EINVAL;
-	}
+	root = json_object_new_object();
 	if (!root || json_add(root, "version", json_object_new_int(1)) < 0 ||
-	    json_add(root, "kernel", string_or_null(b->kernel)) < 0 ||
-	    json_add(root, "entries", entries) < 0)
+	    json_add_string(root, "kernel", b->kernel) < 0 ||
+	    json_add(root, "entries", entries = json_object_new_array()) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < b->n_entries; i++) {
 		const struct bs_initramfs_entry *e = &b->entries[i];
@@ -975,11 +982,11 @@ _public_ int bs_initramfs_to_json(const struct bs_initramfs *b, char **ret)
 			json_object_put(o);
 			return -ENOMEM;
 		}
-		if (json_add(o, "path", json_object_new_string(e->path)) < 0 ||
-		    json_add(o, "mode", json_object_new_string(mode)) < 0 ||
+		if (json_add_string(o, "path", e->path) < 0 ||
+		    json_add_string(o, "mode", mode) < 0 ||
 		    json_add(o, "size", json_object_new_int64((int64_t)e->size)) < 0 ||
-		    json_add(o, "why", string_or_null(e->why)) < 0 ||
-		    json_add(o, "target", string_or_null(e->target)) < 0 ||
+		    json_add_string(o, "why", e->why) < 0 ||
+		    json_add_string(o, "target", e->target) < 0 ||
 		    json_add(o, "secret", json_object_new_boolean(e->secret)) < 0)
 			return -ENOMEM;
 	}
@@ -994,11 +1001,9 @@ _public_ int bs_initramfs_to_json(const struct bs_initramfs *b, char **ret)
 		r = items_json(&b->libraries, false, &a);
 	if (r >= 0)
 		r = json_add(root, "libraries", a);
-	if (r < 0) {
-		json_object_put(warnings);
+	if (r < 0)
 		return r;
-	}
-	if (json_add(root, "warnings", warnings) < 0)
+	if (json_add(root, "warnings", warnings = json_object_new_array()) < 0)
 		return -ENOMEM;
 	for (char **w = b->warnings; w && *w; w++)
 		if (json_object_array_add(warnings, json_object_new_string(*w)) < 0)
