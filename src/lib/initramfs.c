@@ -343,10 +343,32 @@ static int want_node(struct bs_initramfs *b, struct bs_modules *m, const struct 
 	}
 }
 
+/*
+ * Where the image stores lib/modules: below what lib links to, where the system root's /lib is
+ * a symlink (a merged /usr's lib -> usr/lib), with that link, which the ELF closure reproduces
+ * as well; so that the module files do not collide with it and /lib/modules still leads to
+ * them. Newly allocated.
+ */
+static int modules_dir(struct bs_initramfs *b, char **ret)
+{
+	_cleanup_free_ char *target = NULL;
+	const char *dir = "lib";
+	int r;
+
+	if (bs_sysroot_readlink(b->ctx, "lib", &target) >= 0 && !strstr(target, "..") &&
+	    target[strspn(target, "/")] != '\0') {
+		r = bs_image_add_symlink(b->image, "lib", target, "a path of the loader");
+		if (r < 0)
+			return r;
+		dir = target + strspn(target, "/");
+	}
+	return asprintf(ret, "%s/modules/%s", dir, b->kernel) < 0 ? -ENOMEM : 0;
+}
+
 static int add_modules(struct bs_initramfs *b, const char *kernel)
 {
 	_cleanup_modules_free_ struct bs_modules *m = NULL;
-	_cleanup_free_ char *version = NULL;
+	_cleanup_free_ char *version = NULL, *dir = NULL;
 	struct bs_needs *n = b->needs;
 	int r, count;
 
@@ -363,6 +385,9 @@ static int add_modules(struct bs_initramfs *b, const char *kernel)
 	b->kernel = strdup(bs_modules_kernel_version(m));
 	if (!b->kernel)
 		return -ENOMEM;
+	r = modules_dir(b, &dir);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < bs_needs_get_n_nodes(n); i++) {
 		r = want_node(b, m, bs_needs_get_node(n, i));
 		if (r < 0)
@@ -380,7 +405,7 @@ static int add_modules(struct bs_initramfs *b, const char *kernel)
 			return r;
 		if (mod->builtin)
 			continue;
-		if (asprintf(&rel, "lib/modules/%s/%s", b->kernel, mod->relpath) < 0)
+		if (asprintf(&rel, "%s/%s", dir, mod->relpath) < 0)
 			return -ENOMEM;
 		r = bs_image_add_file(b->image, rel, 0644, mod->path, 0, mod->why);
 		if (r < 0)
