@@ -460,9 +460,10 @@ TEST(offline_disk_without_modalias_refused)
 TEST(offline_build_from_the_record)
 {
 	_cleanup_free_ char *dir = plain_sysroot();
-	_cleanup_(bs_graph_unrefp) struct bs_graph *g = offline_graph(dir);
 	_cleanup_free_ char *img = NULL;
 	struct test_cli_result r;
+
+	bs_graph_unref(offline_graph(dir));
 
 	ASSERT_TRUE(asprintf(&img, "%s/offline.img", test_scratch()) >= 0);
 	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", img, "--compress", "xz");
