@@ -654,6 +654,10 @@ TEST(exit_codes)
 	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", "/dev/null", "--level", "x");
 	ASSERT_EQ(r.exit_code, BS_EXIT_USAGE);
 	test_cli_result_done(&r);
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", "/dev/null", "--level", "20");
+	ASSERT_EQ(r.exit_code, BS_EXIT_USAGE);
+	ASSERT_NOTNULL(strstr(r.err, "out of range for zstd (1-19)"));
+	test_cli_result_done(&r);
 	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "--list", "--kernel", "9.9.9");
 	ASSERT_EQ(r.exit_code, BS_EXIT_FAILURE);
 	test_cli_result_done(&r);
