@@ -604,6 +604,37 @@ struct bs_exec_opts {
 	const char *console;
 	/* up: do not write the recorded graph when done. */
 	int no_record;
+
+	/* Members below were added for the initramfs; a caller that zeroes the struct gets the
+	 * behaviour of before. */
+
+	/* The initramfs manifest (a path below the sysroot, as bs_load_opts.manifest): each
+	 * graph is loaded from the running system and the manifest (BS_LOAD_LIVE |
+	 * BS_LOAD_MANIFEST, with the usual policy: an error refuses, a missing device is
+	 * waited for), never from the recorded graph or the configuration. The graph is never
+	 * recorded, and nothing outside the manifest is discovered: what the manifest's
+	 * graph does not name is not opened. NULL: the live system, the record and the
+	 * configuration. */
+	const char *manifest;
+	/* Overrides of the root filesystem (the node mnt:/), applied after every load, as the
+	 * kernel command line gives them to an initramfs. root_fstype replaces its type
+	 * (rootfstype=); NULL keeps it. root_options (rootflags=) is split as fstab's options
+	 * are: its kernel flags are added to the configured ones and its filesystem options
+	 * appended to the configured ones (the filesystem takes the last of two); NULL or ""
+	 * adds nothing. root_access (enum bs_exec_root_access) is ro or rw. A graph without
+	 * mnt:/ is left alone. An option string libmount cannot split fails the run with
+	 * -EINVAL. */
+	const char *root_fstype;
+	const char *root_options;
+	int root_access;
+};
+
+/* bs_exec_opts.root_access. Zero is "as configured", so that a zeroed struct changes
+ * nothing. */
+enum bs_exec_root_access {
+	BS_EXEC_ROOT_AS_CONFIGURED = 0, /* the manifest's or fstab's options decide */
+	BS_EXEC_ROOT_READ_ONLY = 1, /* mounted read-only (the kernel's "ro") */
+	BS_EXEC_ROOT_READ_WRITE = 2, /* mounted read-write ("rw") */
 };
 
 enum bs_exec_event_type {
