@@ -275,7 +275,8 @@ int init_cmdline_to_json(const struct init_cmdline *c, char **ret)
 	if (json_object_object_add(o, "break", breaks) < 0)
 		goto oom;
 	breaks = NULL;
-	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	if (!s)
 		return -ENOMEM;

@@ -2,8 +2,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "cmdline.h"
 #include "strv.h"
@@ -174,4 +176,52 @@ TEST(phase_names_round_trip)
 		ASSERT_EQ(init_phase_from_string(init_phase_to_string(i)), i);
 	ASSERT_EQ(init_phase_from_string("nope"), _INIT_PHASE_INVALID);
 	ASSERT_NULL(init_phase_to_string(_INIT_PHASE_MAX));
+}
+
+/* The installed program: it refuses to run anywhere but as PID 1, and prints how it reads a
+ * command line with --test-cmdline. */
+static int run_init(const char *args, char **ret_out)
+{
+	const char *exe = getenv("BLKSTACK_INIT");
+	_cleanup_free_ char *cmd = NULL;
+	char buf[4096];
+	size_t n;
+	FILE *p;
+
+	if (!exe)
+		SKIP("BLKSTACK_INIT is not set; run through 'meson test'");
+	ASSERT_TRUE(asprintf(&cmd, "'%s' %s 2>&1", exe, args) >= 0);
+	p = popen(cmd, "re");
+	ASSERT_NOTNULL(p);
+	n = fread(buf, 1, sizeof(buf) - 1, p);
+	buf[n] = '\0';
+	*ret_out = strdup(buf);
+	return pclose(p);
+}
+
+TEST(init_refuses_outside_an_initramfs)
+{
+	_cleanup_free_ char *out = NULL;
+	int status = run_init("", &out);
+
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 1);
+	ASSERT_NOTNULL(strstr(out, "blkstack-init runs only as PID 1 of an initramfs"));
+}
+
+TEST(init_test_cmdline_prints_json)
+{
+	const char *dir = test_tmpdir();
+	_cleanup_free_ char *out = NULL, *args = NULL;
+	int status;
+
+	test_write_file(dir, "cmdline", "root=\"LABEL=my root\" rw init=/bin/marker panic=x\n");
+	ASSERT_TRUE(asprintf(&args, "--test-cmdline '%s/cmdline'", dir) >= 0);
+	status = run_init(args, &out);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
+	ASSERT_NOTNULL(strstr(out, "blkstack-init: kernel command line: panic=x is not a number"));
+	ASSERT_NOTNULL(strstr(out,
+			      "{\"root\":\"LABEL=my root\",\"rootflags\":null,"
+			      "\"rootfstype\":null,\"read_only\":false,\"init\":\"/bin/marker\""));
 }
