@@ -310,6 +310,9 @@ static void mount_kernel_filesystems(void)
 		{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755" },
 	};
 
+	/* The image has these directories; a hand-made one may not. The root is mounted on
+	 * /sysroot, and blkstack makes no mount points of its own elsewhere. */
+	(void)mkdir(SYSROOT, 0755);
 	for (size_t i = 0; i < ELEMENTSOF(mounts); i++) {
 		(void)mkdir(mounts[i].where, 0755);
 		/* Mounted already (by the kernel, CONFIG_DEVTMPFS_MOUNT): fine. */
