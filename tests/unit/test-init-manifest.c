@@ -264,3 +264,31 @@ TEST(exec_refuses_bad_root_options)
 	ASSERT_OK(bs_exec_new(c, &(struct bs_exec_opts){ .key_fd = -1, .root_options = "" }, &e));
 	bs_exec_unref(e);
 }
+
+/* A disk of the manifest that is not there: the wait times out naming the identity it waited
+ * for, what needs it is skipped, and nothing else is discovered or opened. */
+TEST(exec_on_manifest_missing_disk_names_the_identity)
+{
+	_cleanup_free_ char *m =
+		manifest_of("lvm-swap-loop-assembled", "swap:lv:sys/swap", "6.1.0-57-amd64");
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-disks");
+	struct recorder rec;
+	struct exec_run run;
+
+	test_write_file(root, "etc/blkstack/manifest.json", m);
+	fixture_remove(root, "sys/class/block/vda");
+	fixture_remove(root, "sys/class/block/vda1");
+	fixture_remove(root, "sys/class/block/vda2");
+	recorder_init(&rec);
+	recorder_fail(&rec, "wait-device", NULL, -ETIMEDOUT, -1);
+	EXEC_RUN(&run, .sysroot = root, .mount_root = "/sysroot", .op = BS_PLAN_UP,
+		 .targets = (const char *const[]){ "lv:sys/swap", NULL }, .ops = recorder_ops(),
+		 .ops_data = &rec, .manifest = MANIFEST);
+	ASSERT_EQ(run.r, -ETIMEDOUT);
+	ASSERT_CONTAINS(run.events, "'blk:vda' did not appear within 90 s (serial lsl)");
+	ASSERT_EQ(exec_run_status(&run, "lv-activate", "lv:sys/swap"), (int)BS_EXEC_SKIPPED);
+	ASSERT_EQ(count_substrings(recorder_transcript(&rec), "swapon"), 0u);
+	ASSERT_NULL(strstr(run.events, "discovery:"));
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
