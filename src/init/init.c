@@ -28,6 +28,7 @@
 #include "cmdline.h"
 #include "fileio.h"
 #include "macro.h"
+#include "root.h"
 #include "strv.h"
 #include "util.h"
 
@@ -179,41 +180,11 @@ static int write_string(const char *path, const char *s)
 	return loop_write(fd, s, strlen(s));
 }
 
-static bool is_executable_file(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) >= 0 && S_ISREG(st.st_mode) && access(path, X_OK) >= 0;
-}
-
-/*
- * Whether path is an executable file as a process chrooted to root would see it: an absolute
- * symbolic link (/sbin/init -> /lib/systemd/systemd) resolves inside root, not in the
- * initramfs. Kernels before openat2() (5.6) get the plain path below root.
- */
-static bool is_executable_in_root(const char *root, const char *path)
-{
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
-	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -EBADF;
-	_cleanup_free_ char *plain = NULL;
-	struct stat st;
-
-	if (rfd < 0)
-		return false;
-	fd = (int)syscall(SYS_openat2, rfd, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS) {
-		if (asprintf(&plain, "%s%s", root, path) < 0)
-			return false;
-		return is_executable_file(plain);
-	}
-	return fd >= 0 && fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
-}
-
 /* ---- failure, breaks and the rescue shell ------------------------------------------------- */
 
 static bool have_shell(void)
 {
-	return is_executable_file(SHELL);
+	return init_is_executable_file(SHELL);
 }
 
 /* The rescue shell on the console, as the session leader with the console as its terminal.
@@ -588,45 +559,6 @@ static void write_state(struct bs_exec *e)
 		say("WARNING: cannot write what was brought up to %s: %s", STATE_DIR, strerror(-r));
 }
 
-/* Removes what dirfd holds, never leaving its filesystem (dev): an initramfs's files, not
- * what is mounted in it. Closes dirfd. */
-static void remove_tree(int dirfd, dev_t dev)
-{
-	DIR *d = fdopendir(dirfd);
-	struct dirent *de;
-
-	if (!d) {
-		close(dirfd);
-		return;
-	}
-	while ((de = readdir(d))) {
-		struct stat st;
-
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd, de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (sub >= 0) {
-				struct stat sst;
-
-				/* A mount point shows the mounted filesystem's device here. */
-				if (fstat(sub, &sst) < 0 || sst.st_dev != dev) {
-					close(sub);
-					continue;
-				}
-				remove_tree(sub, dev);
-			}
-			(void)unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
-		} else
-			(void)unlinkat(dirfd, de->d_name, 0);
-	}
-	closedir(d);
-}
-
 static void switch_root(const char *init)
 {
 	static const char *const moved[] = { "/dev", "/proc", "/sys", "/run" };
@@ -657,7 +589,7 @@ static void switch_root(const char *init)
 	 * tmpfs); the root just mounted is on another device and is never entered. */
 	if (fstatfs(old_root, &sfs) >= 0 &&
 	    (sfs.f_type == RAMFS_MAGIC || sfs.f_type == TMPFS_MAGIC) && fstat(old_root, &st) >= 0)
-		remove_tree(old_root, st.st_dev);
+		init_remove_tree(old_root, st.st_dev);
 	else
 		close(old_root);
 
@@ -752,7 +684,7 @@ _noreturn_ static void boot(void)
 	write_state(e);
 	bs_exec_unref(e);
 
-	if (!is_executable_in_root(SYSROOT, init))
+	if (!init_is_executable_in_root(SYSROOT, init))
 		fail("%s is no executable file on the root filesystem (mounted at %s); give init= "
 		     "for another",
 		     init, SYSROOT);
