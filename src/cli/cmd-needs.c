@@ -133,7 +133,7 @@ int verb_needs(struct bs_ctx *ctx, int argc, char **argv)
 	if (json || manifest) {
 		_cleanup_free_ char *out = NULL;
 
-		r = manifest ? bs_needs_to_manifest(n, NULL, &out) : bs_needs_to_json(n, &out);
+		r = manifest ? bs_needs_to_manifest(n, NULL, NULL, &out) : bs_needs_to_json(n, &out);
 		if (r < 0)
 			return log_error_errno(r, "Failed to format what is needed: %m");
 		puts(out);
