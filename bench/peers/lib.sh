@@ -30,12 +30,23 @@ IMAGES=$CACHE/images
 # chroot_run DIR CMD...: CMD inside the chroot DIR with /proc and /sys mounted (as an
 # installer's chroot has them), unmounted after.  Never the host's /dev: the chroot's /dev is
 # debootstrap's, with no block device node, so nothing inside can reach a host disk.
+# With CHROOT_DEVRUN=1, /dev and /run are mounted too, as in an installer's chroot, but as
+# empty tmpfs: /dev gets only null, zero, full, random, urandom, tty, console and ptmx.
 chroot_run() {
-	local dir=$1 rc=0
+	local dir=$1 rc=0 n
 	shift
 	mount -t proc proc "$dir/proc"
 	mount -t sysfs -o ro sysfs "$dir/sys"
+	if [ "${CHROOT_DEVRUN:-0}" = 1 ]; then
+		mount -t tmpfs -o mode=0755,nosuid tmpfs "$dir/dev"
+		mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$dir/run"
+		for n in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0" \
+			"console 5 1" "ptmx 5 2"; do
+			mknod -m 0666 "$dir/dev/${n%% *}" c ${n#* }
+		done
+	fi
 	DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 chroot "$dir" "$@" || rc=$?
+	[ "${CHROOT_DEVRUN:-0}" != 1 ] || umount "$dir/run" "$dir/dev"
 	umount "$dir/sys" "$dir/proc"
 	return $rc
 }
