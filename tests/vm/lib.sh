@@ -104,5 +104,5 @@ vm_prepare_build() {
 		vm_say "reconfiguring $build with --prefix=/usr (it had $prefix)"
 		meson configure "$build" --prefix=/usr >/dev/null
 	fi
-	ninja -C "$build" >/dev/null
+	ninja -C "$build" -j2 >/dev/null
 }
