@@ -226,7 +226,6 @@ int bs_step_mount_point(struct bs_step *s, const struct bs_node *mount, char **r
 
 /* ---- the ops, through the step ------------------------------------------------------------ */
 
-
 int bs_step_spawn(struct bs_step *s, const char *const argv[], char **ret_stdout)
 {
 	int r;
@@ -406,3 +405,16 @@ int bs_step_probe_fstype(struct bs_step *s, const char *path, char **ret_type)
 	return OPS(s)->probe_fstype(OPS_DATA(s), path, ret_type);
 }
 
+void bs_step_load_module(struct bs_step *s, const char *name)
+{
+	int r;
+
+	if (!name || !OPS(s)->load_module)
+		return;
+	r = OPS(s)->load_module(OPS_DATA(s), name);
+	/* Not found is normal (built in, or loaded ahead); the action itself says what is
+	 * missing if the kernel cannot do it. */
+	if (r < 0 && r != -ENOENT)
+		bs_log_warn(s->round->exec->ctx, "%s %s: loading kernel module '%s' failed: %s",
+			    bs_step_action(s), bs_node_get_id(bs_step_node(s)), name, strerror(-r));
+}

@@ -49,6 +49,8 @@ static const char *const attr_names[_BS_ATTR_MAX] = {
 	[BS_ATTR_SOURCE] = "source",
 	[BS_ATTR_OPTIONS] = "options",
 	[BS_ATTR_TIMEOUT] = "timeout",
+	[BS_ATTR_MODALIAS] = "modalias",
+	[BS_ATTR_CIPHER] = "cipher",
 	[BS_ATTR_UNRESOLVED] = "unresolved",
 };
 

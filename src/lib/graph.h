@@ -29,6 +29,13 @@ enum bs_attr {
 	BS_ATTR_SOURCE,
 	BS_ATTR_OPTIONS,
 	BS_ATTR_TIMEOUT, /* seconds to wait for the device: stack.conf "timeout ID SECONDS" */
+	/* A disk's modaliases, space-separated, from the block device up (its driver's, its
+	 * controller's, its bus's): what the image needs to see it, kept in the record for
+	 * offline builds. */
+	BS_ATTR_MODALIAS,
+	/* A LUKS header's segment cipher as dm-crypt names it ("aes-xts-plain64"), on the
+	 * device that holds the header: which crypto modules the image needs. */
+	BS_ATTR_CIPHER,
 	BS_ATTR_UNRESOLVED, /* set by configuration sources, see bs_node_get_unresolved() */
 	_BS_ATTR_MAX,
 	_BS_ATTR_INVALID = -EINVAL,

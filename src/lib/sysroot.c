@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "strv.h"
 #include "sysroot.h"
 #include "util.h"
 
@@ -300,4 +301,88 @@ int bs_sysfs_serial(bs_attr_reader_fn read_attr, void *userdata, char **ret)
 		return *ret ? 1 : -ENOMEM;
 	}
 	return 0;
+}
+
+/* "sys/class/block/../../devices/x" is "sys/devices/x"; path is changed in place. */
+static void normalize_path(char *path)
+{
+	char *out = path, *in = path;
+
+	while (*in) {
+		size_t len = strcspn(in, "/");
+
+		if (len == 2 && in[0] == '.' && in[1] == '.') {
+			/* Drop the previous component. */
+			if (out > path)
+				out--;
+			while (out > path && out[-1] != '/')
+				out--;
+		} else if (!(len == 1 && in[0] == '.') && len > 0) {
+			memmove(out, in, len);
+			out += len;
+			*out++ = '/';
+		}
+		in += len;
+		in += strspn(in, "/");
+	}
+	if (out > path)
+		out--;
+	*out = '\0';
+}
+
+int bs_sysfs_modalias_chain(struct bs_ctx *c, const char *kernel_name, char ***ret)
+{
+	_cleanup_free_ char *link = NULL, *target = NULL, *dev = NULL;
+	_cleanup_strv_free_ char **chain = NULL;
+	size_t n = 0;
+	int r;
+
+	assert(c);
+	assert(ret);
+	if (!kernel_name || kernel_name[0] == '\0' || strchr(kernel_name, '/') ||
+	    kernel_name[0] == '.')
+		return -EINVAL;
+
+	if (asprintf(&link, "sys/class/block/%s", kernel_name) < 0)
+		return -ENOMEM;
+	r = bs_sysroot_readlink(c, link, &target);
+	if (r < 0)
+		return r;
+	if (target[0] == '/') {
+		dev = strdup(target + 1);
+		if (!dev)
+			return -ENOMEM;
+	} else if (asprintf(&dev, "sys/class/block/%s", target) < 0)
+		return -ENOMEM;
+	normalize_path(dev);
+	if (!startswith(dev, "sys/devices/"))
+		return -EINVAL;
+
+	chain = calloc(1, sizeof(char *));
+	if (!chain)
+		return -ENOMEM;
+	/* From the block device up; sys/devices itself has none. */
+	for (;;) {
+		_cleanup_free_ char *attr = NULL, *modalias = NULL;
+		char *slash;
+
+		if (asprintf(&attr, "%s/modalias", dev) < 0)
+			return -ENOMEM;
+		r = bs_sysroot_read_attr(c, attr, &modalias);
+		if (r >= 0 && modalias[0] != '\0' && !strpbrk(modalias, " \t\n")) {
+			if (strv_extend(&chain, modalias) < 0)
+				return -ENOMEM;
+			n++;
+		} else if (r == -ENOMEM)
+			return r;
+
+		slash = strrchr(dev, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+		if (streq(dev, "sys/devices"))
+			break;
+	}
+	*ret = TAKE_PTR(chain);
+	return (int)n;
 }

@@ -67,3 +67,11 @@ int bs_sysroot_write_file_atomic(struct bs_ctx *c, const char *relpath, const vo
  * matcher, so that a device waited for by serial is recognized by the same rule. */
 typedef int (*bs_attr_reader_fn)(void *userdata, const char *relpath, char **ret);
 int bs_sysfs_serial(bs_attr_reader_fn read_attr, void *userdata, char **ret);
+
+/* The modaliases of block device kernel_name and of each device above it in sys/devices,
+ * from the block device up (its driver's, its controller's, its bus's): what a kernel must
+ * load to see the device, in the form modprobe resolves ("virtio:d00000002v00001AF4").
+ * Returns the number found, with *ret a NULL-terminated list (never NULL); -ENOENT (or the
+ * error of the link) when sys/class/block/kernel_name is no link, -EINVAL when it points
+ * outside sys/devices or the name is not a kernel name, or -ENOMEM. */
+int bs_sysfs_modalias_chain(struct bs_ctx *c, const char *kernel_name, char ***ret);

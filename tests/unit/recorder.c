@@ -43,7 +43,8 @@ void recorder_fail(struct recorder *r, const char *op, const char *match, int er
 
 /* Records "OP ARGS", applies the first rule that matches, and appends " -> ERROR" when the
  * call fails. Returns 0 or the scripted error. Holds the lock. */
-_printf_(3, 0) static int record_locked(struct recorder *r, const char *op, const char *format, va_list ap)
+_printf_(3, 0) static int record_locked(struct recorder *r, const char *op, const char *format,
+					va_list ap)
 {
 	char *args = NULL, *line = NULL;
 	int error = 0;
@@ -230,9 +231,8 @@ static int rec_crypt_open(void *u, const struct bs_crypt_request *req)
 {
 	struct recorder *r = u;
 	int e;
-	bool wrong = !req->key_file &&
-		     (req->key_size != strlen(RECORDER_PASSPHRASE) ||
-		      memcmp(req->key, RECORDER_PASSPHRASE, req->key_size) != 0);
+	bool wrong = !req->key_file && (req->key_size != strlen(RECORDER_PASSPHRASE) ||
+					memcmp(req->key, RECORDER_PASSPHRASE, req->key_size) != 0);
 
 	pthread_mutex_lock(&r->lock);
 	r->in_flight++;
@@ -254,7 +254,9 @@ static int rec_crypt_open(void *u, const struct bs_crypt_request *req)
 	pthread_mutex_unlock(&r->lock);
 
 	e = record(r, "crypt-open", "%s %s %s %s", req->name, req->device, req->type,
-		   req->key_file ? req->key_file : wrong ? "wrong-passphrase" : "passphrase");
+		   req->key_file ? req->key_file :
+		   wrong	 ? "wrong-passphrase" :
+				   "passphrase");
 	if (e == 0 && wrong)
 		e = -EPERM;
 	pthread_mutex_lock(&r->lock);
@@ -348,6 +350,14 @@ static int rec_reboot(void *u, int how)
 	return record(u, "reboot", "%#x", (unsigned)how);
 }
 
+/* Every module is there unless a rule says otherwise. */
+static int rec_load_module(void *u, const char *name)
+{
+	struct recorder *r = u;
+
+	return r->record_modules ? record(u, "load-module", "%s", name) : 0;
+}
+
 static const struct bs_ops ops = {
 	.spawn = rec_spawn,
 	.mount = rec_mount,
@@ -367,6 +377,7 @@ static const struct bs_ops ops = {
 	.device_busy = rec_device_busy,
 	.probe_fstype = rec_probe_fstype,
 	.reboot = rec_reboot,
+	.load_module = rec_load_module,
 };
 
 const struct bs_ops *recorder_ops(void)

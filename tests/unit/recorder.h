@@ -42,6 +42,9 @@ struct recorder {
 	unsigned n_calls;
 	bool watched_first;
 	unsigned n_watches;
+	/* Whether load-module calls go into the transcript (a test of the drivers' module
+	 * loads sets it; the others read the actions alone, and every module loads). */
+	bool record_modules;
 };
 
 void recorder_init(struct recorder *r);

@@ -592,6 +592,31 @@ static const char *outcome(const struct exec_run *run, const char *action, const
 	"/data/images/extra.img /mnt/img ext4 loop,ro 0 0\n"                                       \
 	"/boot /srv/boot none bind,ro 0 0\n"
 
+/* Nothing else loads them without udev, or in an initramfs: each action loads what the
+ * kernel needs for it first (DESIGN: modules, everywhere). */
+TEST(drivers_load_their_kernel_modules)
+{
+	_cleanup_free_ char *root = lvm_swap_loop(OPTIONS_FSTAB, "loop /data/disk.img ro\n");
+	struct recorder rec;
+	struct exec_run run;
+	const char *t;
+
+	recorder_init(&rec);
+	rec.record_modules = true;
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP, .ops = recorder_ops(), .ops_data = &rec);
+	t = recorder_transcript(&rec);
+	ASSERT_EQ(run.r, 0);
+	ASSERT_CONTAINS(t, "load-module dm_mod\nspawn lvm lvchange -ay -K sys/root\n");
+	ASSERT_CONTAINS(t, "load-module fs-ext4\nmount /dev/mapper/sys-root / ext4");
+	ASSERT_CONTAINS(t, "load-module dm_crypt\ncrypt-open cryptdata");
+	ASSERT_CONTAINS(t, "load-module loop\nloop-attach /data/disk.img ro\n");
+	/* A bind mount needs no filesystem module, swap none at all. */
+	ASSERT_NULL(strstr(t, "load-module fs-none"));
+	ASSERT_NULL(strstr(t, "load-module fs-swap"));
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
 TEST(drivers_up_with_options)
 {
 	_cleanup_free_ char *root = lvm_swap_loop(OPTIONS_FSTAB, "loop /data/disk.img ro\n");

@@ -332,3 +332,28 @@ TEST(links_resolve_inside_the_sysroot)
 	ASSERT_OK(bs_sysroot_read_attr(c, "etc/up", &v));
 	ASSERT_STREQ(v, "inside");
 }
+
+TEST(modalias_chain_goes_from_the_disk_up)
+{
+	const char *root = make_tree();
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = NULL;
+	_cleanup_strv_free_ char **chain = NULL;
+
+	/* The disk's own driver first, then its controller's; a device without one (the
+	 * block device itself here) and one with a malformed value are skipped. */
+	test_write_file(root, "sys/devices/pci0000:00/0000:00:04.0/virtio2/modalias",
+			"virtio:d00000002v00001AF4\n");
+	test_write_file(root, "sys/devices/pci0000:00/0000:00:04.0/modalias",
+			"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\n");
+	test_write_file(root, "sys/devices/pci0000:00/modalias", "two words\n");
+	c = new_ctx(root);
+	ASSERT_EQ(bs_sysfs_modalias_chain(c, "vda", &chain), 2);
+	ASSERT_STREQ(chain[0], "virtio:d00000002v00001AF4");
+	ASSERT_STREQ(chain[1], "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00");
+	ASSERT_NULL(chain[2]);
+	chain = strv_free(chain);
+
+	ASSERT_EQ(bs_sysfs_modalias_chain(c, "vdz", &chain), -ENOENT);
+	ASSERT_EQ(bs_sysfs_modalias_chain(c, "../vda", &chain), -EINVAL);
+	ASSERT_NULL(chain);
+}

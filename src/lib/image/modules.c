@@ -750,90 +750,37 @@ int bs_modules_want_hash(struct bs_modules *m, const char *hash, const char *why
 	return want_fmt(m, why, false, "crypto-%s", hash);
 }
 
-/* "sys/block/../devices/x" is "sys/devices/x"; path is changed in place. */
-static void normalize_path(char *path)
-{
-	char *out = path, *in = path;
-
-	while (*in) {
-		size_t len = strcspn(in, "/");
-
-		if (len == 2 && in[0] == '.' && in[1] == '.') {
-			/* Drop the previous component. */
-			if (out > path)
-				out--;
-			while (out > path && out[-1] != '/')
-				out--;
-		} else if (!(len == 1 && in[0] == '.') && len > 0) {
-			memmove(out, in, len);
-			out += len;
-			*out++ = '/';
-		}
-		in += len;
-		in += strspn(in, "/");
-	}
-	if (out > path)
-		out--;
-	*out = '\0';
-}
-
 int bs_modules_want_device(struct bs_modules *m, const char *kernel_name, const char *why)
 {
-	_cleanup_free_ char *link = NULL, *target = NULL, *dev = NULL;
-	char *slash;
+	_cleanup_strv_free_ char **chain = NULL;
 	int n = 0, r;
 
 	assert(m);
-	if (!kernel_name || kernel_name[0] == '\0' || strchr(kernel_name, '/') ||
-	    kernel_name[0] == '.')
-		return -EINVAL;
-
-	if (asprintf(&link, "sys/class/block/%s", kernel_name) < 0)
-		return -ENOMEM;
-	r = bs_sysroot_readlink(m->ctx, link, &target);
+	r = bs_sysfs_modalias_chain(m->ctx, kernel_name, &chain);
+	if (r == -EINVAL && kernel_name && kernel_name[0] && !strchr(kernel_name, '/') &&
+	    kernel_name[0] != '.') {
+		bs_log_err(m->ctx, "%s: sys/class/block/%s does not lead below sys/devices",
+			   m->ctx->sysroot, kernel_name);
+		return r;
+	}
+	if (r == -EINVAL)
+		return r;
 	if (r < 0) {
 		bs_log_err(m->ctx, "%s: no block device %s in sys/ (%s)", m->ctx->sysroot,
 			   kernel_name, strerror(-r));
 		return r;
 	}
-	if (target[0] == '/') {
-		dev = strdup(target + 1);
-		if (!dev)
-			return -ENOMEM;
-	} else if (asprintf(&dev, "sys/class/block/%s", target) < 0)
-		return -ENOMEM;
-	normalize_path(dev);
-	if (!startswith(dev, "sys/devices/")) {
-		bs_log_err(m->ctx, "%s: %s is %s, not below sys/devices", m->ctx->sysroot, link,
-			   target);
-		return -EINVAL;
-	}
 
 	/* From the block device up: the disk's driver, its controller's, the bus's. */
-	for (;;) {
-		_cleanup_free_ char *attr = NULL, *modalias = NULL;
+	for (char **a = chain; *a; a++) {
+		_cleanup_free_ char *reason = NULL;
 
-		if (asprintf(&attr, "%s/modalias", dev) < 0)
+		if (asprintf(&reason, "%s of %s", strna(why), kernel_name) < 0)
 			return -ENOMEM;
-		r = bs_sysroot_read_attr(m->ctx, attr, &modalias);
-		if (r >= 0 && modalias[0] != '\0') {
-			_cleanup_free_ char *reason = NULL;
-
-			if (asprintf(&reason, "%s of %s", strna(why), kernel_name) < 0)
-				return -ENOMEM;
-			r = want_lookup(m, modalias, reason, true);
-			if (r < 0)
-				return r;
-			n += r;
-		} else if (r < 0 && r != -ENOENT)
+		r = want_lookup(m, *a, reason, true);
+		if (r < 0)
 			return r;
-
-		slash = strrchr(dev, '/');
-		if (!slash || streq(dev, "sys/devices"))
-			break;
-		*slash = '\0';
-		if (streq(dev, "sys/devices") || streq(dev, "sys"))
-			break;
+		n += r;
 	}
 	return n;
 }
@@ -1032,4 +979,10 @@ int bs_modules_files(struct bs_modules *m, char ***ret)
 	}
 	*ret = TAKE_PTR(files);
 	return 0;
+}
+
+int bs_modules_want_modalias(struct bs_modules *m, const char *alias, const char *why)
+{
+	assert(m);
+	return want_lookup(m, alias, why, true);
 }

@@ -24,6 +24,8 @@ static int run_btrfs_scan(struct bs_step *s)
 	bool complete = false, any_member = false;
 	int r;
 
+	/* /dev/btrfs-control is the module's. */
+	bs_step_load_module(s, "btrfs");
 	for (size_t i = 0; i < n->n_needs; i++) {
 		const struct bs_edge *e = n->needs[i];
 		_cleanup_free_ char *path = NULL;

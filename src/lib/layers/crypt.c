@@ -92,8 +92,8 @@ static bool key_file_is_carried(const struct bs_node *n)
 
 /* The path of the encrypted device: the node's backing device, or a file that
  * libcryptsetup puts on a loop device itself. */
-static int find_backing(struct bs_step *s, const struct bs_node *n,
-			const struct bs_crypt_config *e, char **ret)
+static int find_backing(struct bs_step *s, const struct bs_node *n, const struct bs_crypt_config *e,
+			char **ret)
 {
 	struct bs_node *backing = bs_node_need_with_role(n, "backing");
 	int r;
@@ -108,7 +108,8 @@ static int find_backing(struct bs_step *s, const struct bs_node *n,
 	if (e && startswith(e->source, "/") && !startswith(e->source, "/dev/")) {
 		r = bs_step_target_path(s, e->source, ret);
 		if (r < 0)
-			return bs_step_fail(s, r, "cannot find its file '%s': %s", e->source, strerror(-r));
+			return bs_step_fail(s, r, "cannot find its file '%s': %s", e->source,
+					    strerror(-r));
 		return 0;
 	}
 	if (e)
@@ -120,8 +121,8 @@ static int find_backing(struct bs_step *s, const struct bs_node *n,
 }
 
 /* The detached header of e, if it has one: a device, or a file on a mounted filesystem. */
-static int find_header(struct bs_step *s, const struct bs_node *n,
-		       const struct bs_crypt_config *e, char **ret)
+static int find_header(struct bs_step *s, const struct bs_node *n, const struct bs_crypt_config *e,
+		       char **ret)
 {
 	struct bs_node *dev;
 	int r;
@@ -132,7 +133,8 @@ static int find_header(struct bs_step *s, const struct bs_node *n,
 	if (startswith(e->header, "/") && !startswith(e->header, "/dev/")) {
 		r = bs_step_target_path(s, e->header, ret);
 		if (r < 0)
-			return bs_step_fail(s, r, "cannot find its header '%s': %s", e->header, strerror(-r));
+			return bs_step_fail(s, r, "cannot find its header '%s': %s", e->header,
+					    strerror(-r));
 		return 0;
 	}
 	dev = bs_node_need_with_role(n, "header");
@@ -163,12 +165,11 @@ static void warn_plain_defaults(struct bs_step *s, const struct bs_crypt_config 
 		strcat(missing, ", 'hash='");
 	if (!missing[0])
 		return;
-	bs_step_warn(
-		s,
-		"crypttab line %u names no %s for this plain mapping; using %s, %u bits%s%s, "
-		"cryptsetup 2.6's defaults (2.7 changed them): name them in crypttab",
-		e->line, missing + 2, req->cipher, req->key_bits, req->hash ? ", hash " : "",
-		strempty(req->hash));
+	bs_step_warn(s,
+		     "crypttab line %u names no %s for this plain mapping; using %s, %u bits%s%s, "
+		     "cryptsetup 2.6's defaults (2.7 changed them): name them in crypttab",
+		     e->line, missing + 2, req->cipher, req->key_bits, req->hash ? ", hash " : "",
+		     strempty(req->hash));
 }
 
 /*
@@ -217,29 +218,28 @@ static int fail_open(struct bs_step *s, const struct bs_crypt_request *req, int 
 				    "check its source in crypttab (BLKSTACK_DEBUG=1 shows more)",
 				    req->header ? req->header : req->device);
 	if (r == -EINVAL)
-		return bs_step_fail(
-			s, r,
-			"cannot set up plain dm-crypt on '%s' with cipher '%s' and a "
-			"%u-bit key; check 'cipher=' and 'size=' in crypttab, and that "
-			"the kernel has the cipher",
-			req->device, req->cipher, req->key_bits);
+		return bs_step_fail(s, r,
+				    "cannot set up plain dm-crypt on '%s' with cipher '%s' and a "
+				    "%u-bit key; check 'cipher=' and 'size=' in crypttab, and that "
+				    "the kernel has the cipher",
+				    req->device, req->cipher, req->key_bits);
 	if (req->key_file)
-		return bs_step_fail(s, r, "cannot open '%s' with key file '%s': %s", req->device, req->key_file, strerror(-r));
+		return bs_step_fail(s, r, "cannot open '%s' with key file '%s': %s", req->device,
+				    req->key_file, strerror(-r));
 	return bs_step_fail(s, r, "cannot open '%s': %s", req->device, strerror(-r));
 }
 
-static int open_with_key_file(struct bs_step *s, const struct bs_crypt_config *e, const struct bs_node *backing,
-			      struct bs_crypt_request *req)
+static int open_with_key_file(struct bs_step *s, const struct bs_crypt_config *e,
+			      const struct bs_node *backing, struct bs_crypt_request *req)
 {
 	int r = open_once(s, e, backing, req);
 
 	/* A key file does not get better by trying again. */
 	if (r == -EPERM)
-		return bs_step_fail(
-			s, r,
-			"key file '%s' opens no key slot of '%s'; check the key file "
-			"(and keyfile-offset=, keyfile-size=, keyslot=) in crypttab",
-			req->key_file, req->device);
+		return bs_step_fail(s, r,
+				    "key file '%s' opens no key slot of '%s'; check the key file "
+				    "(and keyfile-offset=, keyfile-size=, keyslot=) in crypttab",
+				    req->key_file, req->device);
 	if (r < 0)
 		return fail_open(s, req, r);
 	return 0;
@@ -254,7 +254,8 @@ static int fail_asking(struct bs_step *s, unsigned n_wrong, int r)
 			"no key descriptor, no askpass socket); run it on a terminal or "
 			"give the passphrase with --key-fd");
 	if (r == -ECANCELED && n_wrong > 0)
-		return bs_step_fail(s, r, "no more passphrases after %u wrong one%s", n_wrong, n_wrong == 1 ? "" : "s");
+		return bs_step_fail(s, r, "no more passphrases after %u wrong one%s", n_wrong,
+				    n_wrong == 1 ? "" : "s");
 	if (r == -ECANCELED)
 		return bs_step_fail(s, r, "no passphrase was given");
 	if (r == -EMSGSIZE)
@@ -336,6 +337,8 @@ static int crypt_open(struct bs_step *s)
 	r = find_header(s, n, e, &header);
 	if (r < 0)
 		return r;
+	/* The cipher's modules the kernel requests itself, when it opens the mapping. */
+	bs_step_load_module(s, "dm_crypt");
 	if (e && e->key_file && key_file_is_carried(n)) {
 		/* On the root set, for a layer below root: the initramfs has it at that path, and
 		 * the running system's own root is where it is read, not the mount root. */
@@ -345,12 +348,14 @@ static int crypt_open(struct bs_step *s)
 	} else if (e && e->key_file) {
 		r = bs_step_target_path(s, e->key_file, &key_file);
 		if (r < 0)
-			return bs_step_fail(s, r, "cannot find its key file '%s': %s", e->key_file, strerror(-r));
+			return bs_step_fail(s, r, "cannot find its key file '%s': %s", e->key_file,
+					    strerror(-r));
 	}
 
 	r = bs_crypt_request_from_config(e, name, device, header, key_file, false, &req);
 	if (r < 0)
-		return bs_step_fail(s, r, "crypttab line %u cannot be used: %s", e ? e->line : 0, strerror(-r));
+		return bs_step_fail(s, r, "crypttab line %u cannot be used: %s", e ? e->line : 0,
+				    strerror(-r));
 	if (e && e->mode == BS_CRYPT_MODE_PLAIN)
 		warn_plain_defaults(s, e, &req);
 
@@ -386,14 +391,12 @@ static int crypt_close(struct bs_step *s)
 		return 0;
 	}
 	if (r == -EBUSY)
-		return bs_step_fail(
-			s, r,
-			"'/dev/mapper/%s' is in use; unmount or close what holds it "
-			"first",
-			name);
+		return bs_step_fail(s, r,
+				    "'/dev/mapper/%s' is in use; unmount or close what holds it "
+				    "first",
+				    name);
 	if (r < 0)
-		return bs_step_fail(s, r, "cannot close '/dev/mapper/%s': %s", name,
-				    strerror(-r));
+		return bs_step_fail(s, r, "cannot close '/dev/mapper/%s': %s", name, strerror(-r));
 	return 0;
 }
 

@@ -114,6 +114,12 @@ int bs_step_next_passphrase(struct bs_step *s, const char *prompt, size_t *tried
 int bs_step_device_busy(struct bs_step *s, const char *path);
 /* The filesystem type on the device at path, probed read-only, as ops->probe_fstype. */
 int bs_step_probe_fstype(struct bs_step *s, const char *path, char **ret_type);
+/* Loads the kernel module that provides name (a module or an alias: "loop", "md-raid6",
+ * "fs-ext4"), as ops->load_module, before an action that needs it: on a system without udev,
+ * or in an initramfs, nothing else loads it. A module that is not found is no failure (it
+ * may be built in, or loaded ahead); one that fails to load is warned about, and the action
+ * then says what the kernel could not do. */
+void bs_step_load_module(struct bs_step *s, const char *name);
 int bs_step_wait_device(struct bs_step *s, const struct bs_device_match *m,
 			uint64_t timeout_usec, char **ret_name);
 int bs_step_wait_uevent(struct bs_step *s, uint64_t timeout_usec);

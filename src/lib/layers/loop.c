@@ -16,8 +16,8 @@ static int run_loop_attach(struct bs_step *s)
 	const char *file = bs_node_attr(n, BS_ATTR_BACKING_FILE);
 	_cleanup_free_ char *path = NULL, *device = NULL;
 	/* A loop device no stack.conf line describes shows its whole file, read-write. */
-	const struct bs_loop_options *o = n->config && n->config->loop ? n->config->loop :
-									 &(struct bs_loop_options){};
+	const struct bs_loop_options *o =
+		n->config && n->config->loop ? n->config->loop : &(struct bs_loop_options){};
 	int r;
 
 	if (!file || file[0] != '/')
@@ -25,9 +25,9 @@ static int run_loop_attach(struct bs_step *s)
 
 	r = bs_step_target_path(s, file, &path);
 	if (r < 0)
-		return bs_step_fail(s, r, "cannot locate '%s': %s", file,
-				    strerror(-r));
+		return bs_step_fail(s, r, "cannot locate '%s': %s", file, strerror(-r));
 
+	bs_step_load_module(s, "loop");
 	r = bs_step_loop_attach(s, path, o, &device);
 	if (r == -EROFS || r == -EACCES)
 		return bs_step_fail(s, r,

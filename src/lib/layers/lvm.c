@@ -78,8 +78,7 @@ static int vg_activate(struct bs_step *s)
 
 	r = bs_lvm_vgs_parse(out, strlen(out), vg, &pvs, &missing);
 	if (r == -ENOENT)
-		return bs_step_fail(s, -ENXIO, "'lvm vgs %s' does not list the volume group",
-				    vg);
+		return bs_step_fail(s, -ENXIO, "'lvm vgs %s' does not list the volume group", vg);
 	if (r < 0)
 		return bs_step_fail(s, r, "cannot read what 'lvm vgs %s' printed", vg);
 	if (missing > 0)
@@ -103,6 +102,7 @@ static int lv_activate(struct bs_step *s)
 	if (r < 0)
 		return r;
 
+	bs_step_load_module(s, "dm_mod");
 	/* -K: an LV that something in the plan needs is activated even if it is flagged to be
 	 * skipped by default (as thin snapshots are); lvchange would skip it silently. */
 	bs_argv_add(&a, "lvm");
@@ -112,8 +112,8 @@ static int lv_activate(struct bs_step *s)
 	bs_argv_addf(&a, "%s/%s", vg, lv);
 	r = bs_argv_spawn(s, &a, NULL);
 	if (r < 0)
-		return bs_spawn_fail(s, r, "'lvm lvchange -ay %s/%s' failed (see its message)",
-				     vg, lv);
+		return bs_spawn_fail(s, r, "'lvm lvchange -ay %s/%s' failed (see its message)", vg,
+				     lv);
 
 	if (lvm_dm_name_join(vg, lv, &dm) < 0 || strextend(&path, "/dev/mapper/", dm, NULL) < 0)
 		return bs_step_fail(s, -ENOMEM, "out of memory");
@@ -139,8 +139,8 @@ static int lv_deactivate(struct bs_step *s)
 	if (r == -EPROTO && bs_step_device(s, n, &path) >= 0 && bs_step_device_busy(s, path) > 0)
 		return bs_step_fail(s, -EBUSY, "%s (%s) is busy", path, n->id);
 	if (r < 0)
-		return bs_spawn_fail(s, r, "'lvm lvchange -an %s/%s' failed (see its message)",
-				     vg, lv);
+		return bs_spawn_fail(s, r, "'lvm lvchange -an %s/%s' failed (see its message)", vg,
+				     lv);
 	return 0;
 }
 
@@ -185,8 +185,7 @@ static int vg_deactivate(struct bs_step *s)
 			return bs_step_fail(s, -EBUSY, "%s is busy: %s is still open", n->id, busy);
 	}
 	if (r < 0)
-		return bs_spawn_fail(s, r, "'lvm vgchange -an %s' failed (see its message)",
-				     vg);
+		return bs_spawn_fail(s, r, "'lvm vgchange -an %s' failed (see its message)", vg);
 	return 0;
 }
 

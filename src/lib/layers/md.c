@@ -103,8 +103,8 @@ static int check_quorum(struct bs_step *s, const struct bs_node *md, const struc
 				    "%s did not appear after %llu s, and the array's level is "
 				    "%s%s%s, so it is never started degraded; bring the member "
 				    "back, or give its level in mdadm.conf ('level=raid1')",
-				    missing, (unsigned long long)waited,
-				    level_attr ? "'" : "", level_attr ? level_attr : "unknown",
+				    missing, (unsigned long long)waited, level_attr ? "'" : "",
+				    level_attr ? level_attr : "unknown",
 				    level_attr ? "' (not known here)" : "");
 	if (quorum == 0)
 		return bs_step_fail(s, -ETIMEDOUT,
@@ -115,8 +115,8 @@ static int check_quorum(struct bs_step *s, const struct bs_node *md, const struc
 		return bs_step_fail(s, -ETIMEDOUT,
 				    "%u of %u members missing after %llu s (%s); %s needs at "
 				    "least %u of them to start degraded; bring them back",
-				    n_missing, p->n_members, (unsigned long long)waited,
-				    missing, level_name, quorum);
+				    n_missing, p->n_members, (unsigned long long)waited, missing,
+				    level_name, quorum);
 	return 1;
 }
 
@@ -177,6 +177,18 @@ static int md_assemble(struct bs_step *s)
 	r = collect_parts(s, md, &p);
 	if (r < 0)
 		return r;
+	/* md itself, and the personality the kernel would ask for ("md-raid6", "md-linear"). */
+	bs_step_load_module(s, "md_mod");
+	if (md->attrs[BS_ATTR_MD_LEVEL]) {
+		_cleanup_free_ char *alias = NULL;
+		const char *level = md->attrs[BS_ATTR_MD_LEVEL];
+
+		/* mdadm.conf may say "6" where sysfs says "raid6". */
+		if (asprintf(&alias, "md-%s%s", level[0] >= '0' && level[0] <= '9' ? "raid" : "",
+			     level) < 0)
+			return -ENOMEM;
+		bs_step_load_module(s, alias);
+	}
 	if (!p.paths)
 		return bs_step_fail(s, -ENXIO,
 				    "no member device is known; list them in mdadm.conf "

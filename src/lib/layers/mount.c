@@ -30,8 +30,7 @@ static int btrfs_member_device(struct bs_step *s, const struct bs_node *fs, char
 
 /* The filesystem type on path when the configuration says "auto" or gives a list: the
  * device's own as the graph knows it, else probed. NULL if neither tells. */
-static int probe_fstype(struct bs_step *s, const struct bs_node *dev, const char *path,
-			char **ret)
+static int probe_fstype(struct bs_step *s, const struct bs_node *dev, const char *path, char **ret)
 {
 	const char *known = dev ? bs_node_attr(dev, BS_ATTR_FSTYPE) : NULL;
 	int r;
@@ -107,8 +106,7 @@ static int mount_bind(struct bs_step *s, const struct bs_node *n, const char *ta
 				    n->id, strna(source));
 	r = bs_step_target_path(s, source, &path);
 	if (r < 0)
-		return bs_step_fail(s, r, "cannot locate '%s': %s", source,
-				    strerror(-r));
+		return bs_step_fail(s, r, "cannot locate '%s': %s", source, strerror(-r));
 
 	r = bs_step_mount(s, path, target, NULL, o->flags & (MS_BIND | MS_REC), NULL);
 	if (r < 0)
@@ -166,14 +164,22 @@ static int mount_device_path(struct bs_step *s, const struct bs_node *n, const s
 		if (r < 0)
 			return r;
 		if (!probed)
-			return bs_step_fail(
-				s, -EINVAL,
-				"cannot tell the filesystem type of '%s'; give it "
-				"in fstab's third field",
-				path);
+			return bs_step_fail(s, -EINVAL,
+					    "cannot tell the filesystem type of '%s'; give it "
+					    "in fstab's third field",
+					    path);
 		fstype = probed;
 	}
 
+	/* The kernel's own request for "fs-TYPE" needs a modprobe, which a system without
+	 * udev or an initramfs may lack. */
+	if (fstype && !strchr(fstype, ',')) {
+		_cleanup_free_ char *alias = NULL;
+
+		if (asprintf(&alias, "fs-%s", fstype) < 0)
+			return -ENOMEM;
+		bs_step_load_module(s, alias);
+	}
 	r = bs_step_mount(s, path, target, fstype, o->flags, o->data);
 	if (r < 0)
 		return bs_step_fail(s, r, "mounting '%s' (%s) on '%s' failed: %s%s", path, fstype,
@@ -197,11 +203,11 @@ static int mount_image(struct bs_step *s, const struct bs_node *n, const char *f
 				    o->loop_unsupported, file);
 	r = bs_step_target_path(s, file, &path);
 	if (r < 0)
-		return bs_step_fail(s, r, "cannot locate '%s': %s", file,
-				    strerror(-r));
-	r = bs_step_loop_attach(s, path,
-				&(const struct bs_loop_options){ .read_only = o->flags & MS_RDONLY },
-				&device);
+		return bs_step_fail(s, r, "cannot locate '%s': %s", file, strerror(-r));
+	bs_step_load_module(s, "loop");
+	r = bs_step_loop_attach(
+		s, path, &(const struct bs_loop_options){ .read_only = o->flags & MS_RDONLY },
+		&device);
 	if (r < 0)
 		return bs_step_fail(s, r,
 				    "attaching the image '%s' of '%s' to a loop device failed: %s",

@@ -116,6 +116,13 @@ struct bs_ops {
 	int (*probe_fstype)(void *userdata, const char *path, char **ret_type);
 	/* reboot(2) with one of the RB_* commands. */
 	int (*reboot)(void *userdata, int how);
+	/* Loads the kernel module that provides name (a module name or an alias the kernel
+	 * asks for: "loop", "md-raid6", "fs-ext4", "dm-crypt"), with its dependencies, as
+	 * modprobe(8) would, from the running kernel's /lib/modules/RELEASE: 0 when it is
+	 * loaded or built in now, -ENOENT when no module provides it (it may be built in
+	 * under another name, or loaded ahead by an initramfs that has no module index: the
+	 * step goes on and finds out), else the error of loading it. */
+	int (*load_module)(void *userdata, const char *name);
 };
 
 /* The real ops, acting on the running system. userdata is the context (struct bs_ctx *),

@@ -124,6 +124,7 @@ static const struct bs_ops real_ops = {
 	.device_busy = bs_real_device_busy,
 	.probe_fstype = bs_real_probe_fstype,
 	.reboot = bs_real_reboot,
+	.load_module = bs_real_load_module,
 };
 
 const struct bs_ops *bs_ops_real(void)

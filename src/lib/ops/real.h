@@ -37,3 +37,6 @@ int bs_real_ask_password(void *userdata, const char *prompt, char **ret_secret,
 int bs_real_wait_device(void *userdata, const struct bs_device_match *m, uint64_t timeout_usec,
 			char **ret_name);
 int bs_real_wait_uevent(void *userdata, uint64_t timeout_usec);
+
+/* kmod.c: libkmod */
+int bs_real_load_module(void *userdata, const char *name);

@@ -83,3 +83,8 @@ int bs_graph_link_derived(struct bs_graph *g);
  * or -ENOMEM.
  */
 int bs_graph_find_cycles(struct bs_graph *g, struct bs_problem_list *problems);
+
+/* The segment cipher of the LUKS header on block device kernel_name, below the sysroot, as
+ * dm-crypt names it ("aes-xts-plain64"), read without a key (sources/luks.c). Returns 1 with
+ * *ret, 0 when the device cannot be opened or holds no readable LUKS header, or -ENOMEM. */
+int bs_luks_probe_cipher(struct bs_ctx *c, const char *kernel_name, char **ret);

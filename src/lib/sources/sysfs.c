@@ -639,6 +639,41 @@ static int set_attr(struct bs_node *n, enum bs_attr a, const char *value)
 	return value ? bs_node_set_attr(n, a, value) : 0;
 }
 
+/* What an image needs to see the device and open what it holds, kept in the record so that
+ * an image can be built offline: a disk's modaliases, a LUKS header's cipher. */
+static int add_hardware_attrs(struct scan *s, struct blockdev *d, struct bs_node *n)
+{
+	_cleanup_free_ char *joined = NULL, *cipher = NULL;
+	const char *fstype = bs_node_get_attr(n, "fstype");
+	int r;
+
+	if (d->kind == BS_NODE_DISK) {
+		_cleanup_strv_free_ char **chain = NULL;
+
+		r = bs_sysfs_modalias_chain(s->c, d->name, &chain);
+		if (r == -ENOMEM)
+			return r;
+		if (r > 0) {
+			if (strv_join(chain, " ", &joined) < 0)
+				return -ENOMEM;
+			r = bs_node_set_attr(n, BS_ATTR_MODALIAS, joined);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (fstype && streq(fstype, "crypto_LUKS")) {
+		r = bs_luks_probe_cipher(s->c, d->name, &cipher);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			r = bs_node_set_attr(n, BS_ATTR_CIPHER, cipher);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 static int add_node(struct scan *s, struct blockdev *d)
 {
 	_cleanup_free_ char *id = NULL;
@@ -716,6 +751,9 @@ static int add_node(struct scan *s, struct blockdev *d)
 	if (r < 0)
 		return r;
 	r = bs_blkid_entry_apply(e, n);
+	if (r < 0)
+		return r;
+	r = add_hardware_attrs(s, d, n);
 	if (r < 0)
 		return r;
 
