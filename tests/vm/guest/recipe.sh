@@ -75,10 +75,16 @@ r_disk() { # disk NAME SIZE
 r_part() { # part NAME DISK SIZE
 	local disk n
 	disk=$(dev_of "$2")
+	# An md array's /dev/md/NAME is mdadm's symlink; without udev nothing names its
+	# partitions there, so they go by the kernel's name (md127p1).
+	case $disk in /dev/md/*) disk=$(readlink -f "$disk") || die "recipe line $LINENO_R: $disk is not there" ;; esac
 	eval "n=\${parts_$(key_of "$2" | cut -c5-):-0}"
 	n=$((n + 1))
 	eval "parts_$(key_of "$2" | cut -c5-)=$n"
-	set_dev "$1" "$disk$n"
+	case $disk in
+	*[0-9]) set_dev "$1" "${disk}p$n" ;;
+	*) set_dev "$1" "$disk$n" ;;
+	esac
 	[ "$MODE" = build ] || return 0
 	if [ $n -eq 1 ]; then
 		printf 'label: gpt\nsize=%s, name=%s\n' "$3" "$1" | run sfdisk -q "$disk"
