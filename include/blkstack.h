@@ -465,6 +465,129 @@ int bs_needs_to_json(const struct bs_needs *n, char **ret);
  */
 int bs_needs_to_manifest(const struct bs_needs *n, char *const *modules, char **ret);
 
+/* ---- The initramfs image ------------------------------------------------------------------
+ *
+ * What an initramfs for a struct bs_needs holds, every entry with the reason it is there, and
+ * the image itself: a cpio newc archive that blkstack writes and compresses through a library,
+ * never through a spawned tool. Everything is read below the context's system root: its
+ * blkstack /init, its binaries and their shared libraries (found from their ELF headers as
+ * the dynamic loader would find them there, never with ldd), its lib/modules/VERSION and its
+ * key files. The image holds:
+ *
+ *   - init (0755): the /init installed below the system root (BLKSTACK_INIT_PATH of the
+ *     build, "/usr/libexec/blkstack/init" for --prefix=/usr), with its ELF closure;
+ *   - etc/blkstack/manifest.json (0644): bs_needs_to_manifest() with the module load order;
+ *   - lib/modules/VERSION/RELPATH of each module of the load order that is not built in:
+ *     each disk's drivers (from sys/ when the disk is live below the system root, else from
+ *     its recorded "modalias" attribute), the md personalities, the dm targets (crypt, the
+ *     LVs' segment types), the ciphers of the crypt mappings (crypttab's cipher=, else the
+ *     "cipher" the record keeps on the LUKS device), loop, btrfs, and the filesystems;
+ *   - the tool of each driver whose actions the closure uses (mdadm for md, lvm for LVM, ...),
+ *     found in usr/sbin, usr/bin, sbin or bin, with its ELF closure; symlinks met on the way
+ *     (a merged /usr's lib -> usr/lib) are reproduced;
+ *   - etc/lvm/lvm.conf, written for an initramfs without udev, when LVM is in the closure;
+ *   - the key files the closure carries, at their own paths, mode 0600, marked secret;
+ *   - the directories dev proc sys run sysroot tmp, and dev/console (c 5:1) and dev/null
+ *     (c 1:3), which the kernel needs before /init mounts devtmpfs;
+ *   - with BS_INITRAMFS_SHELL, the system root's /bin/sh (symlinks resolved) as bin/sh.
+ * Nothing else.
+ */
+struct bs_initramfs;
+
+enum bs_initramfs_flags {
+	/* Add the system root's /bin/sh as a rescue shell. */
+	BS_INITRAMFS_SHELL = 1u << 0,
+	/* Only compute what the image would hold, for 'blkstack needs': a missing /init, tool,
+	 * library or module tree, a driver, level or cipher that is unknown and a closure that
+	 * refers to what no known node provides are warnings, not errors. The result is not for
+	 * bs_initramfs_write(), which refuses it with -EPERM. */
+	BS_INITRAMFS_CONTENTS_ONLY = 1u << 1,
+};
+
+struct bs_initramfs_opts {
+	/* The kernel version to build for, a directory of lib/modules below the system root.
+	 * NULL: the running kernel's (uname -r) when the system root is "/", else the only
+	 * version there; several are an error that lists them. */
+	const char *kernel;
+	unsigned flags; /* enum bs_initramfs_flags */
+};
+
+/*
+ * Computes the contents of the initramfs of n (opts may be NULL for the defaults). Refuses,
+ * with a message that names the node or the file and says what to do, and -ENOENT: a disk
+ * whose drivers are unknown (not live and no recorded modalias: "run 'blkstack record' on the
+ * machine while it is present"), a crypt mapping whose cipher is unknown, an md array of no
+ * known level, a closure node that refers to what no known node provides (layers below root
+ * are closed and there is no record: it never guesses), a missing /init ("DIR has no
+ * blkstack installed: ..."), tool or module tree, a library that a binary needs and that is
+ * not found (naming both); -EPERM for a key file that group or others may read or write; the
+ * errno of a file that cannot be read; -EINVAL, -ENOMEM.
+ */
+int bs_initramfs_new(struct bs_needs *n, const struct bs_initramfs_opts *opts,
+		     struct bs_initramfs **ret);
+struct bs_initramfs *bs_initramfs_ref(struct bs_initramfs *b);
+struct bs_initramfs *bs_initramfs_unref(struct bs_initramfs *b);
+
+/* The kernel version the modules are for, or NULL when they are unknown (contents only, no
+ * module tree below the system root). */
+const char *bs_initramfs_get_kernel(const struct bs_initramfs *b);
+
+/* One entry of the image. Strings are borrowed from b. */
+struct bs_initramfs_entry {
+	const char *path; /* as stored: relative, "usr/sbin/mdadm" */
+	uint32_t mode; /* type and permission bits, as st_mode */
+	uint64_t size; /* bytes of content: a file's, or a symlink's target length */
+	const char *why; /* the node or binary that needs it; NULL for implied directories */
+	const char *target; /* a symlink's target, else NULL */
+	bool secret; /* key material: mode 0600 */
+};
+
+/* The entries in the order the archive holds them (sorted by path); NULL past the end. */
+size_t bs_initramfs_get_n_entries(const struct bs_initramfs *b);
+const struct bs_initramfs_entry *bs_initramfs_get_entry(const struct bs_initramfs *b, size_t i);
+
+/* A module, binary or library of the image. Strings are borrowed from b. */
+struct bs_initramfs_item {
+	const char *name; /* "dm_crypt"; "mdadm"; "libc.so.6" */
+	const char *path; /* module: relative to lib/modules/VERSION, NULL when built in;
+			   * binary or library: its path inside the system root */
+	const char *why; /* "crypt:cryptroot (cipher aes-xts-plain64)"; "needed by ..." */
+};
+
+/* The modules in load order (built-in ones too, with path NULL). */
+size_t bs_initramfs_get_n_modules(const struct bs_initramfs *b);
+const struct bs_initramfs_item *bs_initramfs_get_module(const struct bs_initramfs *b, size_t i);
+/* The binaries (the tools, /init, the shell), sorted by path. */
+size_t bs_initramfs_get_n_binaries(const struct bs_initramfs *b);
+const struct bs_initramfs_item *bs_initramfs_get_binary(const struct bs_initramfs *b, size_t i);
+/* Their shared libraries and program interpreters, sorted by path. */
+size_t bs_initramfs_get_n_libraries(const struct bs_initramfs *b);
+const struct bs_initramfs_item *bs_initramfs_get_library(const struct bs_initramfs *b, size_t i);
+/* What was left out or is unknown, in contents-only mode ("the kernel modules are unknown:
+ * DIR/lib/modules holds no kernel"), in the order found. */
+size_t bs_initramfs_get_n_warnings(const struct bs_initramfs *b);
+const char *bs_initramfs_get_warning(const struct bs_initramfs *b, size_t i);
+/* Whether the image carries key files (and should then be written mode 0600). */
+bool bs_initramfs_has_secrets(const struct bs_initramfs *b);
+/* The size of the uncompressed archive. */
+uint64_t bs_initramfs_get_archive_size(const struct bs_initramfs *b);
+
+/*
+ * Writes the archive to fd, compressed with compression ("zstd", "xz", "gzip" or "none";
+ * NULL: zstd) at level (-1: the compressor's default, zstd 19, xz 6, gzip 9). Builds are
+ * reproducible: entries sorted by path, owner 0, and every mtime SOURCE_DATE_EPOCH when it
+ * is set to a number, else 0, so the same inputs give the same bytes. Returns 0; -EINVAL for
+ * an unknown compression or level, or a time that does not fit; -EPERM for a contents-only
+ * result; -EIO when a file changed since bs_initramfs_new(); the errno of write(2).
+ */
+int bs_initramfs_write(struct bs_initramfs *b, int fd, const char *compression, int level);
+
+/* As JSON, newly allocated: {"version":1,"kernel":VERSION or null,"entries":[{"path","mode"
+ * (octal string),"size","why","target","secret"}],"modules":[{"name","path","why"}],
+ * "binaries":[{"path","why"}],"libraries":[{"path","why"}],"warnings":[...],
+ * "archive_size":N}. */
+int bs_initramfs_to_json(const struct bs_initramfs *b, char **ret);
+
 /* ---- Plans ---------------------------------------------------------------------------------
  *
  * A plan is data: steps, each an action on one node, with the steps that must finish first.

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "graph-load.h"
 #include "log.h"
@@ -17,16 +19,19 @@
 static void needs_help(void)
 {
 	printf("Usage: blkstack [--sysroot DIR] needs [--root MOUNTPOINT] [--resume DEV]\n"
-	       "                [--also ID]... [--json]\n"
+	       "                [--also ID]... [--kernel VERSION] [--json]\n"
 	       "\n"
 	       "List what an initramfs needs to bring up the root set (root, /usr and the resume\n"
 	       "device) and nothing else: the nodes of its closure with the identities to wait\n"
 	       "for (never kernel names), the layer kinds in it, the configuration lines that\n"
-	       "describe them, and the key files the image must carry.\n"
+	       "describe them, the key files the image must carry, and the kernel modules,\n"
+	       "binaries and shared libraries that 'blkstack initramfs' puts in it.\n"
 	       "\n"
 	       "     --root MOUNTPOINT  The root filesystem (default /)\n"
 	       "     --resume DEV       The resume device (default: the one the kernel names)\n"
 	       "     --also ID          Bring this node, mount point or device up too\n"
+	       "     --kernel VERSION   The kernel whose modules to list (default: the running\n"
+	       "                        one for /, else the only one in DIR/lib/modules)\n"
 	       "  -J --json             As JSON\n"
 	       "     --manifest         The manifest an initramfs carries for it (JSON)\n"
 	       "  -h --help             Show this help\n");
@@ -37,6 +42,7 @@ enum {
 	ARG_RESUME,
 	ARG_ALSO,
 	ARG_MANIFEST,
+	ARG_KERNEL,
 };
 
 const struct verb_options verb_needs_options = {
@@ -48,6 +54,7 @@ const struct verb_options verb_needs_options = {
 		{ "resume", required_argument, NULL, ARG_RESUME },
 		{ "also", required_argument, NULL, ARG_ALSO },
 		{ "manifest", no_argument, NULL, ARG_MANIFEST },
+		{ "kernel", required_argument, NULL, ARG_KERNEL },
 		CLI_GLOBAL_OPTIONS,
 		{},
 	},
@@ -55,9 +62,76 @@ const struct verb_options verb_needs_options = {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_graph *, bs_graph_unref)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_needs *, bs_needs_unref)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_initramfs *, bs_initramfs_unref)
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
 
 static const char *const wait_for[] = { "serial",  "partuuid", "uuid_sub", "uuid",    "md_uuid",
 					"vg_uuid", "lv_uuid",  "label",	   "dm_name", NULL };
+
+static void print_items(const char *title, const struct bs_initramfs *b,
+			size_t (*count)(const struct bs_initramfs *),
+			const struct bs_initramfs_item *(*get)(const struct bs_initramfs *, size_t))
+{
+	printf("%s:\n", title);
+	for (size_t i = 0; i < count(b); i++) {
+		const struct bs_initramfs_item *it = get(b, i);
+
+		printf("  %-24s %s  (%s)\n", it->name, it->path ? it->path : "built in",
+		       strna(it->why));
+	}
+}
+
+static void print_image(const struct bs_initramfs *b)
+{
+	if (bs_initramfs_get_kernel(b)) {
+		char title[300];
+
+		(void)snprintf(title, sizeof(title), "modules (kernel %s)",
+			       bs_initramfs_get_kernel(b));
+		print_items(title, b, bs_initramfs_get_n_modules, bs_initramfs_get_module);
+	} else
+		printf("modules: unknown (no kernel module tree)\n");
+	print_items("binaries", b, bs_initramfs_get_n_binaries, bs_initramfs_get_binary);
+	print_items("libraries", b, bs_initramfs_get_n_libraries, bs_initramfs_get_library);
+}
+
+/* needs --json with what the image holds: "kernel", "modules" (null when unknown),
+ * "binaries", "libraries" and "warnings", from bs_initramfs_to_json(). */
+static int needs_json(const struct bs_needs *n, const struct bs_initramfs *b, char **ret)
+{
+	_cleanup_free_ char *a = NULL, *c = NULL;
+	_cleanup_(json_object_putp) json_object *needs = NULL, *image = NULL;
+	static const char *const keys[] = { "kernel", "modules", "binaries", "libraries",
+					    "warnings" };
+	const char *s;
+	int r;
+
+	r = bs_needs_to_json(n, &a);
+	if (r >= 0)
+		r = bs_initramfs_to_json(b, &c);
+	if (r < 0)
+		return r;
+	needs = json_tokener_parse(a);
+	image = json_tokener_parse(c);
+	if (!needs || !image)
+		return -ENOMEM;
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		json_object *v = NULL;
+
+		if (!json_object_object_get_ex(image, keys[i], &v))
+			return -EBADMSG;
+		if (streq(keys[i], "modules") && !bs_initramfs_get_kernel(b))
+			v = NULL;
+		if (json_object_object_add(needs, keys[i], json_object_get(v)) < 0)
+			return -ENOMEM;
+	}
+	s = json_object_to_json_string_ext(needs, JSON_C_TO_STRING_PRETTY |
+							  JSON_C_TO_STRING_SPACED |
+							  JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s || !(*ret = strdup(s)))
+		return -ENOMEM;
+	return 0;
+}
 
 static void print_text(const struct bs_needs *n)
 {
@@ -84,6 +158,8 @@ int verb_needs(struct bs_ctx *ctx, int argc, char **argv)
 {
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	_cleanup_(bs_needs_unrefp) struct bs_needs *n = NULL;
+	_cleanup_(bs_initramfs_unrefp) struct bs_initramfs *b = NULL;
+	struct bs_initramfs_opts opts = { .flags = BS_INITRAMFS_CONTENTS_ONLY };
 	_cleanup_strv_free_ char **also = NULL;
 	const char *root = NULL, *resume = NULL;
 	bool json = false, manifest = false;
@@ -106,6 +182,11 @@ int verb_needs(struct bs_ctx *ctx, int argc, char **argv)
 			break;
 		case ARG_MANIFEST:
 			manifest = true;
+			break;
+		case ARG_KERNEL:
+			if (optarg[0] == '\0' || strchr(optarg, '/'))
+				return log_usage_error("needs: '%s' is no kernel version", optarg);
+			opts.kernel = optarg;
 			break;
 		case ARG_ALSO:
 			if (strv_extend(&also, optarg) < 0)
@@ -130,15 +211,33 @@ int verb_needs(struct bs_ctx *ctx, int argc, char **argv)
 	r = bs_needs_new(g, root, resume, (const char *const *)also, &n);
 	if (r < 0)
 		return r;
-	if (json || manifest) {
+	if (manifest) {
 		_cleanup_free_ char *out = NULL;
 
-		r = manifest ? bs_needs_to_manifest(n, NULL, &out) : bs_needs_to_json(n, &out);
+		r = bs_needs_to_manifest(n, NULL, &out);
 		if (r < 0)
 			return log_error_errno(r, "Failed to format what is needed: %m");
 		puts(out);
-	} else
+		goto done;
+	}
+	/* What the image would hold; what is not there is said, and the rest listed. */
+	r = bs_initramfs_new(n, &opts, &b);
+	if (r < 0)
+		return log_error_errno(r, "needs: the image's contents are unknown: %m");
+	for (size_t i = 0; i < bs_initramfs_get_n_warnings(b); i++)
+		log_error("warning: %s", bs_initramfs_get_warning(b, i));
+	if (json) {
+		_cleanup_free_ char *out = NULL;
+
+		r = needs_json(n, b, &out);
+		if (r < 0)
+			return log_error_errno(r, "Failed to format what is needed: %m");
+		puts(out);
+	} else {
 		print_text(n);
+		print_image(b);
+	}
+done:
 	if (fflush(stdout) != 0)
 		return log_error_errno(-errno, "Failed to write the output: %m");
 	return 0;

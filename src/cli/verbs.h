@@ -43,6 +43,7 @@ struct verb_options {
 extern const struct verb_options verb_show_options;
 extern const struct verb_options verb_plan_options;
 extern const struct verb_options verb_needs_options;
+extern const struct verb_options verb_initramfs_options;
 extern const struct verb_options verb_record_options;
 extern const struct verb_options verb_check_options;
 extern const struct verb_options verb_up_down_options;
@@ -64,6 +65,7 @@ static inline int verb_getopt(int argc, char **argv, const struct verb_options *
 int verb_show(struct bs_ctx *ctx, int argc, char **argv);
 int verb_plan(struct bs_ctx *ctx, int argc, char **argv);
 int verb_needs(struct bs_ctx *ctx, int argc, char **argv);
+int verb_initramfs(struct bs_ctx *ctx, int argc, char **argv);
 int verb_record(struct bs_ctx *ctx, int argc, char **argv);
 int verb_check(struct bs_ctx *ctx, int argc, char **argv);
 int verb_up(struct bs_ctx *ctx, int argc, char **argv);

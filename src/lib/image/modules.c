@@ -980,3 +980,9 @@ int bs_modules_files(struct bs_modules *m, char ***ret)
 	*ret = TAKE_PTR(files);
 	return 0;
 }
+
+int bs_modules_want_modalias(struct bs_modules *m, const char *alias, const char *why)
+{
+	assert(m);
+	return want_lookup(m, alias, why, true);
+}

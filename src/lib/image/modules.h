@@ -111,3 +111,8 @@ const struct bs_module *bs_modules_get(struct bs_modules *m, size_t i);
  * an image builder that carries a subset may rebuild them with depmod.
  */
 int bs_modules_files(struct bs_modules *m, char ***ret);
+
+/* One modalias of a device that is not live, as the record keeps them (a word of its
+ * "modalias" attribute), as bs_modules_want_device() takes each of the chain it reads in
+ * sys/: the modules that match, or none (0) for a bus the kernel has built in. */
+int bs_modules_want_modalias(struct bs_modules *m, const char *alias, const char *why);
