@@ -455,15 +455,58 @@ bool bs_needs_has_kind(const struct bs_needs *n, enum bs_node_kind k);
  * and LVM uuids, labels), never a kernel name. */
 int bs_needs_to_json(const struct bs_needs *n, char **ret);
 
+/* The resume device of the closure (given to bs_needs_new() or named by the running system),
+ * or NULL if there is none. */
+struct bs_node *bs_needs_get_resume(const struct bs_needs *n);
+
 /*
  * The manifest an initramfs carries for n, newly allocated: versioned JSON with the root set,
  * its closure as a graph (the show --json format, without the edges that only the image
  * meets), every node's typed configuration (what each step's driver needs: the crypt
  * request's parameters, loop, mount and swap options), modules (the kernel modules in load
- * order, NULL-terminated; may be NULL) and the key files the image carries. /init reads it
- * through bs_graph_load() with BS_LOAD_MANIFEST, and nothing else.
+ * order as paths below lib/modules/KERNEL, "kernel/drivers/md/dm-crypt.ko", NULL-terminated;
+ * may be NULL), kernel (the release they are for, as uname -r gives it; NULL: unknown, written
+ * as null), the resume device (bs_needs_get_resume(), or null) and the key files the image
+ * carries. /init reads it through bs_graph_load() with BS_LOAD_MANIFEST and
+ * bs_manifest_get_info(), and nothing else. Returns 0, -EINVAL (also for a kernel release
+ * with a '/' or a blank, or a module path that is absolute or has "." or ".." in it) or
+ * -ENOMEM.
  */
-int bs_needs_to_manifest(const struct bs_needs *n, char *const *modules, char **ret);
+int bs_needs_to_manifest(const struct bs_needs *n, const char *kernel, char *const *modules,
+			 char **ret);
+
+/* What /init reads of a manifest before it runs the executor. The library allocates it, and
+ * may append members in later versions. */
+struct bs_manifest_info {
+	char *kernel; /* the kernel release it was built for, or NULL if it does not say */
+	char *resume; /* the resume device's node id, or NULL */
+	char **root_set; /* node ids: root, /usr, the resume device, --also; never NULL */
+	char **modules; /* module paths below lib/modules/KERNEL, in load order; never NULL */
+	char **key_files; /* the key files the image carries; never NULL */
+};
+
+/*
+ * Reads the manifest at path (below the context's sysroot, as bs_load_opts.manifest) and
+ * checks all of it, as bs_graph_load() with BS_LOAD_MANIFEST would. Returns 0 with *ret set
+ * (free it with bs_manifest_info_free()); -EBADMSG for a manifest that is damaged or not
+ * version 1 (logged as a warning naming the file and where), -EFBIG, -ENOMEM, or the errno
+ * of reading it.
+ */
+int bs_manifest_get_info(struct bs_ctx *c, const char *path, struct bs_manifest_info **ret);
+/* Frees info and what it holds. Accepts NULL. Returns NULL. */
+struct bs_manifest_info *bs_manifest_info_free(struct bs_manifest_info *info);
+/* The manifest's modules only, as bs_manifest_get_info() reads them: a NULL-terminated list
+ * of paths below lib/modules/KERNEL in load order (empty, never NULL), for the caller to free
+ * with each string. */
+int bs_manifest_get_modules(struct bs_ctx *c, const char *path, char ***ret);
+
+/*
+ * The node that spec names, as fstab's first field or the kernel's root= would: a node id,
+ * UUID=, LABEL=, PARTUUID=, PARTLABEL=, or a /dev path (/dev/disk/by-uuid/..., by-label,
+ * by-partuuid, by-partlabel, by-id, /dev/mapper/NAME, /dev/md/NAME, /dev/VG/LV, /dev/NAME).
+ * NULL if none, or if g or spec is NULL.
+ */
+struct bs_node *bs_graph_find_device(const struct bs_graph *g, const char *spec);
 
 /* ---- The initramfs image ------------------------------------------------------------------
  *
@@ -684,6 +727,37 @@ struct bs_exec_opts {
 	const char *console;
 	/* up: do not write the recorded graph when done. */
 	int no_record;
+
+	/* Members below were added for the initramfs; a caller that zeroes the struct gets the
+	 * behaviour of before. */
+
+	/* The initramfs manifest (a path below the sysroot, as bs_load_opts.manifest): each
+	 * graph is loaded from the running system and the manifest (BS_LOAD_LIVE |
+	 * BS_LOAD_MANIFEST, with the usual policy: an error refuses, a missing device is
+	 * waited for), never from the recorded graph or the configuration. The graph is never
+	 * recorded, and nothing outside the manifest is discovered: what the manifest's
+	 * graph does not name is not opened. NULL: the live system, the record and the
+	 * configuration. */
+	const char *manifest;
+	/* Overrides of the root filesystem (the node mnt:/), applied after every load, as the
+	 * kernel command line gives them to an initramfs. root_fstype replaces its type
+	 * (rootfstype=); NULL keeps it. root_options (rootflags=) is split as fstab's options
+	 * are: its kernel flags are added to the configured ones and its filesystem options
+	 * appended to the configured ones (the filesystem takes the last of two); NULL or ""
+	 * adds nothing. root_access (enum bs_exec_root_access) is ro or rw. A graph without
+	 * mnt:/ is left alone. An option string libmount cannot split fails the run with
+	 * -EINVAL. */
+	const char *root_fstype;
+	const char *root_options;
+	int root_access;
+};
+
+/* bs_exec_opts.root_access. Zero is "as configured", so that a zeroed struct changes
+ * nothing. */
+enum bs_exec_root_access {
+	BS_EXEC_ROOT_AS_CONFIGURED = 0, /* the manifest's or fstab's options decide */
+	BS_EXEC_ROOT_READ_ONLY = 1, /* mounted read-only (the kernel's "ro") */
+	BS_EXEC_ROOT_READ_WRITE = 2, /* mounted read-write ("rw") */
 };
 
 enum bs_exec_event_type {

@@ -214,7 +214,7 @@ int verb_needs(struct bs_ctx *ctx, int argc, char **argv)
 	if (manifest) {
 		_cleanup_free_ char *out = NULL;
 
-		r = bs_needs_to_manifest(n, NULL, &out);
+		r = bs_needs_to_manifest(n, NULL, NULL, &out);
 		if (r < 0)
 			return log_error_errno(r, "Failed to format what is needed: %m");
 		puts(out);

@@ -11,6 +11,7 @@
 #include "blkstack.h"
 #include "graph.h"
 #include "kind.h"
+#include "layer-config.h"
 #include "libblkstack-private.h"
 #include "ops.h"
 
@@ -83,6 +84,14 @@ struct bs_exec {
 	unsigned max_rounds;
 	uint64_t timeout_usec;
 	bool no_record;
+
+	/* The initramfs: the manifest instead of the record and the configuration, and the
+	 * kernel command line's overrides of mnt:/ (bs_exec_opts). */
+	char *manifest;
+	char *root_fstype;
+	bool have_root_options;
+	struct bs_mount_options root_options; /* rootflags=, split */
+	int root_access;
 
 	struct bs_real_ops_data real;
 	char *askpass_socket;

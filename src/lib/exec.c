@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "hashmap.h"
 #include "plan.h"
 #include "problems.h"
+#include "sources/fs-options.h"
 #include "strv.h"
 #include "util.h"
 
@@ -61,9 +63,37 @@ static void results_clear(struct bs_exec *e)
 	e->n_passphrases = 0;
 }
 
+/* The members of bs_exec_opts for the initramfs: the manifest and the root overrides. */
+static int exec_opts_initramfs(struct bs_exec *e, const struct bs_exec_opts *opts)
+{
+	int r;
+
+	if (opts->root_access < BS_EXEC_ROOT_AS_CONFIGURED ||
+	    opts->root_access > BS_EXEC_ROOT_READ_WRITE || (opts->manifest && !*opts->manifest) ||
+	    (opts->root_fstype && !*opts->root_fstype))
+		return -EINVAL;
+	e->root_access = opts->root_access;
+	if ((opts->manifest && !(e->manifest = strdup(opts->manifest))) ||
+	    (opts->root_fstype && !(e->root_fstype = strdup(opts->root_fstype))))
+		return -ENOMEM;
+	if (opts->root_options && *opts->root_options) {
+		/* Split once, here: options libmount cannot read fail the executor's setup,
+		 * before anything runs. */
+		r = bs_mount_options_split(opts->root_options, &e->root_options);
+		if (r < 0) {
+			bs_log_err(e->ctx, "Cannot read the root filesystem's options '%s': %s",
+				   opts->root_options, strerror(-r));
+			return r;
+		}
+		e->have_root_options = true;
+	}
+	return 0;
+}
+
 _public_ int bs_exec_new(struct bs_ctx *c, const struct bs_exec_opts *opts, struct bs_exec **ret)
 {
 	struct bs_exec *e;
+	int r;
 
 	if (!c || !ret)
 		return -EINVAL;
@@ -86,6 +116,11 @@ _public_ int bs_exec_new(struct bs_ctx *c, const struct bs_exec_opts *opts, stru
 		}
 		e->real.opts.askpass_socket = e->askpass_socket;
 		e->real.opts.console = e->console;
+		r = exec_opts_initramfs(e, opts);
+		if (r < 0) {
+			bs_exec_unref(e);
+			return r;
+		}
 	}
 	if (e->jobs == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -122,6 +157,9 @@ _public_ struct bs_exec *bs_exec_unref(struct bs_exec *e)
 	free(e->passphrase_sizes);
 	free(e->askpass_socket);
 	free(e->console);
+	free(e->manifest);
+	free(e->root_fstype);
+	bs_mount_options_done(&e->root_options);
 	pthread_mutex_destroy(&e->lock);
 	pthread_mutex_destroy(&e->prompt_lock);
 	bs_ctx_unref(e->ctx);
@@ -276,24 +314,84 @@ int bs_exec_remember_device(struct bs_exec *e, const char *id, const char *path)
 
 /* ---- the graph, the plan, the rounds -------------------------------------------------------- */
 
+/* strextend()'s list of options: a and b joined with a comma, either may be NULL. */
+static int options_append(char **a, const char *b)
+{
+	if (!b || !*b)
+		return 0;
+	if (!*a)
+		return (*a = strdup(b)) ? 0 : -ENOMEM;
+	return strextend(a, ",", b, NULL);
+}
+
+/* The kernel command line's root=, rootflags=, rootfstype=, ro and rw, on mnt:/ of g. */
+static int apply_root_overrides(struct bs_exec *e, struct bs_graph *g)
+{
+	struct bs_node *n = bs_graph_find_node(g, "mnt:/");
+	const struct bs_mount_options *o = &e->root_options;
+	struct bs_mount_options *m;
+	int r;
+
+	if (!n || n->kind != BS_NODE_MOUNT)
+		return 0;
+	if (e->root_fstype) {
+		r = bs_node_set_attr(n, BS_ATTR_FSTYPE, e->root_fstype);
+		if (r < 0)
+			return r;
+	}
+	if (!e->have_root_options && e->root_access == BS_EXEC_ROOT_AS_CONFIGURED)
+		return 0;
+	if (!n->config && !(n->config = calloc(1, sizeof(*n->config))))
+		return -ENOMEM;
+	if (!n->config->mount && !(n->config->mount = calloc(1, sizeof(*n->config->mount))))
+		return -ENOMEM;
+	m = n->config->mount;
+	if (e->have_root_options) {
+		m->flags |= o->flags;
+		if (o->propagation)
+			m->propagation = o->propagation;
+		if ((r = options_append(&m->data, o->data)) < 0 ||
+		    (r = options_append(&m->helper, o->helper)) < 0 ||
+		    (r = options_append(&m->loop_unsupported, o->loop_unsupported)) < 0)
+			return r;
+	}
+	if (e->root_access == BS_EXEC_ROOT_READ_ONLY)
+		m->flags |= MS_RDONLY;
+	else if (e->root_access == BS_EXEC_ROOT_READ_WRITE)
+		m->flags &= ~(unsigned long)MS_RDONLY;
+	bs_log_debug(e->ctx, "root overrides: mnt:/ is %s, flags %#lx, options '%s'",
+		     strna(bs_node_attr(n, BS_ATTR_FSTYPE)), m->flags, strempty(m->data));
+	return 0;
+}
+
 static int load_graph(struct bs_exec *e, bool *ret_recorded, struct bs_graph **ret)
 {
 	/* A device that is not there is waited for, like one that is late; any other error in
-	 * the configuration stops the run before it starts. */
+	 * the configuration stops the run before it starts. In the initramfs the manifest
+	 * stands for the record and the configuration. */
 	const struct bs_load_opts opts = {
-		.flags = BS_LOAD_DEFAULT | BS_LOAD_REFUSE_ERRORS | BS_LOAD_WAIT_UNRESOLVED,
+		.flags = (e->manifest ? BS_LOAD_LIVE | BS_LOAD_MANIFEST : BS_LOAD_DEFAULT) |
+			 BS_LOAD_REFUSE_ERRORS | BS_LOAD_WAIT_UNRESOLVED,
+		.manifest = e->manifest,
 	};
 	struct bs_problem_list *problems = NULL;
-	int recorded;
+	struct bs_graph *g = NULL;
+	int recorded, r;
 
-	recorded = bs_graph_load(e->ctx, &opts, ret, &problems);
-	if (recorded == -EBADMSG)
+	recorded = bs_graph_load(e->ctx, &opts, &g, &problems);
+	if (recorded == -EBADMSG && problems)
 		for (size_t i = 0; i < problems->n_problems; i++)
 			if (bs_problem_refuses(&problems->problems[i], opts.flags))
 				bs_log_err(e->ctx, "%s", problems->problems[i].text);
 	bs_problem_list_free(problems);
 	if (recorded < 0)
 		return recorded;
+	r = apply_root_overrides(e, g);
+	if (r < 0) {
+		bs_graph_unref(g);
+		return r;
+	}
+	*ret = g;
 	if (ret_recorded)
 		*ret_recorded = recorded > 0;
 	return 0;
@@ -402,7 +500,7 @@ static int exec_up(struct bs_exec *e, const char *const *targets)
 		r = make_plan(e, g, BS_PLAN_UP, targets, 0, &p);
 		/* What the plan cannot place yet lies inside layers still closed: open them all
 		 * to find it (discovery). */
-		if (r >= 0 && bs_plan_get_n_unresolved(p) > 0) {
+		if (r >= 0 && bs_plan_get_n_unresolved(p) > 0 && !e->manifest) {
 			if (asprintf(&message,
 				     "discovery: %zu target%s not found yet%s; opening every layer "
 				     "that could hold %s",
@@ -644,7 +742,7 @@ _public_ int bs_exec_run(struct bs_exec *e, enum bs_plan_op op, const char *cons
 	for (size_t i = 0; i < e->n_results; i++)
 		if (e->results[i].status != BS_EXEC_DONE)
 			return -EIO;
-	if (op == BS_PLAN_UP && !e->no_record)
+	if (op == BS_PLAN_UP && !e->no_record && !e->manifest)
 		(void)record_live_graph(e);
 	return 0;
 }

@@ -722,7 +722,7 @@ static int add_manifest(struct bs_initramfs *b)
 	/* Not NULL, so that an image without modules still says so. */
 	if (!paths && !(paths = calloc(1, sizeof(char *))))
 		return -ENOMEM;
-	r = bs_needs_to_manifest(b->needs, paths, &manifest);
+	r = bs_needs_to_manifest(b->needs, b->kernel, paths, &manifest);
 	if (r < 0)
 		return r;
 	return bs_image_add_data(b->image, "etc/blkstack/manifest.json", 0644, manifest,

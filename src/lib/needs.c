@@ -203,6 +203,11 @@ _public_ struct bs_node *bs_needs_get_root_set(const struct bs_needs *n, size_t 
 	return n && i < n->n_targets ? n->targets[i] : NULL;
 }
 
+_public_ struct bs_node *bs_needs_get_resume(const struct bs_needs *n)
+{
+	return n ? n->resume : NULL;
+}
+
 _public_ bool bs_needs_has_kind(const struct bs_needs *n, enum bs_node_kind k)
 {
 	for (size_t i = 0; n && i < n->n_nodes; i++)

@@ -102,7 +102,13 @@ static void on_event(void *userdata, const struct bs_exec_event *ev)
 
 void exec_run(struct exec_run *run, const struct exec_run_opts *o)
 {
-	struct bs_exec_opts eo = { .jobs = o->jobs ? o->jobs : 1, .key_fd = -1, .no_record = 1 };
+	struct bs_exec_opts eo = { .jobs = o->jobs ? o->jobs : 1,
+				   .key_fd = -1,
+				   .no_record = 1,
+				   .manifest = o->manifest,
+				   .root_fstype = o->root_fstype,
+				   .root_options = o->root_options,
+				   .root_access = o->root_access };
 	struct bs_ctx *c = ctx_on_sysroot(o->sysroot, o->mount_root);
 
 	*run = (struct exec_run){};

@@ -44,6 +44,11 @@ struct exec_run_opts {
 	const struct bs_ops *ops; /* the fake ops table, called with ops_data */
 	void *ops_data;
 	unsigned max_rounds; /* 0: the executor's own limit */
+	/* bs_exec_opts's initramfs members: the manifest (below sysroot) and root overrides. */
+	const char *manifest;
+	const char *root_fstype;
+	const char *root_options;
+	int root_access;
 };
 
 /* One run of the executor and what it said. The texts stay valid until exec_run_done(). */

@@ -193,8 +193,11 @@ static char *manifest_of(const char *root)
 	char *m = NULL;
 
 	ASSERT_OK(bs_needs_new(g, NULL, NULL, NULL, &n));
-	ASSERT_OK(bs_needs_to_manifest(
-		n, (char *const[]){ (char *)"dm_mod", (char *)"dm_crypt", NULL }, &m));
+	ASSERT_OK(bs_needs_to_manifest(n, "6.1.0-57-amd64",
+				       (char *const[]){ (char *)"kernel/drivers/md/dm-mod.ko",
+							(char *)"kernel/drivers/md/dm-crypt.ko",
+							NULL },
+				       &m));
 	bs_needs_unref(n);
 	bs_graph_unref(g);
 	return m;
@@ -219,7 +222,10 @@ TEST(manifest_round_trip_is_a_cold_start)
 			"cryptroot UUID=43c1b2e4-cd43-4bbd-949e-e440504cddf6 /etc/keys/root.key "
 			"luks,tries=2,discard\n");
 	m = manifest_of(assembled);
-	ASSERT_NOTNULL(strstr(m, "\"modules\": [\n    \"dm_mod\",\n    \"dm_crypt\"\n  ]"));
+	ASSERT_NOTNULL(strstr(m, "\"modules\": [\n    \"kernel/drivers/md/dm-mod.ko\",\n    "
+				 "\"kernel/drivers/md/dm-crypt.ko\"\n  ]"));
+	ASSERT_NOTNULL(strstr(m, "\"kernel\": \"6.1.0-57-amd64\""));
+	ASSERT_NOTNULL(strstr(m, "\"resume\": null"));
 	ASSERT_NOTNULL(strstr(m, "\"key_files\": [\n    \"/etc/keys/root.key\"\n  ]"));
 	/* The key's edge is the image's: not in the manifest's graph (it would be a cycle). */
 	ASSERT_NULL(strstr(m, "\"role\": \"key-file\""));

@@ -26,8 +26,12 @@
  *    "config": [{"node": ID, "file": PATH, "line": N,    (no file: options a record gave)
  *                "crypt": {...} | "loop": {...} | "mount": {...} | "swap_flags": N |
  *                "drbd": {...}}, ...],
- *    "modules": [NAME, ...],        the kernel modules in load order (may be empty)
+ *    "modules": [RELPATH, ...],     the kernel modules in load order (may be empty), below
+ *                                   lib/modules/KERNEL: no absolute path, no ".."
+ *    "kernel": VERSION | null,      the kernel it was built for ("6.1.0-57-amd64")
+ *    "resume": ID | null,           the resume device: a node of the graph and of root_set
  *    "key_files": [PATH, ...]}      files the image carries for a mapping below root
+ * "kernel" and "resume" may be missing (as null), the others are as described.
  * Everything /init needs to bring the root set up: it reads no other configuration.
  */
 
@@ -37,6 +41,36 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free)
 
 /* ---- writing ----------------------------------------------------------------------------- */
+
+/* A kernel release as uname -r gives it, fit to be a directory of lib/modules. */
+static bool kernel_version_is_valid(const char *v)
+{
+	if (!v || !*v || strlen(v) > 64 || streq(v, ".") || streq(v, ".."))
+		return false;
+	for (const char *p = v; *p; p++)
+		if (*p == '/' || (unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* A module's path below lib/modules/VERSION: relative, without "." or ".." components. */
+static bool module_path_is_valid(const char *m)
+{
+	if (!m || !*m || m[0] == '/')
+		return false;
+	for (const char *p = m; *p;) {
+		size_t l = strcspn(p, "/");
+
+		if (l == 0 || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += l;
+		if (*p == '/')
+			p++;
+		else
+			break;
+	}
+	return m[strlen(m) - 1] != '/';
+}
 
 static int add(json_object *o, const char *key, json_object *v)
 {
@@ -164,8 +198,10 @@ static int string_array(char *const *list, json_object **ret)
 	return a ? 0 : -ENOMEM;
 }
 
-_public_ int bs_needs_to_manifest(const struct bs_needs *needs, char *const *modules, char **ret)
+_public_ int bs_needs_to_manifest(const struct bs_needs *needs, const char *kernel,
+				  char *const *modules, char **ret)
 {
+	const struct bs_node *resume;
 	_cleanup_(json_object_putp) json_object *root = json_object_new_object();
 	_cleanup_free_ bool *keep = NULL;
 	_cleanup_strv_free_ char **root_set = NULL, **keys = NULL;
@@ -173,11 +209,15 @@ _public_ int bs_needs_to_manifest(const struct bs_needs *needs, char *const *mod
 	json_object *graph = NULL, *config, *list;
 	int r;
 
-	if (!needs || !ret)
+	if (!needs || !ret || (kernel && !kernel_version_is_valid(kernel)))
 		return -EINVAL;
+	for (char *const *m = modules; m && *m; m++)
+		if (!module_path_is_valid(*m))
+			return -EINVAL;
 	if (!root)
 		return -ENOMEM;
 	g = bs_needs_get_graph(needs);
+	resume = bs_needs_get_resume(needs);
 	bs_graph_sort(g);
 	keep = calloc(g->n_nodes ? g->n_nodes : 1, sizeof(*keep));
 	if (!keep)
@@ -220,6 +260,14 @@ _public_ int bs_needs_to_manifest(const struct bs_needs *needs, char *const *mod
 	}
 	if (r >= 0 && (r = string_array(modules, &list)) >= 0)
 		r = add(root, "modules", list);
+	/* null, not missing, when unknown: the reader of a manifest sees what it was told. */
+	if (r >= 0 && json_object_object_add(root, "kernel",
+					     kernel ? json_object_new_string(kernel) : NULL) < 0)
+		r = -ENOMEM;
+	if (r >= 0 &&
+	    json_object_object_add(root, "resume",
+				   resume ? json_object_new_string(resume->id) : NULL) < 0)
+		r = -ENOMEM;
 	if (r >= 0 && (r = string_array(keys, &list)) >= 0)
 		r = add(root, "key_files", list);
 	if (r < 0)
@@ -559,16 +607,84 @@ static int check_strings(const struct reader *rd, json_object *root, const char 
 	return 0;
 }
 
-int bs_manifest_merge(struct bs_graph *g, const char *origin, const char *text, size_t size)
+/* Whether id is one of the strings of the list key of root. */
+static bool list_has(json_object *root, const char *key, const char *id)
 {
-	static const char *const top[] = { "version", "root_set",  "graph", "config",
-					   "modules", "key_files", NULL };
+	json_object *v;
+
+	if (!json_object_object_get_ex(root, key, &v))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(v); i++)
+		if (streq(json_object_get_string(json_object_array_get_idx(v, i)), id))
+			return true;
+	return false;
+}
+
+/* A member that is a non-empty string or null (or missing: NULL). */
+static int get_str_or_null(const struct reader *rd, json_object *root, const char *key,
+			   const char **ret)
+{
+	json_object *v;
+
+	*ret = NULL;
+	if (!json_object_object_get_ex(root, key, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0 ||
+	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return damaged(rd, "'%s' is not a non-empty string or null", key);
+	*ret = json_object_get_string(v);
+	return 0;
+}
+
+static int strings_dup(json_object *root, const char *key, char ***ret)
+{
+	char **l = NULL;
+	json_object *v;
+
+	if (json_object_object_get_ex(root, key, &v))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			if (strv_extend(&l, json_object_get_string(
+						    json_object_array_get_idx(v, i))) < 0) {
+				strv_free(l);
+				return -ENOMEM;
+			}
+	if (!l && !(l = calloc(1, sizeof(*l))))
+		return -ENOMEM;
+	*ret = l;
+	return 0;
+}
+
+static int info_new(json_object *root, const char *kernel, const char *resume,
+		    struct bs_manifest_info **ret)
+{
+	struct bs_manifest_info *info = calloc(1, sizeof(*info));
+
+	if (!info)
+		return -ENOMEM;
+	if ((kernel && !(info->kernel = strdup(kernel))) ||
+	    (resume && !(info->resume = strdup(resume))) ||
+	    strings_dup(root, "root_set", &info->root_set) < 0 ||
+	    strings_dup(root, "modules", &info->modules) < 0 ||
+	    strings_dup(root, "key_files", &info->key_files) < 0) {
+		bs_manifest_info_free(info);
+		return -ENOMEM;
+	}
+	*ret = info;
+	return 0;
+}
+
+static int manifest_merge(struct bs_graph *g, const char *origin, const char *text, size_t size,
+			  struct bs_manifest_info **ret_info)
+{
+	static const char *const top[] = { "version", "root_set", "graph",     "config", "modules",
+					   "kernel",  "resume",	  "key_files", NULL };
 	_cleanup_(json_tokener_freep) json_tokener *tok = NULL;
 	_cleanup_(json_object_putp) json_object *root = NULL;
 	struct reader rd = { .origin = origin };
 	struct bs_layer_config **configs = NULL;
 	char **ids = NULL;
 	json_object *v, *graph, *config = NULL;
+	const char *kernel, *resume;
 	size_t n_config = 0, end;
 	const char *graph_text;
 	int r, merged;
@@ -611,6 +727,29 @@ int bs_manifest_merge(struct bs_graph *g, const char *origin, const char *text, 
 	if (!json_object_object_get_ex(root, "graph", &graph) ||
 	    !json_object_is_type(graph, json_type_object))
 		return damaged(&rd, "no 'graph' object");
+	if (json_object_object_get_ex(root, "modules", &v))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			if (!module_path_is_valid(
+				    json_object_get_string(json_object_array_get_idx(v, i))))
+				return damaged(
+					&rd,
+					"'modules'[%zu] is not a path below lib/modules/VERSION",
+					i);
+	json_object_object_get_ex(root, "root_set", &v);
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		const char *id = json_object_get_string(json_object_array_get_idx(v, i));
+
+		if (!graph_has_node(graph, id))
+			return damaged(&rd, "'root_set'[%zu]: no node '%s' in the graph", i, id);
+	}
+	if ((r = get_str_or_null(&rd, root, "kernel", &kernel)) < 0 ||
+	    (r = get_str_or_null(&rd, root, "resume", &resume)) < 0)
+		return r;
+	if (kernel && !kernel_version_is_valid(kernel))
+		return damaged(&rd, "'kernel' is not a kernel release");
+	if (resume && !(graph_has_node(graph, resume) && list_has(root, "root_set", resume)))
+		return damaged(&rd, "'resume': '%s' is no node of the graph and the root set",
+			       resume);
 
 	/* All of it is checked before anything is merged: a damaged manifest adds nothing. */
 	if (json_object_object_get_ex(root, "config", &config)) {
@@ -650,10 +789,87 @@ int bs_manifest_merge(struct bs_graph *g, const char *origin, const char *text, 
 		n->config = TAKE_PTR(configs[i]);
 	}
 	r = merged;
+	if (ret_info) {
+		int k = info_new(root, kernel, resume, ret_info);
+
+		if (k < 0)
+			r = k;
+	}
 out:
 	for (size_t i = 0; configs && i < n_config; i++)
 		bs_layer_config_free(configs[i]);
 	free(configs);
 	strv_free(ids);
 	return r;
+}
+
+int bs_manifest_merge(struct bs_graph *g, const char *origin, const char *text, size_t size)
+{
+	return manifest_merge(g, origin, text, size, NULL);
+}
+
+/* ---- what /init reads of it ---------------------------------------------------------------- */
+
+_public_ struct bs_manifest_info *bs_manifest_info_free(struct bs_manifest_info *info)
+{
+	if (!info)
+		return NULL;
+	free(info->kernel);
+	free(info->resume);
+	strv_free(info->root_set);
+	strv_free(info->modules);
+	strv_free(info->key_files);
+	free(info);
+	return NULL;
+}
+
+_public_ int bs_manifest_get_info(struct bs_ctx *c, const char *path, struct bs_manifest_info **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	struct bs_graph *g = NULL;
+	struct bs_manifest_info *info = NULL;
+	size_t size;
+	int r;
+
+	if (!c || !path || !ret)
+		return -EINVAL;
+	r = bs_sysroot_read_file_max(c, path, BS_SYSROOT_READ_MAX, &text, &size);
+	if (r < 0)
+		return r;
+	/* The whole manifest is checked as a load would check it: what /init reads first is
+	 * no less checked than what the executor reads later. */
+	r = bs_graph_new(c, &g);
+	if (r < 0)
+		return r;
+	r = manifest_merge(g, path, text, size, &info);
+	bs_graph_unref(g);
+	if (r < 0)
+		return r;
+	*ret = info;
+	return 0;
+}
+
+_public_ int bs_manifest_get_modules(struct bs_ctx *c, const char *path, char ***ret)
+{
+	struct bs_manifest_info *info = NULL;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	r = bs_manifest_get_info(c, path, &info);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(info->modules);
+	bs_manifest_info_free(info);
+	return 0;
+}
+
+_public_ struct bs_node *bs_graph_find_device(const struct bs_graph *g, const char *spec)
+{
+	struct bs_node *n;
+
+	if (!g || !spec || !*spec)
+		return NULL;
+	n = bs_graph_find_node(g, spec);
+	return n ? n : bs_graph_find_spec(g, spec);
 }

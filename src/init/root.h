@@ -1,0 +1,20 @@
+/* What the switch to the root filesystem needs that is worth testing on its own. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* path is a regular file this process may execute. */
+bool init_is_executable_file(const char *path);
+
+/*
+ * Whether path is an executable file as a process chrooted to root would see it: an absolute
+ * symbolic link (/sbin/init -> /lib/systemd/systemd) resolves inside root, not in the
+ * initramfs. Kernels before openat2() (5.6) get the plain path below root.
+ */
+bool init_is_executable_in_root(const char *root, const char *path);
+
+/* Removes what dirfd holds, never leaving its filesystem (dev) and never following a symbolic
+ * link: an initramfs's files, not what is mounted in it. Closes dirfd. */
+void init_remove_tree(int dirfd, dev_t dev);
