@@ -232,7 +232,7 @@ static int want_disk(struct bs_initramfs *b, struct bs_modules *m, const struct 
 	}
 	if (asprintf(&why, "driver of %s", x->id) < 0)
 		return -ENOMEM;
-	modalias = bs_node_get_attr(x, "modalias");
+	modalias = x->attrs[BS_ATTR_MODALIAS];
 	if (!modalias || modalias[0] == '\0')
 		return problem(b, -ENOENT,
 			       "disk %s: its drivers are unknown: run 'blkstack record' on the "
@@ -265,7 +265,7 @@ static int want_crypt(struct bs_initramfs *b, struct bs_modules *m, const struct
 	else if (cc && cc->mode == BS_CRYPT_MODE_PLAIN)
 		cipher = BS_CRYPT_PLAIN_DEFAULT_CIPHER;
 	else if (dev)
-		cipher = bs_node_get_attr(dev, "cipher");
+		cipher = dev->attrs[BS_ATTR_CIPHER];
 	if (!cipher)
 		return problem(b, -ENOENT,
 			       "%s: its cipher is unknown: run 'blkstack record' while %s is "
