@@ -261,6 +261,10 @@ int verb_initramfs(struct bs_ctx *ctx, int argc, char **argv)
 		return log_usage_error("initramfs: --list and --json exclude each other");
 	if (level >= 0 && streq(compression, "none"))
 		return log_usage_error("initramfs: --compress none takes no --level");
+	if (level > (streq(compression, "zstd") ? 19 : 9) ||
+	    (level == 0 && streq(compression, "zstd")))
+		return log_usage_error("initramfs: --level %d is out of range for %s (%s)", level,
+				       compression, streq(compression, "zstd") ? "1-19" : "0-9");
 
 	r = load_graph(ctx, &g);
 	if (r < 0)

@@ -489,6 +489,29 @@ static int add_tools(struct bs_initramfs *b, struct bs_elf_closure *cl)
 	return 0;
 }
 
+/* Why a library is there: the objects that need it, the first few by name (libc is needed by
+ * every one of them). */
+static int needed_by(const struct bs_elf_entry *e, char **ret)
+{
+	size_t n = strv_length(e->needed_by);
+	_cleanup_free_ char *why = strdup("needed by");
+
+	for (size_t i = 0; why && i < n && i < 3; i++)
+		if (strextend(&why, i ? ", " : " ", e->needed_by[i], NULL) < 0)
+			return -ENOMEM;
+	if (!why)
+		return -ENOMEM;
+	if (n > 3) {
+		char more[32];
+
+		(void)snprintf(more, sizeof(more), " and %zu more", n - 3);
+		if (strextend(&why, more, NULL) < 0)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(why);
+	return 0;
+}
+
 /* Where the image stores an entry of the closure: the file itself, every symlink resolved
  * (the links of the closure reproduce the paths that lead to it). */
 static int add_closure_files(struct bs_initramfs *b, struct bs_elf_closure *cl,
@@ -499,7 +522,7 @@ static int add_closure_files(struct bs_initramfs *b, struct bs_elf_closure *cl,
 
 	for (size_t i = 0; i < bs_elf_closure_n_entries(cl); i++) {
 		const struct bs_elf_entry *e = bs_elf_closure_entry(cl, i);
-		_cleanup_free_ char *src = NULL, *why = NULL, *needed = NULL;
+		_cleanup_free_ char *src = NULL, *why = NULL;
 		const char *dest = e->real_path;
 		struct stat st;
 
@@ -521,9 +544,9 @@ static int add_closure_files(struct bs_initramfs *b, struct bs_elf_closure *cl,
 				return r;
 			continue;
 		}
-		r = strv_join(e->needed_by, ", ", &needed);
-		if (r < 0 || asprintf(&why, "needed by %s", needed) < 0)
-			return -ENOMEM;
+		r = needed_by(e, &why);
+		if (r < 0)
+			return r;
 		r = item_add(&b->libraries, strrchr(e->path, '/') + 1, e->real_path, why);
 		if (r >= 0)
 			r = bs_image_add_file(b->image, dest, st.st_mode & 07777, src, 0, why);

@@ -460,9 +460,10 @@ TEST(offline_disk_without_modalias_refused)
 TEST(offline_build_from_the_record)
 {
 	_cleanup_free_ char *dir = plain_sysroot();
-	_cleanup_(bs_graph_unrefp) struct bs_graph *g = offline_graph(dir);
 	_cleanup_free_ char *img = NULL;
 	struct test_cli_result r;
+
+	bs_graph_unref(offline_graph(dir));
 
 	ASSERT_TRUE(asprintf(&img, "%s/offline.img", test_scratch()) >= 0);
 	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", img, "--compress", "xz");
@@ -652,6 +653,10 @@ TEST(exit_codes)
 	test_cli_result_done(&r);
 	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", "/dev/null", "--level", "x");
 	ASSERT_EQ(r.exit_code, BS_EXIT_USAGE);
+	test_cli_result_done(&r);
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", "/dev/null", "--level", "20");
+	ASSERT_EQ(r.exit_code, BS_EXIT_USAGE);
+	ASSERT_NOTNULL(strstr(r.err, "out of range for zstd (1-19)"));
 	test_cli_result_done(&r);
 	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "--list", "--kernel", "9.9.9");
 	ASSERT_EQ(r.exit_code, BS_EXIT_FAILURE);

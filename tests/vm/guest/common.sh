@@ -34,6 +34,17 @@ send_out() {
 	say "sent $(du -sk "$1" | cut -f1) KiB of results"
 }
 
+# Sends a directory to the host on the spare disk that run-guest --out-disk attaches (serial
+# bsvm-out), as a tar: for what is too big for the serial port (an initramfs image).
+send_out_disk() {
+	local d
+	[ -d "$1" ] || die "nothing to send: $1 is missing"
+	d=$(disk_by_serial bsvm-out) || die "no output disk (run-guest --out-disk) to send $1 on"
+	tar -C "$1" -cf "$d" . || die "writing the results to $d failed"
+	sync
+	say "sent $(du -sk "$1" | cut -f1) KiB of results on $d"
+}
+
 # Ends the run: the marker is what the host reads to tell pass from fail.
 finish() {
 	sync
