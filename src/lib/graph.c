@@ -768,23 +768,22 @@ int bs_json_format(struct json_object *o, char **ret)
 	return 0;
 }
 
-static int json_add_string(json_object *o, const char *key, const char *value)
+int bs_json_add(json_object *o, const char *key, json_object *v)
 {
-	json_object *v;
-
-	if (!value)
-		return 0;
-	v = json_object_new_string(value);
 	if (!v)
 		return -ENOMEM;
-	return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
-static int json_add_new(json_object *o, const char *key, json_object *v)
+int bs_json_add_string(json_object *o, const char *key, const char *value, bool null_if_missing)
 {
-	if (!v)
-		return -ENOMEM;
-	return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
+	if (!value) /* json-c's null is the NULL object */
+		return null_if_missing && json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
+	return bs_json_add(o, key, json_object_new_string(value));
 }
 
 static int node_to_json(const struct bs_node *n, json_object **ret)
@@ -794,29 +793,29 @@ static int node_to_json(const struct bs_node *n, json_object **ret)
 
 	if (!o)
 		return -ENOMEM;
-	r = json_add_string(o, "id", n->id);
+	r = bs_json_add_string(o, "id", n->id, false);
 	if (r >= 0)
-		r = json_add_string(o, "kind", kind_names[n->kind]);
+		r = bs_json_add_string(o, "kind", kind_names[n->kind], false);
 	if (r >= 0)
-		r = json_add_string(o, "name", n->name);
+		r = bs_json_add_string(o, "name", n->name, false);
 	if (r >= 0 && n->devno)
-		r = json_add_string(o, "devno", n->devno_str);
+		r = bs_json_add_string(o, "devno", n->devno_str, false);
 	if (r >= 0 && n->size)
-		r = json_add_new(o, "size", json_object_new_uint64(n->size));
+		r = bs_json_add(o, "size", json_object_new_uint64(n->size));
 	for (int a = 0; r >= 0 && a < _BS_ATTR_MAX; a++)
-		r = json_add_string(o, attr_names[a], n->attrs[a]);
+		r = bs_json_add_string(o, attr_names[a], n->attrs[a], false);
 	if (r >= 0) {
 		list = json_object_new_array();
-		r = json_add_new(o, "mountpoints", list);
+		r = bs_json_add(o, "mountpoints", list);
 		for (char *const *m = bs_node_get_mountpoints(n); r >= 0 && *m; m++)
 			r = json_object_array_add(list, json_object_new_string(*m)) < 0 ? -ENOMEM :
 											  0;
 	}
 	if (r >= 0)
-		r = json_add_string(o, "state", state_names[n->state]);
+		r = bs_json_add_string(o, "state", state_names[n->state], false);
 	if (r >= 0) {
 		list = json_object_new_array();
-		r = json_add_new(o, "sources", list);
+		r = bs_json_add(o, "sources", list);
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(source_names); i++)
 			if (n->sources & (1u << i))
 				r = json_object_array_add(
@@ -845,13 +844,13 @@ int bs_graph_to_json_object(const struct bs_graph *g, const bool *keep, json_obj
 		return -ENOMEM;
 	nodes = json_object_new_array_ext((int)g->n_nodes);
 	edges = json_object_new_array_ext((int)g->n_edges);
-	r = json_add_new(root, "version", json_object_new_int(1));
+	r = bs_json_add(root, "version", json_object_new_int(1));
 	if (r >= 0)
-		r = json_add_new(root, "nodes", nodes);
+		r = bs_json_add(root, "nodes", nodes);
 	else
 		json_object_put(nodes);
 	if (r >= 0)
-		r = json_add_new(root, "edges", edges);
+		r = bs_json_add(root, "edges", edges);
 	else
 		json_object_put(edges);
 
@@ -878,11 +877,11 @@ int bs_graph_to_json_object(const struct bs_graph *g, const bool *keep, json_obj
 			r = -ENOMEM;
 			break;
 		}
-		r = json_add_string(o, "holder", g->edges[i]->holder->id);
+		r = bs_json_add_string(o, "holder", g->edges[i]->holder->id, false);
 		if (r >= 0)
-			r = json_add_string(o, "needs", g->edges[i]->needs->id);
+			r = bs_json_add_string(o, "needs", g->edges[i]->needs->id, false);
 		if (r >= 0)
-			r = json_add_string(o, "role", g->edges[i]->role);
+			r = bs_json_add_string(o, "role", g->edges[i]->role, false);
 		if (r >= 0 && g->edges[i]->carried &&
 		    json_object_object_add(o, "carried", json_object_new_boolean(true)) < 0)
 			r = -ENOMEM;

@@ -166,6 +166,12 @@ int bs_graph_to_json_object(const struct bs_graph *g, const bool *keep, struct j
 
 /* o as the library prints JSON (pretty, spaced, '/' unescaped), newly allocated. */
 int bs_json_format(struct json_object *o, char **ret);
+/* Adds v to object o under key, taking it: v is freed when that fails. A NULL v (a
+ * json_object_new_*() that failed) is -ENOMEM. */
+int bs_json_add(struct json_object *o, const char *key, struct json_object *v);
+/* Adds value as a string; a NULL value is left out, or written as null when null_if_missing. */
+int bs_json_add_string(struct json_object *o, const char *key, const char *value,
+		       bool null_if_missing);
 
 /* Sorts nodes, edges and edge lists into their stable order (done by the getters lazily). */
 void bs_graph_sort(struct bs_graph *g);

@@ -962,29 +962,6 @@ _public_ int bs_initramfs_write(struct bs_initramfs *b, int fd, const char *comp
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
 
-static int json_add(json_object *o, const char *key, json_object *v)
-{
-	if (!v || json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* A string, or null for NULL (json-c's null is the NULL object). */
-static int json_add_string(json_object *o, const char *key, const char *value)
-{
-	json_object *v = NULL;
-
-	if (value && !(v = json_object_new_string(value)))
-		return -ENOMEM;
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static int items_json(const struct item_list *l, bool with_name, json_object **ret)
 {
 	_cleanup_(json_object_putp) json_object *a = json_object_new_array();
@@ -998,9 +975,9 @@ static int items_json(const struct item_list *l, bool with_name, json_object **r
 			json_object_put(o);
 			return -ENOMEM;
 		}
-		if ((with_name && json_add_string(o, "name", l->items[i].name) < 0) ||
-		    json_add_string(o, "path", l->items[i].path) < 0 ||
-		    json_add_string(o, "why", l->items[i].why) < 0)
+		if ((with_name && bs_json_add_string(o, "name", l->items[i].name, true) < 0) ||
+		    bs_json_add_string(o, "path", l->items[i].path, true) < 0 ||
+		    bs_json_add_string(o, "why", l->items[i].why, true) < 0)
 			return -ENOMEM;
 	}
 	*ret = TAKE_PTR(a);
@@ -1016,9 +993,9 @@ _public_ int bs_initramfs_to_json(const struct bs_initramfs *b, char **ret)
 	if (!b || !ret)
 		return -EINVAL;
 	root = json_object_new_object();
-	if (!root || json_add(root, "version", json_object_new_int(1)) < 0 ||
-	    json_add_string(root, "kernel", b->kernel) < 0 ||
-	    json_add(root, "entries", entries = json_object_new_array()) < 0)
+	if (!root || bs_json_add(root, "version", json_object_new_int(1)) < 0 ||
+	    bs_json_add_string(root, "kernel", b->kernel, true) < 0 ||
+	    bs_json_add(root, "entries", entries = json_object_new_array()) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < b->n_entries; i++) {
 		const struct bs_initramfs_entry *e = &b->entries[i];
@@ -1030,34 +1007,34 @@ _public_ int bs_initramfs_to_json(const struct bs_initramfs *b, char **ret)
 			json_object_put(o);
 			return -ENOMEM;
 		}
-		if (json_add_string(o, "path", e->path) < 0 ||
-		    json_add_string(o, "mode", mode) < 0 ||
-		    json_add(o, "size", json_object_new_int64((int64_t)e->size)) < 0 ||
-		    json_add_string(o, "why", e->why) < 0 ||
-		    json_add_string(o, "target", e->target) < 0 ||
-		    json_add(o, "secret", json_object_new_boolean(e->secret)) < 0)
+		if (bs_json_add_string(o, "path", e->path, true) < 0 ||
+		    bs_json_add_string(o, "mode", mode, true) < 0 ||
+		    bs_json_add(o, "size", json_object_new_int64((int64_t)e->size)) < 0 ||
+		    bs_json_add_string(o, "why", e->why, true) < 0 ||
+		    bs_json_add_string(o, "target", e->target, true) < 0 ||
+		    bs_json_add(o, "secret", json_object_new_boolean(e->secret)) < 0)
 			return -ENOMEM;
 	}
 	r = items_json(&b->modules, true, &a);
 	if (r >= 0)
-		r = json_add(root, "modules", a);
+		r = bs_json_add(root, "modules", a);
 	if (r >= 0)
 		r = items_json(&b->binaries, false, &a);
 	if (r >= 0)
-		r = json_add(root, "binaries", a);
+		r = bs_json_add(root, "binaries", a);
 	if (r >= 0)
 		r = items_json(&b->libraries, false, &a);
 	if (r >= 0)
-		r = json_add(root, "libraries", a);
+		r = bs_json_add(root, "libraries", a);
 	if (r < 0)
 		return r;
-	if (json_add(root, "warnings", warnings = json_object_new_array()) < 0)
+	if (bs_json_add(root, "warnings", warnings = json_object_new_array()) < 0)
 		return -ENOMEM;
 	for (char **w = b->warnings; w && *w; w++)
 		if (json_object_array_add(warnings, json_object_new_string(*w)) < 0)
 			return -ENOMEM;
-	if (json_add(root, "archive_size",
-		     json_object_new_int64((int64_t)bs_image_archive_size(b->image))) < 0)
+	if (bs_json_add(root, "archive_size",
+			json_object_new_int64((int64_t)bs_image_archive_size(b->image))) < 0)
 		return -ENOMEM;
 	return bs_json_format(root, ret);
 }

@@ -225,15 +225,6 @@ static const enum bs_attr wait_attrs[] = {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
 
-static int add_string(json_object *o, const char *key, const char *value)
-{
-	json_object *v = value ? json_object_new_string(value) : NULL;
-
-	if (value && !v)
-		return -ENOMEM;
-	return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
-}
-
 static int node_json(const struct bs_node *x, json_object **ret)
 {
 	_cleanup_(json_object_putp) json_object *o = json_object_new_object(),
@@ -242,13 +233,13 @@ static int node_json(const struct bs_node *x, json_object **ret)
 
 	if (!o || !ids)
 		return -ENOMEM;
-	r = add_string(o, "id", x->id);
+	r = bs_json_add_string(o, "id", x->id, true);
 	if (r >= 0)
-		r = add_string(o, "kind", bs_node_kind_to_string(x->kind));
+		r = bs_json_add_string(o, "kind", bs_node_kind_to_string(x->kind), true);
 	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(wait_attrs); i++)
 		if (x->attrs[wait_attrs[i]])
-			r = add_string(ids, bs_attr_to_string(wait_attrs[i]),
-				       x->attrs[wait_attrs[i]]);
+			r = bs_json_add_string(ids, bs_attr_to_string(wait_attrs[i]),
+					       x->attrs[wait_attrs[i]], true);
 	if (r < 0 || json_object_object_add(o, "identities", json_object_get(ids)) < 0)
 		return -ENOMEM;
 	if (x->config) {
@@ -258,7 +249,7 @@ static int node_json(const struct bs_node *x, json_object **ret)
 			json_object_put(c);
 			return -ENOMEM;
 		}
-		r = add_string(c, "file", x->config->file);
+		r = bs_json_add_string(c, "file", x->config->file, true);
 		if (r >= 0 &&
 		    json_object_object_add(c, "line", json_object_new_int64(x->config->line)) < 0)
 			r = -ENOMEM;
@@ -311,11 +302,12 @@ _public_ int bs_needs_to_json(const struct bs_needs *n, char **ret)
 			r = -ENOMEM;
 			break;
 		}
-		r = add_string(o, "node", h->id);
+		r = bs_json_add_string(o, "node", h->id, true);
 		if (r >= 0)
-			r = add_string(o, "path",
-				       h->config && h->config->crypt ? h->config->crypt->key_file :
-								       NULL);
+			r = bs_json_add_string(
+				o, "path",
+				h->config && h->config->crypt ? h->config->crypt->key_file : NULL,
+				true);
 	}
 	if (r < 0)
 		return r;

@@ -72,28 +72,14 @@ static bool module_path_is_valid(const char *m)
 	return m[strlen(m) - 1] != '/';
 }
 
-static int add(json_object *o, const char *key, json_object *v)
-{
-	if (!v || json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int add_str(json_object *o, const char *key, const char *s)
-{
-	return s ? add(o, key, json_object_new_string(s)) : 0;
-}
-
 static int add_u64(json_object *o, const char *key, uint64_t v)
 {
-	return add(o, key, json_object_new_uint64(v));
+	return bs_json_add(o, key, json_object_new_uint64(v));
 }
 
 static int add_bool(json_object *o, const char *key, bool v)
 {
-	return add(o, key, json_object_new_boolean(v));
+	return bs_json_add(o, key, json_object_new_boolean(v));
 }
 
 static const char *const mode_names[] = {
@@ -109,17 +95,18 @@ static int crypt_json(const struct bs_crypt_config *c, json_object **ret)
 
 	if (!o)
 		return -ENOMEM;
-	if ((r = add_str(o, "source", c->source)) < 0 ||
-	    (r = add_str(o, "key_file", c->key_file)) < 0 ||
-	    (r = add_str(o, "header", c->header)) < 0 ||
-	    (r = add_str(o, "mode", mode_names[c->mode])) < 0 ||
-	    (r = add_str(o, "cipher", c->cipher)) < 0 || (r = add_str(o, "hash", c->hash)) < 0 ||
+	if ((r = bs_json_add_string(o, "source", c->source, false)) < 0 ||
+	    (r = bs_json_add_string(o, "key_file", c->key_file, false)) < 0 ||
+	    (r = bs_json_add_string(o, "header", c->header, false)) < 0 ||
+	    (r = bs_json_add_string(o, "mode", mode_names[c->mode], false)) < 0 ||
+	    (r = bs_json_add_string(o, "cipher", c->cipher, false)) < 0 ||
+	    (r = bs_json_add_string(o, "hash", c->hash, false)) < 0 ||
 	    (r = add_u64(o, "key_bits", c->key_bits)) < 0 ||
 	    (r = add_u64(o, "offset", c->offset)) < 0 || (r = add_u64(o, "skip", c->skip)) < 0 ||
 	    (r = add_u64(o, "sector_size", c->sector_size)) < 0 ||
 	    (r = add_u64(o, "keyfile_offset", c->keyfile_offset)) < 0 ||
 	    (r = add_u64(o, "keyfile_size", c->keyfile_size)) < 0 ||
-	    (r = add(o, "keyslot", json_object_new_int(c->keyslot))) < 0 ||
+	    (r = bs_json_add(o, "keyslot", json_object_new_int(c->keyslot))) < 0 ||
 	    (r = add_u64(o, "tries", c->tries)) < 0 ||
 	    (r = add_bool(o, "read_only", c->read_only)) < 0 ||
 	    (r = add_bool(o, "discard", c->discard)) < 0 ||
@@ -127,7 +114,7 @@ static int crypt_json(const struct bs_crypt_config *c, json_object **ret)
 	    (r = add_bool(o, "submit_from_crypt_cpus", c->submit_from_crypt_cpus)) < 0 ||
 	    (r = add_bool(o, "no_read_workqueue", c->no_read_workqueue)) < 0 ||
 	    (r = add_bool(o, "no_write_workqueue", c->no_write_workqueue)) < 0 ||
-	    (r = add_str(o, "unsupported", c->unsupported)) < 0)
+	    (r = bs_json_add_string(o, "unsupported", c->unsupported, false)) < 0)
 		return r;
 	*ret = TAKE_PTR(o);
 	return 0;
@@ -142,17 +129,18 @@ static int config_json(const struct bs_node *n, json_object **ret)
 
 	if (!o)
 		return -ENOMEM;
-	if ((r = add_str(o, "node", n->id)) < 0 || (r = add_str(o, "file", c->file)) < 0 ||
+	if ((r = bs_json_add_string(o, "node", n->id, false)) < 0 ||
+	    (r = bs_json_add_string(o, "file", c->file, false)) < 0 ||
 	    (r = add_u64(o, "line", c->line)) < 0)
 		return r;
 	if (c->crypt) {
 		r = crypt_json(c->crypt, &sub);
-		if (r < 0 || (r = add(o, "crypt", sub)) < 0)
+		if (r < 0 || (r = bs_json_add(o, "crypt", sub)) < 0)
 			return r;
 	}
 	if (c->loop) {
 		sub = json_object_new_object();
-		if ((r = add(o, "loop", sub)) < 0 ||
+		if ((r = bs_json_add(o, "loop", sub)) < 0 ||
 		    (r = add_bool(sub, "read_only", c->loop->read_only)) < 0 ||
 		    (r = add_u64(sub, "offset", c->loop->offset)) < 0 ||
 		    (r = add_u64(sub, "sizelimit", c->loop->sizelimit)) < 0 ||
@@ -163,20 +151,22 @@ static int config_json(const struct bs_node *n, json_object **ret)
 	}
 	if (c->mount) {
 		sub = json_object_new_object();
-		if ((r = add(o, "mount", sub)) < 0 ||
+		if ((r = bs_json_add(o, "mount", sub)) < 0 ||
 		    (r = add_u64(sub, "flags", c->mount->flags)) < 0 ||
 		    (r = add_u64(sub, "propagation", c->mount->propagation)) < 0 ||
-		    (r = add_str(sub, "data", c->mount->data)) < 0 ||
-		    (r = add_str(sub, "helper", c->mount->helper)) < 0 ||
-		    (r = add_str(sub, "loop_unsupported", c->mount->loop_unsupported)) < 0)
+		    (r = bs_json_add_string(sub, "data", c->mount->data, false)) < 0 ||
+		    (r = bs_json_add_string(sub, "helper", c->mount->helper, false)) < 0 ||
+		    (r = bs_json_add_string(sub, "loop_unsupported", c->mount->loop_unsupported,
+					    false)) < 0)
 			return r;
 	}
-	if (c->has_swap_flags && (r = add(o, "swap_flags", json_object_new_int(c->swap_flags))) < 0)
+	if (c->has_swap_flags &&
+	    (r = bs_json_add(o, "swap_flags", json_object_new_int(c->swap_flags))) < 0)
 		return r;
 	if (c->drbd) {
 		sub = json_object_new_object();
-		if ((r = add(o, "drbd", sub)) < 0 ||
-		    (r = add_str(sub, "resource", c->drbd->resource)) < 0 ||
+		if ((r = bs_json_add(o, "drbd", sub)) < 0 ||
+		    (r = bs_json_add_string(sub, "resource", c->drbd->resource, false)) < 0 ||
 		    (r = add_u64(sub, "minor", c->drbd->minor)) < 0 ||
 		    (r = add_bool(sub, "primary", c->drbd->primary)) < 0)
 			return r;
@@ -237,14 +227,14 @@ _public_ int bs_needs_to_manifest(const struct bs_needs *needs, const char *kern
 		if (strv_extend(&root_set, bs_node_get_id(bs_needs_get_root_set(needs, i))) < 0)
 			return -ENOMEM;
 
-	r = add(root, "version", json_object_new_int(1));
+	r = bs_json_add(root, "version", json_object_new_int(1));
 	if (r >= 0 && (r = string_array(root_set, &list)) >= 0)
-		r = add(root, "root_set", list);
+		r = bs_json_add(root, "root_set", list);
 	if (r >= 0 && (r = bs_graph_to_json_object(g, keep, &graph)) >= 0)
-		r = add(root, "graph", graph);
+		r = bs_json_add(root, "graph", graph);
 	if (r >= 0) {
 		config = json_object_new_array();
-		r = add(root, "config", config);
+		r = bs_json_add(root, "config", config);
 		for (size_t i = 0; r >= 0 && i < bs_needs_get_n_nodes(needs); i++) {
 			const struct bs_node *n = bs_needs_get_node(needs, i);
 			json_object *o;
@@ -259,17 +249,14 @@ _public_ int bs_needs_to_manifest(const struct bs_needs *needs, const char *kern
 		}
 	}
 	if (r >= 0 && (r = string_array(modules, &list)) >= 0)
-		r = add(root, "modules", list);
+		r = bs_json_add(root, "modules", list);
 	/* null, not missing, when unknown: the reader of a manifest sees what it was told. */
-	if (r >= 0 && json_object_object_add(root, "kernel",
-					     kernel ? json_object_new_string(kernel) : NULL) < 0)
-		r = -ENOMEM;
-	if (r >= 0 &&
-	    json_object_object_add(root, "resume",
-				   resume ? json_object_new_string(resume->id) : NULL) < 0)
-		r = -ENOMEM;
+	if (r >= 0)
+		r = bs_json_add_string(root, "kernel", kernel, true);
+	if (r >= 0)
+		r = bs_json_add_string(root, "resume", resume ? resume->id : NULL, true);
 	if (r >= 0 && (r = string_array(keys, &list)) >= 0)
-		r = add(root, "key_files", list);
+		r = bs_json_add(root, "key_files", list);
 	if (r < 0)
 		return r;
 	return bs_json_format(root, ret);
