@@ -319,6 +319,17 @@ static void load_modules(char **modules, const char *release)
 		if (r < 0)
 			fail("module %s (%s): %s", *m, path, strerror(-r));
 		r = kmod_module_insert_module(mod, 0, NULL);
+		if (r == -ENODEV) {
+			/* A driver for hardware this machine lacks: one of several providers of a
+			 * cipher (padlock-aes on a CPU without VIA PadLock, aesni-intel without
+			 * AES-NI), as modprobe loads them all for an alias. Another provider, or
+			 * the built-in generic one, does the work; if none can, the step that
+			 * needs it says so. */
+			say("module %s: no such device on this machine, skipped",
+			    kmod_module_get_name(mod));
+			kmod_module_unref(mod);
+			continue;
+		}
 		if (r < 0 && r != -EEXIST)
 			fail("module %s (%s): %s", kmod_module_get_name(mod), path, strerror(-r));
 		if (arg.debug)
