@@ -750,6 +750,12 @@ struct bs_exec_opts {
 	const char *root_fstype;
 	const char *root_options;
 	int root_access;
+
+	/* Added for the shutdown ramfs. Down: a dm-crypt mapping still busy in the last pass
+	 * is suspended and its key wiped from the kernel (dm-crypt's "key wipe", as
+	 * luksSuspend does); its result stays busy, and its message says "suspended, key
+	 * wiped". Its I/O then waits until the machine goes down. */
+	int wipe_busy_keys;
 };
 
 /* bs_exec_opts.root_access. Zero is "as configured", so that a zeroed struct changes

@@ -84,6 +84,8 @@ struct bs_exec {
 	unsigned max_rounds;
 	uint64_t timeout_usec;
 	bool no_record;
+	bool wipe_busy_keys; /* bs_exec_opts.wipe_busy_keys */
+	bool last_pass; /* down: the round that runs is the last pass */
 
 	/* The initramfs: the manifest instead of the record and the configuration, and the
 	 * kernel command line's overrides of mnt:/ (bs_exec_opts). */
