@@ -85,6 +85,7 @@ struct bs_exec {
 	uint64_t timeout_usec;
 	bool no_record;
 	bool wipe_busy_keys; /* bs_exec_opts.wipe_busy_keys */
+	bool live_only; /* bs_exec_opts.live_only */
 	bool last_pass; /* down: the round that runs is the last pass */
 
 	/* The initramfs: the manifest instead of the record and the configuration, and the

@@ -109,6 +109,7 @@ _public_ int bs_exec_new(struct bs_ctx *c, const struct bs_exec_opts *opts, stru
 		e->timeout_usec = opts->timeout_usec;
 		e->no_record = opts->no_record;
 		e->wipe_busy_keys = opts->wipe_busy_keys;
+		e->live_only = opts->live_only;
 		e->real.opts.key_fd = opts->key_fd;
 		if ((opts->askpass_socket && !(e->askpass_socket = strdup(opts->askpass_socket))) ||
 		    (opts->console && !(e->console = strdup(opts->console)))) {
@@ -371,7 +372,9 @@ static int load_graph(struct bs_exec *e, bool *ret_recorded, struct bs_graph **r
 	 * the configuration stops the run before it starts. In the initramfs the manifest
 	 * stands for the record and the configuration. */
 	const struct bs_load_opts opts = {
-		.flags = (e->manifest ? BS_LOAD_LIVE | BS_LOAD_MANIFEST : BS_LOAD_DEFAULT) |
+		.flags = (e->live_only ? BS_LOAD_LIVE :
+			  e->manifest  ? BS_LOAD_LIVE | BS_LOAD_MANIFEST :
+					 BS_LOAD_DEFAULT) |
 			 BS_LOAD_REFUSE_ERRORS | BS_LOAD_WAIT_UNRESOLVED,
 		.manifest = e->manifest,
 	};
