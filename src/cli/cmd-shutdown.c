@@ -325,8 +325,10 @@ int verb_shutdown(struct bs_ctx *ctx, int argc, char **argv)
 	struct bs_plan *p = NULL;
 	uint64_t left_kb = 0;
 	unsigned n_errors = 0;
+	struct sd_times times;
 	int r;
 
+	sd_times_start(&times);
 	r = parse_args(argc, argv, &a);
 	if (r != 0)
 		return r < 0 ? r : 0;
@@ -359,6 +361,7 @@ int verb_shutdown(struct bs_ctx *ctx, int argc, char **argv)
 	}
 	bs_plan_unref(p);
 	bs_graph_unref(g);
+	sd_times_mark(&times, "plan");
 
 	if (mounts) {
 		r = sd_kill(&(const struct sd_kill_opts){ .scope = SD_KILL_HOLDERS,
@@ -368,7 +371,9 @@ int verb_shutdown(struct bs_ctx *ctx, int argc, char **argv)
 			sd_say("cannot look for the processes that hold filesystems: %s",
 			       strerror(-r));
 	}
+	sd_times_mark(&times, "kill");
 	n_errors += tear_down(ctx);
+	sd_times_mark(&times, "teardown");
 
 	if (kept_text(kept, &kept_line) < 0)
 		return log_error_errno(-ENOMEM, "Out of memory");
@@ -381,10 +386,13 @@ int verb_shutdown(struct bs_ctx *ctx, int argc, char **argv)
 		n_errors++;
 	} else
 		sd_say("sync: Dirty and Writeback at 0 kB");
+	sd_times_mark(&times, "sync");
 	if (n_errors)
-		sd_say_kmsg("stage one done: %u error%s", n_errors, n_errors == 1 ? "" : "s");
+		sd_say_kmsg("stage one done: %u error%s (%.2f s: %s)", n_errors,
+			    n_errors == 1 ? "" : "s", sd_times_total(&times), times.text);
 	else
-		sd_say_kmsg("stage one done: no errors");
+		sd_say_kmsg("stage one done: no errors (%.2f s: %s)", sd_times_total(&times),
+			    times.text);
 
 	sd_watchdog_disarm();
 	hand_over(&a, kept_line);

@@ -227,3 +227,26 @@ void sd_unescape_mountinfo(char *s)
 	}
 	*w = '\0';
 }
+
+/* ---- where the time goes ------------------------------------------------------------------- */
+
+void sd_times_start(struct sd_times *t)
+{
+	t->start = t->last = now_usec();
+	t->text[0] = '\0';
+}
+
+void sd_times_mark(struct sd_times *t, const char *phase)
+{
+	uint64_t now = now_usec();
+	size_t l = strlen(t->text);
+
+	(void)snprintf(t->text + l, sizeof(t->text) - l, "%s%s %.2f s", l ? ", " : "", phase,
+		       (double)(now - t->last) / 1e6);
+	t->last = now;
+}
+
+double sd_times_total(const struct sd_times *t)
+{
+	return (double)(now_usec() - t->start) / 1e6;
+}

@@ -454,9 +454,11 @@ int main(int argc, char *argv[])
 	/* This process may be one libblkstack started to close a dm-crypt mapping. */
 	int r = bs_helper_main(argc, argv);
 	struct tally t = {};
+	struct sd_times times;
 
 	if (r >= 0)
 		return r;
+	sd_times_start(&times);
 	if (argc == 2 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
 		help();
 		return EXIT_SUCCESS;
@@ -482,16 +484,20 @@ int main(int argc, char *argv[])
 
 	/* Whatever still runs from the old root would keep it busy. */
 	(void)sd_kill(&(const struct sd_kill_opts){ .scope = SD_KILL_ALL, .grace_usec = grace_usec });
+	sd_times_mark(&times, "kill");
 	unmount_oldroot();
+	sd_times_mark(&times, "unmount");
 	/* Root is gone: the daemons it needed have nothing left to serve. */
 	(void)sd_kill(&(const struct sd_kill_opts){ .scope = SD_KILL_ROOT_DAEMONS,
 						    .grace_usec = grace_usec });
 	close_layers(&t);
+	sd_times_mark(&times, "close");
 	(void)sd_sync_wait(5 * 1000000ull, NULL);
+	sd_times_mark(&times, "sync");
 	last_state();
 	run_hooks();
-	sd_say_kmsg("summary: %u closed, %u failed, %u keys wiped; %s", t.closed, t.failed,
-		    t.wiped, sd_verb_doing(verb));
+	sd_say_kmsg("summary: %u closed, %u failed, %u keys wiped (%.2f s: %s); %s", t.closed,
+		    t.failed, t.wiped, sd_times_total(&times), times.text, sd_verb_doing(verb));
 	r = sd_reboot(verb);
 	sd_say_kmsg("reboot(2) failed: %s; halted here", strerror(-r));
 	for (;;)

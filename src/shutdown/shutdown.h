@@ -96,3 +96,15 @@ int sd_pivot_and_exec(char *const argv[]);
 
 /* Unescapes a mount point field of mountinfo (\040 and the like) in place. */
 void sd_unescape_mountinfo(char *s);
+
+/* ---- where the time goes ------------------------------------------------------------------- */
+
+struct sd_times {
+	uint64_t start, last; /* now_usec() */
+	char text[256];       /* "kill 0.00 s, teardown 0.41 s" */
+};
+void sd_times_start(struct sd_times *t);
+/* Adds "PHASE N.NN s" for the time since the last mark (or the start). */
+void sd_times_mark(struct sd_times *t, const char *phase);
+/* The seconds since the start. */
+double sd_times_total(const struct sd_times *t);
