@@ -751,11 +751,13 @@ struct bs_exec_opts {
 	const char *root_options;
 	int root_access;
 
-	/* Added for the shutdown ramfs. Down: a dm-crypt mapping still busy in the last pass
-	 * is suspended and its key wiped from the kernel (dm-crypt's "key wipe", as
-	 * luksSuspend does); its result stays busy, and its message says "suspended, key
-	 * wiped". Its I/O then waits until the machine goes down. */
-	int wipe_busy_keys;
+	/* Added for the shutdown ramfs. Down: a node still busy in the last pass gets its
+	 * kind's last resort, and its result stays busy with a message that says what was
+	 * done. A dm-crypt mapping is suspended and its key wiped from the kernel (dm-crypt's
+	 * "key wipe", as luksSuspend does; the message says "suspended, key wiped"), and its
+	 * I/O then waits until the machine goes down; an md array is marked clean ('mdadm
+	 * --wait-clean'; "marked clean"), so that the next boot does not resync it. */
+	int last_resort;
 	/* Each graph is read from the running system alone (BS_LOAD_LIVE): no record, no
 	 * configuration, so that a damaged file cannot stop a teardown that must happen (a
 	 * shutdown). Meant for down; manifest is then ignored. */

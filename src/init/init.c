@@ -660,6 +660,13 @@ static void keep_shutdown_ramfs(const struct bs_manifest_info *info)
 		    RAMFS_DIR, strerror(-r));
 		return;
 	}
+	/* A mount of its own, as systemd-shutdown makes it before the pivot, but from now on:
+	 * a process started in it (a root-storage daemon) then runs from the ramfs, not from
+	 * the /run of the root it is to outlive, and what is mounted in it stays with it. It
+	 * moves into root with /run. */
+	if (mount(RAMFS_DIR, RAMFS_DIR, NULL, MS_BIND, NULL) < 0)
+		say("WARNING: cannot make %s a mount of its own: %m; the shutdown binds it then",
+		    RAMFS_DIR);
 	say("shutdown ramfs kept in %s (%" PRIu64 " kB)", RAMFS_DIR, (bytes + 1023) / 1024);
 }
 

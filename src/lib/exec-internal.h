@@ -84,7 +84,7 @@ struct bs_exec {
 	unsigned max_rounds;
 	uint64_t timeout_usec;
 	bool no_record;
-	bool wipe_busy_keys; /* bs_exec_opts.wipe_busy_keys */
+	bool last_resort; /* bs_exec_opts.last_resort */
 	bool live_only; /* bs_exec_opts.live_only */
 	bool last_pass; /* down: the round that runs is the last pass */
 

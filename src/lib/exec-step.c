@@ -293,11 +293,11 @@ int bs_step_crypt_close(struct bs_step *s, const char *name)
 	return OPS(s)->crypt_close(OPS_DATA(s), name);
 }
 
-bool bs_step_wipe_if_busy(const struct bs_step *s)
+bool bs_step_last_resort(const struct bs_step *s)
 {
 	const struct bs_exec *e = s->round->exec;
 
-	return e->wipe_busy_keys && e->last_pass;
+	return e->last_resort && e->last_pass;
 }
 
 int bs_step_crypt_wipe(struct bs_step *s, const char *name)

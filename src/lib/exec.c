@@ -108,7 +108,7 @@ _public_ int bs_exec_new(struct bs_ctx *c, const struct bs_exec_opts *opts, stru
 		e->jobs = opts->jobs;
 		e->timeout_usec = opts->timeout_usec;
 		e->no_record = opts->no_record;
-		e->wipe_busy_keys = opts->wipe_busy_keys;
+		e->last_resort = opts->last_resort;
 		e->live_only = opts->live_only;
 		e->real.opts.key_fd = opts->key_fd;
 		if ((opts->askpass_socket && !(e->askpass_socket = strdup(opts->askpass_socket))) ||
@@ -606,8 +606,10 @@ static int report_blockers(struct bs_exec *e, struct bs_graph *g)
 			if (e->event_fn)
 				e->event_fn(e->event_data, &ev);
 		}
-		/* What the last pass did about it stays in the message (a key wiped). */
-		wiped = res->message && strstr(res->message, "key wiped");
+		/* What the last pass did about it stays in the message (a key wiped, an array
+		 * marked clean). */
+		wiped = res->message &&
+			(strstr(res->message, "key wiped") || strstr(res->message, "marked clean"));
 		if (r > 0 && strv_join(lines, "; ", &joined) >= 0 &&
 		    asprintf(&m, "%s%sstill open: %s", wiped ? res->message : "",
 			     wiped ? "; " : "", joined) >= 0)

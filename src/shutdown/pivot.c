@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,28 @@ static int pivot_root_compat(const char *new_root, const char *put_old)
 	return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
 
+/* Whether path is the mount point of a mount (mountinfo says so). */
+static bool is_mount_point(const char *path)
+{
+	char *line = NULL;
+	size_t size = 0;
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	while (f && !found && getline(&line, &size, f) > 0) {
+		char mp[4096];
+
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		sd_unescape_mountinfo(mp);
+		found = streq(mp, path);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return found;
+}
+
 int sd_pivot_and_exec(char *const argv[])
 {
 	static const char *const moved[] = { "/proc", "/sys", "/dev" };
@@ -30,7 +53,10 @@ int sd_pivot_and_exec(char *const argv[])
 		sd_say("cannot make the mounts private: %s", strerror(-r));
 		return r;
 	}
-	if (mount(SD_RAMFS, SD_RAMFS, NULL, MS_BIND | MS_REC, NULL) < 0) {
+	/* blkstack's /init made it a mount already (processes may run from it): binding it
+	 * again would leave them below the old root. */
+	if (!is_mount_point(SD_RAMFS) &&
+	    mount(SD_RAMFS, SD_RAMFS, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		r = -errno;
 		sd_say("cannot bind %s to itself: %s", SD_RAMFS, strerror(-r));
 		return r;

@@ -66,33 +66,41 @@ static void help(void)
 	       "  --timeout=SEC   the whole stage; then the machine goes down anyway (default 90)\n");
 }
 
-static int parse_seconds(const char *s, uint64_t *ret)
-{
-	uint32_t v;
-
-	if (safe_atou32(s, &v) < 0 || v > 3600)
-		return -EINVAL;
-	*ret = (uint64_t)v * 1000000u;
-	return 0;
-}
-
-/* Arguments never stop a shutdown: what is not understood is said and passed over. */
+/* Arguments never stop a shutdown: what is not understood is said and passed over. Besides
+ * its own, it takes what systemd's PID 1 passes to an exitrd after the verb: "--timeout
+ * SPAN", "--log-level L", "--log-target T", "--log-color", "--log-location", "--exit-code N"
+ * (systemd-shutdown(8)); the values of the log options are not used. */
 static void parse_args(int argc, char *argv[])
 {
+	static const char *const with_value[] = { "--log-level", "--log-target", "--exit-code",
+						  "--log-time" };
 	bool have_verb = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
+		uint64_t t;
 
 		if ((v = startswith(a, "--grace="))) {
-			if (parse_seconds(v, &grace_usec) < 0)
-				sd_say("ignoring '%s': not a number of seconds up to 3600", a);
-		} else if ((v = startswith(a, "--timeout="))) {
-			if (parse_seconds(v, &timeout_usec) < 0 || timeout_usec == 0)
-				sd_say("ignoring '%s': not a number of seconds from 1 to 3600", a);
-		} else if (a[0] == '-')
-			sd_say("ignoring the option '%s'", a);
-		else if (!have_verb && sd_verb_to_reboot(a, NULL) >= 0) {
+			if (parse_timespan(v, &t) < 0 || t > 3600 * 1000000ull)
+				sd_say("ignoring '%s': not a time up to 3600 s", a);
+			else
+				grace_usec = t;
+		} else if ((v = startswith(a, "--timeout=")) ||
+			   (streq(a, "--timeout") && i + 1 < argc && (v = argv[++i]))) {
+			if (parse_timespan(v, &t) < 0 || t == 0 || t > 3600 * 1000000ull)
+				sd_say("ignoring the timeout '%s': not a time from 1 to 3600 s", v);
+			else
+				timeout_usec = t;
+		} else if (a[0] == '-') {
+			bool takes = false;
+
+			for (size_t j = 0; j < ELEMENTSOF(with_value); j++)
+				takes |= streq(a, with_value[j]);
+			if (takes && i + 1 < argc)
+				i++;
+			else if (!startswith(a, "--log-"))
+				sd_say("ignoring the option '%s'", a);
+		} else if (!have_verb && sd_verb_to_reboot(a, NULL) >= 0) {
 			verb = a;
 			have_verb = true;
 		} else
@@ -262,7 +270,7 @@ static void on_event(void *userdata, const struct bs_exec_event *ev)
 
 static void close_layers(struct tally *t)
 {
-	struct bs_exec_opts opts = { .key_fd = -1, .no_record = 1, .wipe_busy_keys = 1 };
+	struct bs_exec_opts opts = { .key_fd = -1, .no_record = 1, .last_resort = 1 };
 	struct bs_ctx *c = NULL;
 	struct bs_exec *e = NULL;
 	int r;

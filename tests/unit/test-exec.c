@@ -578,7 +578,7 @@ TEST(down_wipes_the_key_of_a_mapping_that_stays_busy)
 		rec.sysroot = root;
 		recorder_fail(&rec, "crypt-close", "cryptmain", -EBUSY, -1);
 		EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .ops = recorder_ops(),
-			 .ops_data = &rec, .wipe_busy_keys = wipe);
+			 .ops_data = &rec, .last_resort = wipe);
 		ASSERT_EQ(run.r, -EBUSY);
 		ASSERT_EQ(exec_run_status(&run, "crypt-close", "crypt:cryptmain"), BS_EXEC_BUSY);
 		ASSERT_EQ(count_substrings(recorder_transcript(&rec), "crypt-wipe cryptmain"),
@@ -593,6 +593,35 @@ TEST(down_wipes_the_key_of_a_mapping_that_stays_busy)
 			ASSERT_TRUE(strstr(t, "crypt-close cryptmain") <
 				    strstr(t, "crypt-wipe cryptmain"));
 		}
+		exec_run_done(&run);
+		recorder_done(&rec);
+	}
+}
+
+/* The last resort of an md array that cannot be stopped: its superblocks are marked clean
+ * (mdadm --wait-clean), in the last pass only, and the result says so. */
+TEST(down_marks_an_array_that_stays_busy_clean)
+{
+	for (int last = 0; last <= 1; last++) {
+		_cleanup_free_ char *root = test_fixture_copy("rootless-ps1-raid6-lvm-crypt-assembled");
+		struct recorder rec;
+		struct exec_run run;
+		const char *m;
+
+		recorder_init(&rec);
+		rec.sysroot = root;
+		recorder_fail(&rec, "spawn", "mdadm --stop", -EPROTO, -1);
+		recorder_fail(&rec, "device-busy", "/dev/md", -EBUSY, -1);
+		EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .ops = recorder_ops(),
+			 .ops_data = &rec, .last_resort = last);
+		ASSERT_EQ(run.r, -EBUSY);
+		ASSERT_EQ(exec_run_status(&run, "md-stop", "md:sys"), BS_EXEC_BUSY);
+		/* In the last pass only (where a busy step may be tried twice). */
+		ASSERT_EQ(count_substrings(recorder_transcript(&rec), "mdadm --wait-clean") > 0,
+			  last == 1);
+		m = exec_run_message(&run, "md-stop", "md:sys");
+		ASSERT_NOTNULL(m);
+		ASSERT_EQ(strstr(m, "marked clean") != NULL, last == 1);
 		exec_run_done(&run);
 		recorder_done(&rec);
 	}

@@ -390,7 +390,7 @@ static int crypt_close(struct bs_step *s)
 		bs_log_info(bs_step_ctx(s), "%s: '/dev/mapper/%s' is closed already", n->id, name);
 		return 0;
 	}
-	if (r == -EBUSY && bs_step_wipe_if_busy(s)) {
+	if (r == -EBUSY && bs_step_last_resort(s)) {
 		/* It cannot be closed, and nothing will close it before the machine goes
 		 * down: at least its key leaves the kernel. */
 		int w = bs_step_crypt_wipe(s, name);

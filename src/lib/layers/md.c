@@ -281,8 +281,22 @@ static int md_stop(struct bs_step *s)
 	bs_argv_add(&a, "--stop");
 	bs_argv_add(&a, path);
 	r = bs_argv_spawn(s, &a, NULL);
-	if (r == -EPROTO && bs_step_device_busy(s, path) > 0)
+	if (r == -EPROTO && bs_step_device_busy(s, path) > 0) {
+		if (bs_step_last_resort(s)) {
+			/* It stays active until the machine goes down: at least its superblocks
+			 * say clean, as dracut's shutdown does it, so the next boot does not
+			 * resync it. */
+			_cleanup_(bs_argv_done) struct bs_argv w = {};
+
+			bs_argv_add(&w, "mdadm");
+			bs_argv_add(&w, "--wait-clean");
+			bs_argv_add(&w, path);
+			if (bs_argv_spawn(s, &w, NULL) >= 0)
+				return bs_step_fail(s, -EBUSY, "%s (%s) is busy: marked clean", path,
+						    md->id);
+		}
 		return bs_step_fail(s, -EBUSY, "%s (%s) is busy", path, md->id);
+	}
 	if (r < 0)
 		return bs_spawn_fail(s, r, "'mdadm --stop %s' failed (see its message)", path);
 	return remove_stale_nodes(s, md, path);

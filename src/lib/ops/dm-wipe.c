@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/dm-ioctl.h>
+#include <stdbool.h>
 #include <stdalign.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -39,8 +40,9 @@ static void dm_request_init(struct dm_request *q, const char *name)
 	strncpy(q->io.name, name, sizeof(q->io.name) - 1);
 }
 
-/* Whether the mapping's first target is crypt: 1, 0, or a negative errno (-ENODEV: none). */
-static int is_crypt(int fd, const char *name)
+/* Whether the mapping's first target is crypt: 1, 0, or a negative errno (-ENODEV: none);
+ * *ret_suspended whether it is suspended already. */
+static int is_crypt(int fd, const char *name, bool *ret_suspended)
 {
 	struct {
 		struct dm_ioctl io;
@@ -56,6 +58,7 @@ static int is_crypt(int fd, const char *name)
 	/* The table's types and status, never its keys: no DM_STATUS_TABLE_FLAG. */
 	if (ioctl(fd, DM_TABLE_STATUS, &q) < 0)
 		return errno == ENXIO ? -ENODEV : -errno;
+	*ret_suspended = q.io.flags & DM_SUSPEND_FLAG;
 	if (q.io.target_count == 0)
 		return 0;
 	t = (const struct dm_target_spec *)((const char *)&q + q.io.data_start);
@@ -67,6 +70,7 @@ int bs_real_crypt_wipe(void *userdata, const char *name)
 	struct bs_ctx *c = ((struct bs_real_ops_data *)userdata)->ctx;
 	struct dm_request q;
 	struct dm_target_msg *m;
+	bool suspended = false;
 	int fd, r;
 
 	if (!name || !*name || strlen(name) >= DM_NAME_LEN)
@@ -74,7 +78,7 @@ int bs_real_crypt_wipe(void *userdata, const char *name)
 	fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = is_crypt(fd, name);
+	r = is_crypt(fd, name, &suspended);
 	if (r == 0)
 		r = -EINVAL;
 	if (r < 0)
@@ -84,7 +88,8 @@ int bs_real_crypt_wipe(void *userdata, const char *name)
 	 * written reaches the device before the key goes. */
 	dm_request_init(&q, name);
 	q.io.flags = DM_SUSPEND_FLAG;
-	if (ioctl(fd, DM_DEV_SUSPEND, &q) < 0) {
+	/* Asked twice (a step retried in the last pass), it wipes again, which is harmless. */
+	if (!suspended && ioctl(fd, DM_DEV_SUSPEND, &q) < 0) {
 		r = errno == ENXIO ? -ENODEV : -errno;
 		bs_log_debug(c, "'%s': cannot suspend: %s", name, strerror(-r));
 		goto out;
