@@ -750,6 +750,16 @@ struct bs_exec_opts {
 	const char *root_fstype;
 	const char *root_options;
 	int root_access;
+
+	/* Added for the shutdown ramfs. Down: a dm-crypt mapping still busy in the last pass
+	 * is suspended and its key wiped from the kernel (dm-crypt's "key wipe", as
+	 * luksSuspend does); its result stays busy, and its message says "suspended, key
+	 * wiped". Its I/O then waits until the machine goes down. */
+	int wipe_busy_keys;
+	/* Each graph is read from the running system alone (BS_LOAD_LIVE): no record, no
+	 * configuration, so that a damaged file cannot stop a teardown that must happen (a
+	 * shutdown). Meant for down; manifest is then ignored. */
+	int live_only;
 };
 
 /* bs_exec_opts.root_access. Zero is "as configured", so that a zeroed struct changes

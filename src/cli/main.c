@@ -53,6 +53,8 @@ static const struct bs_verb verbs[] = {
 	  "Print the steps to bring targets up or down, running nothing" },
 	{ "record", verb_record, &verb_record_options,
 	  "Record the live graph for the next cold start" },
+	{ "shutdown", verb_shutdown, &verb_shutdown_options,
+	  "Shut down cleanly: non-root layers, root read-only, then the shutdown ramfs" },
 	{ "show", verb_show, &verb_show_options,
 	  "Show the graph of block layers (tree, --json or --dot)" },
 	{ "up", verb_up, &verb_up_down_options,

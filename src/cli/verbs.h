@@ -47,6 +47,7 @@ extern const struct verb_options verb_initramfs_options;
 extern const struct verb_options verb_record_options;
 extern const struct verb_options verb_check_options;
 extern const struct verb_options verb_up_down_options;
+extern const struct verb_options verb_shutdown_options;
 
 /* getopt_long() on a verb's arguments, passing over the global options, which main.c has
  * read already. */
@@ -70,3 +71,4 @@ int verb_record(struct bs_ctx *ctx, int argc, char **argv);
 int verb_check(struct bs_ctx *ctx, int argc, char **argv);
 int verb_up(struct bs_ctx *ctx, int argc, char **argv);
 int verb_down(struct bs_ctx *ctx, int argc, char **argv);
+int verb_shutdown(struct bs_ctx *ctx, int argc, char **argv);

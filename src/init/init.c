@@ -37,6 +37,7 @@
 #define SHELL "/bin/sh"
 #define DEFAULT_INIT "/sbin/init"
 #define STATE_DIR "/run/blkstack"
+#define RAMFS_DIR "/run/initramfs"
 #define PREFIX "blkstack-init: "
 
 static struct init_cmdline arg;
@@ -616,6 +617,52 @@ static void switch_root(const char *init)
 	fail_end();
 }
 
+/*
+ * The shutdown ramfs, kept before the switch as dracut keeps its own: the image's files but
+ * the modules (all loaded by now), the key files (a key must not outlive the boot in /run)
+ * and /init, in /run/initramfs, which moves into root with /run. Root's shutdown pivots
+ * into it and runs /shutdown there (systemd's exitrd interface), so that it never needs a
+ * file of the root it takes down. Without it the system still boots; only root's own layers
+ * then stay open at shutdown.
+ */
+static void keep_shutdown_ramfs(const struct bs_manifest_info *info)
+{
+	static const char *const dirs[] = { "oldroot", "proc", "sys", "dev", "run" };
+	_cleanup_strv_free_ char **skip = NULL;
+	uint64_t bytes = 0;
+	int r;
+
+	if (access("/shutdown", X_OK) < 0) {
+		say("WARNING: the image has no /shutdown: no shutdown ramfs; root's layers will "
+		    "stay open at shutdown (rebuild the image with this blkstack)");
+		return;
+	}
+	if (strv_extend(&skip, "init") < 0 || strv_extend(&skip, "lib/modules") < 0 ||
+	    strv_extend(&skip, "usr/lib/modules") < 0 || strv_extend(&skip, SYSROOT + 1) < 0)
+		fail("out of memory");
+	for (char **k = info->key_files; *k; k++)
+		if (strv_extend(&skip, *k + strspn(*k, "/")) < 0)
+			fail("out of memory");
+	r = init_copy_tree("/", RAMFS_DIR, skip, &bytes);
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(dirs); i++) {
+		_cleanup_free_ char *d = NULL;
+
+		if (asprintf(&d, RAMFS_DIR "/%s", dirs[i]) < 0)
+			fail("out of memory");
+		if (mkdir(d, 0755) < 0 && errno != EEXIST)
+			r = -errno;
+	}
+	if (r < 0) {
+		/* Half a ramfs must not be run: without its /shutdown nobody enters it. */
+		(void)unlink(RAMFS_DIR "/shutdown");
+		say("WARNING: cannot keep the shutdown ramfs in %s: %s; root's layers will stay "
+		    "open at shutdown",
+		    RAMFS_DIR, strerror(-r));
+		return;
+	}
+	say("shutdown ramfs kept in %s (%" PRIu64 " kB)", RAMFS_DIR, (bytes + 1023) / 1024);
+}
+
 /* The root set's targets: everything but the resume device, whose swap is not turned on. */
 static char **root_targets(const struct bs_manifest_info *info)
 {
@@ -700,6 +747,7 @@ _noreturn_ static void boot(void)
 		     "for another",
 		     init, SYSROOT);
 
+	keep_shutdown_ramfs(info);
 	maybe_break(INIT_PHASE_SWITCH);
 	bs_manifest_info_free(info);
 	bs_ctx_unref(c);

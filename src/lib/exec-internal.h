@@ -84,6 +84,9 @@ struct bs_exec {
 	unsigned max_rounds;
 	uint64_t timeout_usec;
 	bool no_record;
+	bool wipe_busy_keys; /* bs_exec_opts.wipe_busy_keys */
+	bool live_only; /* bs_exec_opts.live_only */
+	bool last_pass; /* down: the round that runs is the last pass */
 
 	/* The initramfs: the manifest instead of the record and the configuration, and the
 	 * kernel command line's overrides of mnt:/ (bs_exec_opts). */

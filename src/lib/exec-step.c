@@ -293,6 +293,20 @@ int bs_step_crypt_close(struct bs_step *s, const char *name)
 	return OPS(s)->crypt_close(OPS_DATA(s), name);
 }
 
+bool bs_step_wipe_if_busy(const struct bs_step *s)
+{
+	const struct bs_exec *e = s->round->exec;
+
+	return e->wipe_busy_keys && e->last_pass;
+}
+
+int bs_step_crypt_wipe(struct bs_step *s, const char *name)
+{
+	if (!OPS(s)->crypt_wipe)
+		return -EOPNOTSUPP;
+	return OPS(s)->crypt_wipe(OPS_DATA(s), name);
+}
+
 static void emit_wait(struct bs_step *s, const char *what, uint64_t timeout_usec)
 {
 	struct bs_exec *e = s->round->exec;

@@ -108,6 +108,8 @@ _public_ int bs_exec_new(struct bs_ctx *c, const struct bs_exec_opts *opts, stru
 		e->jobs = opts->jobs;
 		e->timeout_usec = opts->timeout_usec;
 		e->no_record = opts->no_record;
+		e->wipe_busy_keys = opts->wipe_busy_keys;
+		e->live_only = opts->live_only;
 		e->real.opts.key_fd = opts->key_fd;
 		if ((opts->askpass_socket && !(e->askpass_socket = strdup(opts->askpass_socket))) ||
 		    (opts->console && !(e->console = strdup(opts->console)))) {
@@ -370,7 +372,9 @@ static int load_graph(struct bs_exec *e, bool *ret_recorded, struct bs_graph **r
 	 * the configuration stops the run before it starts. In the initramfs the manifest
 	 * stands for the record and the configuration. */
 	const struct bs_load_opts opts = {
-		.flags = (e->manifest ? BS_LOAD_LIVE | BS_LOAD_MANIFEST : BS_LOAD_DEFAULT) |
+		.flags = (e->live_only ? BS_LOAD_LIVE :
+			  e->manifest  ? BS_LOAD_LIVE | BS_LOAD_MANIFEST :
+					 BS_LOAD_DEFAULT) |
 			 BS_LOAD_REFUSE_ERRORS | BS_LOAD_WAIT_UNRESOLVED,
 		.manifest = e->manifest,
 	};
@@ -576,6 +580,7 @@ static int report_blockers(struct bs_exec *e, struct bs_graph *g)
 		_cleanup_free_ char *joined = NULL, *m = NULL, *mp = NULL;
 		char **lines = NULL;
 		const struct bs_node *n;
+		bool wiped;
 		int r;
 
 		if (res->status != BS_EXEC_BUSY)
@@ -601,13 +606,17 @@ static int report_blockers(struct bs_exec *e, struct bs_graph *g)
 			if (e->event_fn)
 				e->event_fn(e->event_data, &ev);
 		}
+		/* What the last pass did about it stays in the message (a key wiped). */
+		wiped = res->message && strstr(res->message, "key wiped");
 		if (r > 0 && strv_join(lines, "; ", &joined) >= 0 &&
-		    asprintf(&m, "still open: %s", joined) >= 0)
+		    asprintf(&m, "%s%sstill open: %s", wiped ? res->message : "",
+			     wiped ? "; " : "", joined) >= 0)
 			(void)free_and_strdup(&res->message, m);
-		else if (r == 0)
-			(void)free_and_strdup(&res->message,
-					      "still open; no process, mount or device holding it "
-					      "was found (a kernel user such as an NFS export?)");
+		else if (r == 0 && asprintf(&m, "%s%sstill open; no process, mount or device "
+					       "holding it was found (a kernel user such as an "
+					       "NFS export, or a mount in another namespace?)",
+					       wiped ? res->message : "", wiped ? "; " : "") >= 0)
+			(void)free_and_strdup(&res->message, m);
 		strv_free(lines);
 	}
 	return 0;
@@ -688,7 +697,9 @@ static int exec_down(struct bs_exec *e, const char *const *targets, unsigned fla
 				return r;
 			}
 		}
+		e->last_pass = last_pass;
 		r = run_plan(e, g, p, number + 1, NULL, &n_new, &progress);
+		e->last_pass = false;
 		if (r >= 0 && last_pass)
 			r = report_blockers(e, g);
 		bs_plan_unref(p);

@@ -534,6 +534,8 @@ static int add_closure_files(struct bs_initramfs *b, struct bs_elf_closure *cl,
 		if (e->kind == BS_ELF_ENTRY_BINARY) {
 			if (streq(e->path, init_path))
 				dest = "init";
+			else if (streq(e->path, BLKSTACK_SHUTDOWN_PATH))
+				dest = "shutdown";
 			else if (streq(e->path, "/bin/sh"))
 				continue; /* add_shell() places it */
 			r = item_add(&b->binaries, strrchr(e->path, '/') + 1, e->path, e->why);
@@ -619,6 +621,17 @@ static int add_binaries(struct bs_initramfs *b, bool shell)
 			    "'meson install --destdir %s' or the package",
 			    b->ctx->sysroot, streq(b->ctx->sysroot, "/") ? "" : b->ctx->sysroot,
 			    BLKSTACK_INIT_PATH, b->ctx->sysroot);
+	if (r >= 0) {
+		r = add_elf(b, cl, BLKSTACK_SHUTDOWN_PATH,
+			    "/shutdown (the shutdown ramfs, kept in /run/initramfs)");
+		if (r == 1)
+			r = problem(b, -ENOENT,
+				    "%s has an incomplete blkstack: %s%s is missing; install it "
+				    "with 'meson install --destdir %s' or the package",
+				    b->ctx->sysroot,
+				    streq(b->ctx->sysroot, "/") ? "" : b->ctx->sysroot,
+				    BLKSTACK_SHUTDOWN_PATH, b->ctx->sysroot);
+	}
 	if (r >= 0)
 		r = add_tools(b, cl);
 	if (r >= 0 && shell) {

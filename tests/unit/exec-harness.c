@@ -108,7 +108,8 @@ void exec_run(struct exec_run *run, const struct exec_run_opts *o)
 				   .manifest = o->manifest,
 				   .root_fstype = o->root_fstype,
 				   .root_options = o->root_options,
-				   .root_access = o->root_access };
+				   .root_access = o->root_access,
+				   .wipe_busy_keys = o->wipe_busy_keys };
 	struct bs_ctx *c = ctx_on_sysroot(o->sysroot, o->mount_root);
 
 	*run = (struct exec_run){};

@@ -49,6 +49,7 @@ struct exec_run_opts {
 	const char *root_fstype;
 	const char *root_options;
 	int root_access;
+	int wipe_busy_keys; /* bs_exec_opts.wipe_busy_keys */
 };
 
 /* One run of the executor and what it said. The texts stay valid until exec_run_done(). */

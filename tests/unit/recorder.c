@@ -271,6 +271,11 @@ static int rec_crypt_close(void *u, const char *name)
 	return record(u, "crypt-close", "%s", name);
 }
 
+static int rec_crypt_wipe(void *u, const char *name)
+{
+	return record(u, "crypt-wipe", "%s", name);
+}
+
 static int rec_ask_password(void *u, const char *prompt, char **ret_secret, size_t *ret_size)
 {
 	struct recorder *r = u;
@@ -369,6 +374,7 @@ static const struct bs_ops ops = {
 	.btrfs_scan = rec_btrfs_scan,
 	.crypt_open = rec_crypt_open,
 	.crypt_close = rec_crypt_close,
+	.crypt_wipe = rec_crypt_wipe,
 	.ask_password = rec_ask_password,
 	.wait_device = rec_wait_device,
 	.watch_uevents = rec_watch_uevents,

@@ -562,6 +562,42 @@ TEST(down_of_a_target_not_in_fstab_retries_and_names_the_holder)
 	recorder_done(&rec);
 }
 
+/* The shutdown ramfs's teardown: a mapping that stays busy is suspended and its key wiped in
+ * the last pass, and only there; the result says so, with what holds it. Without the option
+ * nothing is wiped. */
+TEST(down_wipes_the_key_of_a_mapping_that_stays_busy)
+{
+	for (int wipe = 0; wipe <= 1; wipe++) {
+		/* A copy each time: the recorder plays the teardown on the tree. */
+		_cleanup_free_ char *root = test_fixture_copy("rootless-ps1-raid6-lvm-crypt-assembled");
+		struct recorder rec;
+		struct exec_run run;
+		const char *m;
+
+		recorder_init(&rec);
+		rec.sysroot = root;
+		recorder_fail(&rec, "crypt-close", "cryptmain", -EBUSY, -1);
+		EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_DOWN, .ops = recorder_ops(),
+			 .ops_data = &rec, .wipe_busy_keys = wipe);
+		ASSERT_EQ(run.r, -EBUSY);
+		ASSERT_EQ(exec_run_status(&run, "crypt-close", "crypt:cryptmain"), BS_EXEC_BUSY);
+		ASSERT_EQ(count_substrings(recorder_transcript(&rec), "crypt-wipe cryptmain"),
+			  (size_t)wipe);
+		m = exec_run_message(&run, "crypt-close", "crypt:cryptmain");
+		ASSERT_NOTNULL(m);
+		ASSERT_EQ(strstr(m, "suspended, key wiped") != NULL, wipe == 1);
+		ASSERT_CONTAINS(m, "still open");
+		if (wipe) {
+			/* Tried to close first, in every round; wiped once, at the end. */
+			const char *t = recorder_transcript(&rec);
+			ASSERT_TRUE(strstr(t, "crypt-close cryptmain") <
+				    strstr(t, "crypt-wipe cryptmain"));
+		}
+		exec_run_done(&run);
+		recorder_done(&rec);
+	}
+}
+
 /* The rounds running out still ends with the last pass that names the holders. */
 TEST(down_that_runs_out_of_rounds_still_names_the_holders)
 {

@@ -111,6 +111,7 @@ static char *sysroot(const char *fixture, const char *crypttab)
 	char *dir = test_fixture_copy(fixture);
 
 	install_elf(dir, "/bin/true", BLKSTACK_INIT_PATH);
+	install_elf(dir, "/bin/true", BLKSTACK_SHUTDOWN_PATH);
 	install_elf(dir, "/bin/true", "/usr/sbin/mdadm");
 	install_elf(dir, "/bin/true", "/usr/sbin/lvm");
 	test_mkdir_p(dir, "lib");
@@ -191,7 +192,7 @@ static bool has_module(const struct bs_initramfs *b, const char *name)
 static void check_only_expected(const struct bs_initramfs *b)
 {
 	static const char *const allowed[] = { "dev", "proc", "sys", "run", "sysroot",
-					       "tmp", "init", "etc", "lib", "lib64",
+					       "tmp", "init", "shutdown", "etc", "lib", "lib64",
 					       "usr", "bin",  "sbin" };
 
 	for (size_t i = 0; i < bs_initramfs_get_n_entries(b); i++) {
@@ -238,7 +239,9 @@ TEST(plain_disk_root_has_no_lvm_md_or_dm)
 	ASSERT_EQ(entry(b, "dev/console")->mode, S_IFCHR | 0600);
 	ASSERT_EQ(entry(b, "dev/null")->mode, S_IFCHR | 0666);
 	ASSERT_NOTNULL(entry(b, "sysroot"));
-	ASSERT_EQ(bs_initramfs_get_n_binaries(b), 1u);
+	/* /init and the shutdown ramfs's /shutdown; no tool. */
+	ASSERT_EQ(bs_initramfs_get_n_binaries(b), 2u);
+	ASSERT_EQ(entry(b, "shutdown")->mode, S_IFREG | 0755);
 	ASSERT_FALSE(bs_initramfs_has_secrets(b));
 	check_only_expected(b);
 }

@@ -390,6 +390,19 @@ static int crypt_close(struct bs_step *s)
 		bs_log_info(bs_step_ctx(s), "%s: '/dev/mapper/%s' is closed already", n->id, name);
 		return 0;
 	}
+	if (r == -EBUSY && bs_step_wipe_if_busy(s)) {
+		/* It cannot be closed, and nothing will close it before the machine goes
+		 * down: at least its key leaves the kernel. */
+		int w = bs_step_crypt_wipe(s, name);
+
+		if (w < 0)
+			return bs_step_fail(s, r,
+					    "'/dev/mapper/%s' is in use, and its key could not be "
+					    "wiped: %s",
+					    name, strerror(-w));
+		return bs_step_fail(s, r, "'/dev/mapper/%s' is in use: suspended, key wiped",
+				    name);
+	}
 	if (r == -EBUSY)
 		return bs_step_fail(s, r,
 				    "'/dev/mapper/%s' is in use; unmount or close what holds it "

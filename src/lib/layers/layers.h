@@ -98,6 +98,10 @@ int bs_step_loop_detach(struct bs_step *s, const char *device);
 int bs_step_btrfs_scan(struct bs_step *s, const char *device, bool *ret_complete);
 int bs_step_crypt_open(struct bs_step *s, const struct bs_crypt_request *req);
 int bs_step_crypt_close(struct bs_step *s, const char *name);
+/* Down, in the last pass of a run with bs_exec_opts.wipe_busy_keys: a mapping that is still
+ * busy is to be suspended and its key wiped (bs_step_crypt_wipe()) before the step fails. */
+bool bs_step_wipe_if_busy(const struct bs_step *s);
+int bs_step_crypt_wipe(struct bs_step *s, const char *name);
 /*
  * The next passphrase for this step to try: one that another step of this run was given
  * and this step has not tried yet (*tried counts those it has; start it at 0), else one

@@ -84,6 +84,11 @@ struct bs_ops {
 	int (*crypt_open)(void *userdata, const struct bs_crypt_request *req);
 	/* Closes the mapping name; its key leaves the kernel with it. */
 	int (*crypt_close)(void *userdata, const char *name);
+	/* The last resort for a mapping that cannot be closed: suspends the mapping name
+	 * (its I/O waits from then on) and wipes its key from the kernel (dm-crypt's "key
+	 * wipe" message), as luksSuspend does. -ENODEV if no such mapping is active, -EINVAL
+	 * if it is no dm-crypt mapping. */
+	int (*crypt_wipe)(void *userdata, const char *name);
 	/* Asks for a passphrase with prompt, echoing nothing. *ret_secret is allocated by
 	 * bs_secret_new() (locked memory, NUL-terminated) and freed with bs_secret_free(). -ENXIO
 	 * when there is nobody to ask (no terminal, no --key-fd, no askpass socket); -ECANCELED

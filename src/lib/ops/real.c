@@ -116,6 +116,7 @@ static const struct bs_ops real_ops = {
 	.btrfs_scan = bs_real_btrfs_scan,
 	.crypt_open = bs_real_crypt_open,
 	.crypt_close = bs_real_crypt_close,
+	.crypt_wipe = bs_real_crypt_wipe,
 	.ask_password = bs_real_ask_password,
 	.wait_device = bs_real_wait_device,
 	.wait_uevent = bs_real_wait_uevent,

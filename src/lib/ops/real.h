@@ -28,6 +28,7 @@ int bs_real_btrfs_scan(void *userdata, const char *device, bool *ret_complete);
 /* ops-crypt.c: libcryptsetup */
 int bs_real_crypt_open(void *userdata, const struct bs_crypt_request *req);
 int bs_real_crypt_close(void *userdata, const char *name);
+int bs_real_crypt_wipe(void *userdata, const char *name);
 
 /* ask-password.c: --key-fd, an askpass socket, or the console */
 int bs_real_ask_password(void *userdata, const char *prompt, char **ret_secret,

@@ -1,0 +1,98 @@
+/* What both stages of blkstack's shutdown share: messages, stopping processes, sync, reboot. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* ---- messages ---------------------------------------------------------------------------- */
+
+/* Every message starts with prefix ("blkstack shutdown: "); set it first. */
+void sd_set_prefix(const char *prefix);
+/* One line on standard error (the console, at shutdown), in one write. */
+void sd_say(const char *format, ...) _printf_(1, 2);
+/* The same line, also written to the kernel log (/dev/kmsg), which outlives the console. */
+void sd_say_kmsg(const char *format, ...) _printf_(1, 2);
+
+/* ---- the verb ---------------------------------------------------------------------------- */
+
+/* "poweroff", "reboot", "halt" (and "kexec", which reboots): 0 with *ret_how (may be NULL) the
+ * reboot(2) command, or -EINVAL. */
+int sd_verb_to_reboot(const char *verb, int *ret_how);
+/* "powering off", "rebooting", "halting". */
+const char *sd_verb_doing(const char *verb);
+
+/*
+ * The watchdog of a whole stage: after timeout_usec, whatever the stage is doing, the kernel
+ * log and the console get "timeout after N s: VERB now", the filesystems are synced (as far as
+ * one sync(2) goes) and reboot(2) runs. Errors never stop the machine from going down.
+ */
+void sd_watchdog_arm(const char *verb, uint64_t timeout_usec);
+void sd_watchdog_disarm(void);
+
+/* sync(2), then reboot(2) with verb's command; returns only if reboot(2) failed (not root). */
+int sd_reboot(const char *verb);
+
+/* ---- processes --------------------------------------------------------------------------- */
+
+enum sd_kill_scope {
+	/* the processes that hold a file on one of mount_points: an open file, their cwd, root
+	 * or executable, or a mapped file */
+	SD_KILL_HOLDERS,
+	/* every process but the kept ones (the shutdown ramfs, before /oldroot goes) */
+	SD_KILL_ALL,
+	/* only the root-storage daemons (argv[0][0] == '@'), after root is gone */
+	SD_KILL_ROOT_DAEMONS,
+};
+
+struct sd_kill_opts {
+	enum sd_kill_scope scope;
+	char *const *mount_points; /* SD_KILL_HOLDERS: absolute paths, never "/" */
+	uint64_t grace_usec; /* SIGTERM, then SIGKILL after this */
+	const char *proc; /* the proc filesystem to read: NULL for /proc (tests give a tree) */
+	bool dry_run; /* say what would be signalled, signal nothing */
+};
+
+/*
+ * Stops the processes of the scope: SIGTERM to each, then SIGKILL to those still there after
+ * the grace period, then waits (through pidfds, never a sleep loop) up to 5 s more for them
+ * to be gone, reaping what this process is the parent of (PID 1 is, of every orphan). Never
+ * signals itself, PID 1, a kernel thread, or (but for SD_KILL_ROOT_DAEMONS) a process whose
+ * argv[0] starts with '@', which systemd's shutdown keeps as well: each of those it names once
+ * when it holds one of the mount points. Says what it does, naming each process (PID and
+ * command) and what it holds. Returns the number of processes still there at the end, or a
+ * negative errno when /proc cannot be read.
+ */
+int sd_kill(const struct sd_kill_opts *o);
+
+/* ---- sync -------------------------------------------------------------------------------- */
+
+/*
+ * sync(2) until the Dirty and Writeback figures of /proc/meminfo are both 0, or until
+ * timeout_usec: one sync(2) returns when the writes it started are queued, not when the
+ * devices have them. Returns 0, or -ETIMEDOUT with *ret_left_kb (may be NULL) what was still
+ * dirty or being written.
+ */
+int sd_sync_wait(uint64_t timeout_usec, uint64_t *ret_left_kb);
+
+/* Reads the Dirty and Writeback lines of a meminfo text: 0, or -EINVAL if one is missing. */
+int sd_meminfo_dirty(const char *text, uint64_t *ret_dirty_kb, uint64_t *ret_writeback_kb);
+
+/* ---- the ramfs --------------------------------------------------------------------------- */
+
+#define SD_RAMFS "/run/initramfs"
+#define SD_RAMFS_SHUTDOWN SD_RAMFS "/shutdown"
+
+/*
+ * Pivots into the shutdown ramfs (SD_RAMFS) as systemd-shutdown does before it runs an
+ * exitrd: / becomes the ramfs, the old root stays at /oldroot, and /proc, /sys and /dev move
+ * along (/run stays below /oldroot: the ramfs lives in it). Then executes /shutdown with
+ * argv. Returns only on failure, with a negative errno (and after saying why).
+ */
+int sd_pivot_and_exec(char *const argv[]);
+
+/* Unescapes a mount point field of mountinfo (\040 and the like) in place. */
+void sd_unescape_mountinfo(char *s);
