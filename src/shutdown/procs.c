@@ -220,7 +220,8 @@ static int collect(const struct sd_kill_opts *o, struct proc **ret, size_t *ret_
 				cmdline[0] == '@';
 		if (o->scope == SD_KILL_HOLDERS) {
 			p.holds = holds_one(pfd, m, n_m);
-			if (!p.holds) {
+			/* A root-storage daemon is named as kept whatever it holds. */
+			if (!p.holds && !p.root_daemon) {
 				close(pfd);
 				continue;
 			}
@@ -316,8 +317,8 @@ int sd_kill(const struct sd_kill_opts *o)
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		struct proc *p = &ps[i];
-		const char *what = o->scope == SD_KILL_HOLDERS ? ", which holds " : "";
-		const char *where = o->scope == SD_KILL_HOLDERS ? p->holds : "";
+		const char *what = p->holds ? ", which holds " : "";
+		const char *where = p->holds ? p->holds : "";
 
 		if (p->root_daemon && o->scope != SD_KILL_ROOT_DAEMONS) {
 			sd_say("keeping %d (%s)%s%s: a root-storage daemon ('@')", p->pid, p->comm,
@@ -346,6 +347,8 @@ int sd_kill(const struct sd_kill_opts *o)
 		(void)kill(p->pid, SIGCONT);
 		n_signalled++;
 	}
+	if (o->ret_signalled)
+		*o->ret_signalled = (unsigned)n_signalled;
 	if (n_signalled == 0)
 		return 0;
 

@@ -495,15 +495,28 @@ int main(int argc, char *argv[])
 	sd_times_mark(&times, "kill");
 	unmount_oldroot();
 	sd_times_mark(&times, "unmount");
-	/* Root is gone: the daemons it needed have nothing left to serve. */
-	(void)sd_kill(&(const struct sd_kill_opts){ .scope = SD_KILL_ROOT_DAEMONS,
-						    .grace_usec = grace_usec });
 	close_layers(&t);
+	if (t.failed > 0) {
+		/* A root-storage daemon may be what holds it: root is gone, so it has nothing
+		 * left to serve; then once more. */
+		unsigned signalled = 0;
+
+		(void)sd_kill(&(const struct sd_kill_opts){ .scope = SD_KILL_ROOT_DAEMONS,
+							    .grace_usec = grace_usec,
+							    .ret_signalled = &signalled });
+		if (signalled > 0) {
+			t = (struct tally){ .closed = t.closed };
+			close_layers(&t);
+		}
+	}
 	sd_times_mark(&times, "close");
 	(void)sd_sync_wait(5 * 1000000ull, NULL);
 	sd_times_mark(&times, "sync");
 	last_state();
 	run_hooks();
+	/* The root-storage daemons last, so that they end cleanly rather than by the reboot. */
+	(void)sd_kill(&(const struct sd_kill_opts){ .scope = SD_KILL_ROOT_DAEMONS,
+						    .grace_usec = grace_usec });
 	sd_say_kmsg("summary: %u closed, %u failed, %u keys wiped (%.2f s: %s); %s", t.closed,
 		    t.failed, t.wiped, sd_times_total(&times), times.text, sd_verb_doing(verb));
 	r = sd_reboot(verb);

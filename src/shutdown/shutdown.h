@@ -54,6 +54,7 @@ struct sd_kill_opts {
 	uint64_t grace_usec; /* SIGTERM, then SIGKILL after this */
 	const char *proc; /* the proc filesystem to read: NULL for /proc (tests give a tree) */
 	bool dry_run; /* say what would be signalled, signal nothing */
+	unsigned *ret_signalled; /* if set: how many processes got SIGTERM */
 };
 
 /*
@@ -62,7 +63,7 @@ struct sd_kill_opts {
  * to be gone, reaping what this process is the parent of (PID 1 is, of every orphan). Never
  * signals itself, PID 1, a kernel thread, or (but for SD_KILL_ROOT_DAEMONS) a process whose
  * argv[0] starts with '@', which systemd's shutdown keeps as well: each of those it names once
- * when it holds one of the mount points. Says what it does, naming each process (PID and
+ * as kept (with the mount point it holds, if any). Says what it does, naming each process (PID and
  * command) and what it holds. Returns the number of processes still there at the end, or a
  * negative errno when /proc cannot be read.
  */

@@ -104,6 +104,7 @@ TEST(holders_are_chosen_and_root_daemons_kept)
 	fake_proc(dir, "300", "editor", 0, "vi", "/srv/bs-test-none/notes");
 	fake_proc(dir, "301", "shell", 0, "sh", "/srv/bs-test-nonesuch/f");
 	fake_proc(dir, "400", "nbd-client", 0, "@nbd-client", "/srv/bs-test-none/disk");
+	fake_proc(dir, "401", "lvmpolld", 0, "@lvmpolld", NULL);
 	fake_proc(dir, "500", "idle", 0, "sleep", NULL);
 
 	f = open_memstream(&out, &size);
@@ -143,6 +144,8 @@ TEST(holders_are_chosen_and_root_daemons_kept)
 			ASSERT_CONTAINS(buf, "T: would stop 300 (editor), which holds /srv/bs-test-none\n");
 			ASSERT_CONTAINS(buf, "T: keeping 400 (nbd-client), which holds /srv/bs-test-none: "
 					     "a root-storage daemon ('@')\n");
+			/* Named as kept even when it holds none of them. */
+			ASSERT_CONTAINS(buf, "T: keeping 401 (lvmpolld): a root-storage daemon ('@')\n");
 			ASSERT_NULL(strstr(buf, "(init)"));
 			ASSERT_NULL(strstr(buf, "kworker"));
 			ASSERT_NULL(strstr(buf, "(shell)")); /* /srv/bs-test-nonesuch is not /srv/bs-test-none */

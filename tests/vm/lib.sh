@@ -106,3 +106,20 @@ vm_prepare_build() {
 	fi
 	ninja -C "$build" -j2 >/dev/null
 }
+
+# boot_job JOB RECIPE DISKDIR RUNDIR CARRY [run-guest options...]: one boot of a guest job,
+# as run-job does it, with the files of directory CARRY (none if "") in the guest's /job/carry.
+boot_job() {
+	local job=$1 recipe=$2 disks=$3 rundir=$4 carry=$5 name
+	shift 5
+	name=$(basename "$recipe" .recipe)
+	rm -rf "$rundir"
+	mkdir -p "$rundir/job"
+	install -m 0755 "$VM_DIR/guest/$job" "$rundir/job/run"
+	cp "$recipe" "$rundir/job/recipe"
+	printf 'RECIPE=%s\n' "$name" >"$rundir/job/env"
+	cp -a "$VM_CACHE/recipes/$name/etc" "$rundir/job/etc"
+	[ -z "$carry" ] || cp -a "$carry" "$rundir/job/carry"
+	"$VM_DIR/run-guest" --job "$rundir/job" --disks "$disks" --log "$rundir/guest.log" \
+		--out "$rundir/out" "$@"
+}
