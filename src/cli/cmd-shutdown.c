@@ -371,6 +371,15 @@ int verb_shutdown(struct bs_ctx *ctx, int argc, char **argv)
 			sd_say("cannot look for the processes that hold filesystems: %s",
 			       strerror(-r));
 	}
+	if (getpid() == 1) {
+		/* PID 1 is this shutdown: nothing else has anything left to do, and a process
+		 * that writes to root would keep it from going read-only. The root-storage
+		 * daemons stay, as systemd-shutdown keeps them. */
+		r = sd_kill(&(const struct sd_kill_opts){ .scope = SD_KILL_ALL,
+							  .grace_usec = a.grace_usec });
+		if (r < 0)
+			sd_say("cannot look for the processes left: %s", strerror(-r));
+	}
 	sd_times_mark(&times, "kill");
 	n_errors += tear_down(ctx);
 	sd_times_mark(&times, "teardown");
