@@ -376,7 +376,8 @@ int verb_shutdown(struct bs_ctx *ctx, int argc, char **argv)
 		 * that writes to root would keep it from going read-only. The root-storage
 		 * daemons stay, as systemd-shutdown keeps them. */
 		r = sd_kill(&(const struct sd_kill_opts){ .scope = SD_KILL_ALL,
-							  .grace_usec = a.grace_usec });
+							  .grace_usec = a.grace_usec,
+							  .quiet_kept = true });
 		if (r < 0)
 			sd_say("cannot look for the processes left: %s", strerror(-r));
 	}

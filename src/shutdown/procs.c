@@ -321,8 +321,9 @@ int sd_kill(const struct sd_kill_opts *o)
 		const char *where = p->holds ? p->holds : "";
 
 		if (p->root_daemon && o->scope != SD_KILL_ROOT_DAEMONS) {
-			sd_say("keeping %d (%s)%s%s: a root-storage daemon ('@')", p->pid, p->comm,
-			       what, where);
+			if (!o->quiet_kept)
+				sd_say("keeping %d (%s)%s%s: a root-storage daemon ('@')", p->pid,
+				       p->comm, what, where);
 			p->gone = true;
 			continue;
 		}

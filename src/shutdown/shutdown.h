@@ -55,6 +55,7 @@ struct sd_kill_opts {
 	const char *proc; /* the proc filesystem to read: NULL for /proc (tests give a tree) */
 	bool dry_run; /* say what would be signalled, signal nothing */
 	unsigned *ret_signalled; /* if set: how many processes got SIGTERM */
+	bool quiet_kept; /* the kept ones were named already: not again */
 };
 
 /*
