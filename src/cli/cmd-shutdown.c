@@ -341,7 +341,7 @@ int verb_shutdown(struct bs_ctx *ctx, int argc, char **argv)
 		return log_error_errno(-EPERM, "shutdown must run as root");
 
 	sd_set_prefix("blkstack shutdown: ");
-	sd_watchdog_arm(a.verb, a.timeout_usec);
+	sd_watchdog_arm(a.verb, a.timeout_usec, true);
 	sd_say_kmsg("stage one: %s", a.verb);
 
 	/* What to unmount and what to keep, from the graph as it is now; it is recorded too,
@@ -407,6 +407,6 @@ int verb_shutdown(struct bs_ctx *ctx, int argc, char **argv)
 	sd_watchdog_disarm();
 	hand_over(&a, kept_line);
 	sd_say_kmsg("%s without the shutdown ramfs", sd_verb_doing(a.verb));
-	r = sd_reboot(a.verb);
+	r = sd_reboot(a.verb, true);
 	return log_error_errno(r, "reboot(2) failed: %m");
 }

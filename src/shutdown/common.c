@@ -92,6 +92,7 @@ const char *sd_verb_doing(const char *verb)
 /* ---- the watchdog ------------------------------------------------------------------------- */
 
 static int watchdog_how = RB_POWER_OFF;
+static bool watchdog_sync = true;
 static char watchdog_message[160];
 
 /* Only async-signal-safe calls here: write(2), sync(2), reboot(2). */
@@ -104,17 +105,19 @@ static void watchdog_fired(_unused_ int sig)
 		(void)!write(fd, watchdog_message, strlen(watchdog_message));
 		close(fd);
 	}
-	sync();
+	if (watchdog_sync)
+		sync();
 	(void)reboot(watchdog_how);
 	_exit(EXIT_FAILURE);
 }
 
-void sd_watchdog_arm(const char *verb, uint64_t timeout_usec)
+void sd_watchdog_arm(const char *verb, uint64_t timeout_usec, bool sync_first)
 {
 	unsigned seconds = (unsigned)((timeout_usec + 999999) / 1000000);
 	struct sigaction sa = { .sa_handler = watchdog_fired };
 
 	watchdog_how = RB_POWER_OFF;
+	watchdog_sync = sync_first;
 	(void)sd_verb_to_reboot(verb, &watchdog_how);
 	(void)snprintf(watchdog_message, sizeof(watchdog_message),
 		       "%stimeout after %u s: %s now\n", prefix, seconds, strna(verb));
@@ -128,13 +131,14 @@ void sd_watchdog_disarm(void)
 	alarm(0);
 }
 
-int sd_reboot(const char *verb)
+int sd_reboot(const char *verb, bool sync_first)
 {
 	int how, r = sd_verb_to_reboot(verb, &how);
 
 	if (r < 0)
 		return r;
-	sync();
+	if (sync_first)
+		sync();
 	return reboot(how) < 0 ? -errno : 0;
 }
 

@@ -487,7 +487,7 @@ int main(int argc, char *argv[])
 	open_console();
 	(void)setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	parse_args(argc, argv);
-	sd_watchdog_arm(verb, timeout_usec);
+	sd_watchdog_arm(verb, timeout_usec, true);
 	sd_say_kmsg("stage two: %s", verb);
 
 	/* Whatever still runs from the old root would keep it busy. */
@@ -495,6 +495,13 @@ int main(int argc, char *argv[])
 	sd_times_mark(&times, "kill");
 	unmount_oldroot();
 	sd_times_mark(&times, "unmount");
+	/* The last sync: what a lazily unmounted filesystem still holds goes out now. From here
+	 * on a mapping may be suspended for its key wipe, and a sync(2) would wait for it
+	 * forever. */
+	(void)sd_sync_wait(5 * 1000000ull, NULL);
+	sd_times_mark(&times, "sync");
+	sd_watchdog_arm(verb, timeout_usec - MIN(timeout_usec - 1000000, now_usec() - times.start),
+			false);
 	close_layers(&t);
 	if (t.failed > 0) {
 		/* A root-storage daemon may be what holds it: root is gone, so it has nothing
@@ -510,8 +517,6 @@ int main(int argc, char *argv[])
 		}
 	}
 	sd_times_mark(&times, "close");
-	(void)sd_sync_wait(5 * 1000000ull, NULL);
-	sd_times_mark(&times, "sync");
 	last_state();
 	run_hooks();
 	/* The root-storage daemons last, so that they end cleanly rather than by the reboot. */
@@ -519,7 +524,7 @@ int main(int argc, char *argv[])
 						    .grace_usec = grace_usec });
 	sd_say_kmsg("summary: %u closed, %u failed, %u keys wiped (%.2f s: %s); %s", t.closed,
 		    t.failed, t.wiped, sd_times_total(&times), times.text, sd_verb_doing(verb));
-	r = sd_reboot(verb);
+	r = sd_reboot(verb, false);
 	sd_say_kmsg("reboot(2) failed: %s; halted here", strerror(-r));
 	for (;;)
 		pause();

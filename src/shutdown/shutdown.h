@@ -27,14 +27,20 @@ const char *sd_verb_doing(const char *verb);
 
 /*
  * The watchdog of a whole stage: after timeout_usec, whatever the stage is doing, the kernel
- * log and the console get "timeout after N s: VERB now", the filesystems are synced (as far as
- * one sync(2) goes) and reboot(2) runs. Errors never stop the machine from going down.
+ * log and the console get "timeout after N s: VERB now", the filesystems are synced if
+ * sync_first (as far as one sync(2) goes) and reboot(2) runs. Errors never stop the machine
+ * from going down.
+ *
+ * sync(2) waits for every block device's writeback, and a dm device suspended for its key
+ * wipe never completes one: once a mapping may be suspended (stage two's teardown), nothing
+ * syncs any more. Stage two syncs before it closes the layers.
  */
-void sd_watchdog_arm(const char *verb, uint64_t timeout_usec);
+void sd_watchdog_arm(const char *verb, uint64_t timeout_usec, bool sync_first);
 void sd_watchdog_disarm(void);
 
-/* sync(2), then reboot(2) with verb's command; returns only if reboot(2) failed (not root). */
-int sd_reboot(const char *verb);
+/* reboot(2) with verb's command, after sync(2) if sync_first; returns only if reboot(2)
+ * failed (not root). */
+int sd_reboot(const char *verb, bool sync_first);
 
 /* ---- processes --------------------------------------------------------------------------- */
 
