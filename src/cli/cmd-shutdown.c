@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "graph-load.h"
 #include "log.h"
 #include "macro.h"
@@ -112,29 +113,6 @@ static int kept_text(char **kept, char **ret)
 	return strv_join(kept, " ", ret);
 }
 
-static void on_event(void *userdata, const struct bs_exec_event *ev)
-{
-	unsigned *n_errors = userdata;
-
-	switch (ev->type) {
-	case BS_EXEC_EVENT_DONE:
-		sd_say("done %s %s", ev->action, ev->node);
-		break;
-	case BS_EXEC_EVENT_FAILED:
-		(*n_errors)++;
-		sd_say("FAILED %s %s: %s", ev->action, ev->node, strna(ev->message));
-		break;
-	case BS_EXEC_EVENT_BLOCKER:
-		sd_say("still open: %s %s: %s", ev->action, ev->node, strna(ev->message));
-		break;
-	case BS_EXEC_EVENT_WARNING:
-		sd_say("WARNING: %s %s: %s", strna(ev->action), strna(ev->node),
-		       strna(ev->message));
-		break;
-	default:
-		break;
-	}
-}
 
 /* The teardown of everything not below root; returns the number of steps that did not end
  * done. A configuration that has problems does not stop it: the live system is enough. */
@@ -151,7 +129,7 @@ static unsigned tear_down(struct bs_ctx *ctx)
 			sd_say("cannot set up the executor: %s; nothing was closed", strerror(-r));
 			return 1;
 		}
-		bs_exec_set_event_fn(e, on_event, &n_events);
+		bs_exec_set_event_fn(e, sd_exec_event, &n_events);
 		r = bs_exec_run(e, BS_PLAN_DOWN, NULL, BS_PLAN_KEEP_ROOT);
 		if (r != -EBADMSG || opts.live_only)
 			break;
@@ -179,15 +157,8 @@ static unsigned tear_down(struct bs_ctx *ctx)
 /* The name PID 1 runs as, for messages. */
 static void init_name(char *buf, size_t size)
 {
-	int fd = open("/proc/1/comm", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		n = snprintf(buf, size, "unknown");
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
+	if (read_small_at(AT_FDCWD, "/proc/1/comm", buf, size, true) <= 0)
+		(void)snprintf(buf, size, "unknown");
 }
 
 /* After stage one: whoever can take the machine down through the ramfs. Returns only if the

@@ -117,20 +117,6 @@ static void on_event(void *userdata, const struct bs_exec_event *ev)
 	}
 }
 
-/* stdin, stdout and stderr on the console, as the kernel gave them or not. */
-static void open_console(void)
-{
-	int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	for (int i = 0; i < 3; i++)
-		if (fd != i)
-			(void)dup2(fd, i);
-	if (fd > 2)
-		close(fd);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-}
 
 /* ---- files ------------------------------------------------------------------------------- */
 
@@ -696,7 +682,7 @@ _noreturn_ static void boot(void)
 	int r;
 
 	mount_kernel_filesystems();
-	open_console();
+	stdio_on_console("/dev/console");
 	/* The kernel gives init no PATH; the tools the steps run live in the sbin dirs. */
 	(void)setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 0);
 

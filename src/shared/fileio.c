@@ -160,3 +160,39 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t s
 		return -errno;
 	return 0;
 }
+
+void stdio_on_console(const char *path)
+{
+	int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < 3; i++)
+		if (fd != i)
+			(void)dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+int read_small_at(int dirfd, const char *name, char *buf, size_t size, bool cut_line)
+{
+	ssize_t n;
+	int fd;
+
+	if (size == 0)
+		return -EINVAL;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	do
+		n = read(fd, buf, size - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	if (cut_line)
+		buf[strcspn(buf, "\n")] = '\0';
+	return (int)strlen(buf);
+}

@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -30,3 +31,13 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t s
 int loop_write(int fd, const void *data, size_t size);
 /* Reads exactly size bytes into buf, or fails: -EIO if the file ends early. */
 int loop_read_exact(int fd, void *buf, size_t size);
+
+/* Puts standard input, output and error on the terminal at path (/dev/console), line-buffering
+ * stdout; leaves them as they are when it cannot be opened. For a PID 1 that the kernel may
+ * have started without them. */
+void stdio_on_console(const char *path);
+
+/* Reads up to size - 1 bytes of the small file name below dirfd (a /proc or /sys file, which
+ * has no size to tell) into buf, NUL-terminated, cut at the first newline if cut_line. Returns
+ * the length, or a negative errno. */
+int read_small_at(int dirfd, const char *name, char *buf, size_t size, bool cut_line);

@@ -13,6 +13,7 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 
+#include "blkstack.h"
 #include "fileio.h"
 #include "shutdown.h"
 #include "util.h"
@@ -60,6 +61,34 @@ void sd_say_kmsg(const char *format, ...)
 	va_start(ap, format);
 	vsay(true, format, ap);
 	va_end(ap);
+}
+
+void sd_exec_event(void *userdata, const struct bs_exec_event *ev)
+{
+	unsigned *n_failed = userdata;
+
+	switch (ev->type) {
+	case BS_EXEC_EVENT_DONE:
+		sd_say("done %s %s", ev->action, ev->node);
+		break;
+	case BS_EXEC_EVENT_FAILED:
+		if (n_failed)
+			(*n_failed)++;
+		sd_say("FAILED %s %s: %s", ev->action, ev->node, strna(ev->message));
+		break;
+	case BS_EXEC_EVENT_BUSY:
+		if (ev->round == 1)
+			sd_say("busy %s %s: %s (retrying)", ev->action, ev->node, strna(ev->message));
+		break;
+	case BS_EXEC_EVENT_BLOCKER:
+		sd_say("still open: %s %s: %s", ev->action, ev->node, strna(ev->message));
+		break;
+	case BS_EXEC_EVENT_WARNING:
+		sd_say("WARNING: %s %s: %s", strna(ev->action), strna(ev->node), strna(ev->message));
+		break;
+	default:
+		break;
+	}
 }
 
 int sd_verb_to_reboot(const char *verb, int *ret_how)

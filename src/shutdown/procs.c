@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "shutdown.h"
 #include "strv.h"
 #include "util.h"
@@ -41,22 +42,6 @@ struct mount_dev {
 	bool have_dev;
 };
 
-static int read_text(int dirfd, const char *name, char *buf, size_t size, size_t *ret_len)
-{
-	ssize_t n;
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	if (ret_len)
-		*ret_len = (size_t)n;
-	return 0;
-}
 
 /* comm and whether it is a kernel thread, from /proc/PID/stat. */
 static int read_stat(int pfd, struct proc *p, bool *ret_kthread)
@@ -64,7 +49,7 @@ static int read_stat(int pfd, struct proc *p, bool *ret_kthread)
 	char buf[1024], *open_paren, *close_paren;
 	unsigned flags = 0;
 
-	if (read_text(pfd, "stat", buf, sizeof(buf), NULL) < 0)
+	if (read_small_at(pfd, "stat", buf, sizeof(buf), false) < 0)
 		return -ESRCH;
 	open_paren = strchr(buf, '(');
 	close_paren = strrchr(buf, ')');
@@ -216,7 +201,7 @@ static int collect(const struct sd_kill_opts *o, struct proc **ret, size_t *ret_
 			continue;
 		}
 		/* A zombie has an empty command line: nothing to keep, nothing it holds. */
-		p.root_daemon = read_text(pfd, "cmdline", cmdline, sizeof(cmdline), NULL) >= 0 &&
+		p.root_daemon = read_small_at(pfd, "cmdline", cmdline, sizeof(cmdline), false) >= 0 &&
 				cmdline[0] == '@';
 		if (o->scope == SD_KILL_HOLDERS) {
 			p.holds = holds_one(pfd, m, n_m);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "blkstack.h"
+#include "fileio.h"
 #include "build-config.h"
 #include "macro.h"
 #include "parse.h"
@@ -132,19 +133,6 @@ static void mount_api_filesystems(void)
 	}
 }
 
-static void open_console(void)
-{
-	int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	for (int i = 0; i < 3; i++)
-		if (fd != i)
-			(void)dup2(fd, i);
-	if (fd > 2)
-		close(fd);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-}
 
 /* ---- /oldroot ------------------------------------------------------------------------------ */
 
@@ -241,32 +229,6 @@ _printf_(6, 0) static void log_to_console(void *userdata, int priority, const ch
 	       m);
 }
 
-static void on_event(void *userdata, const struct bs_exec_event *ev)
-{
-	(void)userdata;
-	switch (ev->type) {
-	case BS_EXEC_EVENT_DONE:
-		sd_say("done %s %s", ev->action, ev->node);
-		break;
-	case BS_EXEC_EVENT_FAILED:
-		sd_say("FAILED %s %s: %s", ev->action, ev->node, strna(ev->message));
-		break;
-	case BS_EXEC_EVENT_BUSY:
-		if (ev->round == 1)
-			sd_say("busy %s %s: %s (retrying)", ev->action, ev->node,
-			       strna(ev->message));
-		break;
-	case BS_EXEC_EVENT_BLOCKER:
-		sd_say("still open: %s %s: %s", ev->action, ev->node, strna(ev->message));
-		break;
-	case BS_EXEC_EVENT_WARNING:
-		sd_say("WARNING: %s %s: %s", strna(ev->action), strna(ev->node),
-		       strna(ev->message));
-		break;
-	default:
-		break;
-	}
-}
 
 static void close_layers(struct tally *t)
 {
@@ -289,7 +251,7 @@ static void close_layers(struct tally *t)
 	(void)bs_ctx_set_log_priority(c, LOG_WARNING);
 	r = bs_exec_new(c, &opts, &e);
 	if (r >= 0) {
-		bs_exec_set_event_fn(e, on_event, NULL);
+		bs_exec_set_event_fn(e, sd_exec_event, NULL);
 		r = bs_exec_run(e, BS_PLAN_DOWN, NULL, 0);
 		for (size_t i = 0; i < bs_exec_get_n_results(e); i++) {
 			const char *m = bs_exec_get_result_message(e, i);
@@ -318,21 +280,6 @@ static void close_layers(struct tally *t)
 
 /* ---- what is left ------------------------------------------------------------------------------ */
 
-static int read_line(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
 
 static int append(char **list, const char *format, ...) _printf_(2, 3);
 static int append(char **list, const char *format, ...)
@@ -363,18 +310,18 @@ static void last_state(void)
 
 		if (startswith(de->d_name, "dm-")) {
 			(void)snprintf(path, sizeof(path), "/sys/block/%s/dm/name", de->d_name);
-			if (read_line(path, name, sizeof(name)) < 0)
+			if (read_small_at(AT_FDCWD, path, name, sizeof(name), true) < 0)
 				continue;
 			(void)snprintf(path, sizeof(path), "/sys/block/%s/dm/suspended", de->d_name);
 			(void)append(&dm, "%s%s", name,
-				     read_line(path, state, sizeof(state)) >= 0 && streq(state, "1") ?
+				     read_small_at(AT_FDCWD, path, state, sizeof(state), true) >= 0 && streq(state, "1") ?
 					     " (suspended)" :
 					     "");
 		} else if (startswith(de->d_name, "md")) {
 			(void)snprintf(path, sizeof(path), "/sys/block/%s/md/array_state",
 				       de->d_name);
 			/* A device node whose array is stopped says "clear" (or "inactive"). */
-			if (read_line(path, state, sizeof(state)) < 0 || streq(state, "clear") ||
+			if (read_small_at(AT_FDCWD, path, state, sizeof(state), true) < 0 || streq(state, "clear") ||
 			    streq(state, "inactive"))
 				continue;
 			(void)append(&md, "%s (%s)", de->d_name, state);
@@ -484,7 +431,7 @@ int main(int argc, char *argv[])
 
 	sd_set_prefix(PREFIX);
 	mount_api_filesystems();
-	open_console();
+	stdio_on_console("/dev/console");
 	(void)setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	parse_args(argc, argv);
 	sd_watchdog_arm(verb, timeout_usec, true);

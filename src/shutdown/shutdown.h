@@ -17,6 +17,14 @@ void sd_say(const char *format, ...) _printf_(1, 2);
 /* The same line, also written to the kernel log (/dev/kmsg), which outlives the console. */
 void sd_say_kmsg(const char *format, ...) _printf_(1, 2);
 
+/* ---- the executor's events --------------------------------------------------------------- */
+
+struct bs_exec_event;
+/* A bs_exec_event_fn for both stages: a line for each step done, failed, still open, or a
+ * warning; a busy step once, in its first round. userdata, if not NULL, is an unsigned that
+ * counts the failed steps. */
+void sd_exec_event(void *userdata, const struct bs_exec_event *ev);
+
 /* ---- the verb ---------------------------------------------------------------------------- */
 
 /* "poweroff", "reboot", "halt" (and "kexec", which reboots): 0 with *ret_how (may be NULL) the
