@@ -254,7 +254,7 @@ static void close_layers(struct tally *t)
 		bs_exec_set_event_fn(e, sd_exec_event, NULL);
 		r = bs_exec_run(e, BS_PLAN_DOWN, NULL, 0);
 		for (size_t i = 0; i < bs_exec_get_n_results(e); i++) {
-			const char *m = bs_exec_get_result_message(e, i);
+			const char *m = bs_exec_get_result_message(e, i), *reason;
 			const char *node = bs_exec_get_result_node(e, i);
 
 			if (bs_exec_get_result_status(e, i) == BS_EXEC_DONE) {
@@ -262,10 +262,17 @@ static void close_layers(struct tally *t)
 				continue;
 			}
 			t->failed++;
+			/* The library's message says what the last resort did, then what holds
+			 * it ("still open: pid 42 (x) ..."). */
+			reason = m ? strstr(m, "still open") : NULL;
 			if (m && strstr(m, "key wiped")) {
 				t->wiped++;
-				sd_say_kmsg("%s cannot be closed (%s)", node, m);
-			} else
+				sd_say_kmsg("%s cannot be closed (%s): suspended, key wiped", node,
+					    reason ? reason : "in use");
+			} else if (m && strstr(m, "marked clean"))
+				sd_say_kmsg("%s cannot be stopped (%s): marked clean", node,
+					    reason ? reason : "in use");
+			else
 				sd_say_kmsg("%s %s: %s", bs_exec_get_result_action(e, i), node,
 					    strna(m));
 		}
