@@ -85,6 +85,22 @@ TEST(secret_empty_and_null)
 	ASSERT_ERR(bs_secret_new(1, NULL), -EINVAL);
 }
 
+/* No core dump while a secret is held, and the setting as it was once none is. */
+TEST(secret_makes_the_process_undumpable_while_held)
+{
+	char *a = NULL, *b = NULL;
+
+	ASSERT_OK(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0));
+	ASSERT_TRUE(bs_secret_new(8, &a) >= 0);
+	ASSERT_EQ(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	ASSERT_TRUE(bs_secret_new(8, &b) >= 0);
+	bs_secret_free(a);
+	/* One is still held. */
+	ASSERT_EQ(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	bs_secret_free(b);
+	ASSERT_EQ(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+}
+
 TEST(secret_spanning_pages)
 {
 	size_t size = 3 * 4096 + 17;

@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "ops.h"
@@ -30,6 +32,35 @@ struct secret_header {
 #define HEADER_SIZE                                                                                \
 	((sizeof(struct secret_header) + alignof(max_align_t) - 1) / alignof(max_align_t) *        \
 	 alignof(max_align_t))
+
+/*
+ * While any secret is held the process is not dumpable (PR_SET_DUMPABLE 0): no core dump,
+ * and no ptrace attach or /proc/PID/mem read by another process of the same user. MADV_DONTDUMP
+ * keeps the secret's own pages out of a core; this keeps out what libraries copied from it
+ * (a passphrase in stdio's buffer, a key derived from it). The previous setting comes back when
+ * the last secret is freed.
+ */
+static pthread_mutex_t dumpable_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned n_held;
+static int dumpable_before = -1;
+
+static void held_one_more(void)
+{
+	pthread_mutex_lock(&dumpable_lock);
+	if (n_held++ == 0) {
+		dumpable_before = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
+	pthread_mutex_unlock(&dumpable_lock);
+}
+
+static void held_one_less(void)
+{
+	pthread_mutex_lock(&dumpable_lock);
+	if (n_held > 0 && --n_held == 0 && dumpable_before > 0)
+		(void)prctl(PR_SET_DUMPABLE, dumpable_before, 0, 0, 0);
+	pthread_mutex_unlock(&dumpable_lock);
+}
 
 /*
  * Returns 0 when the pages are locked. When mlock() fails (RLIMIT_MEMLOCK is too low, or
@@ -68,6 +99,7 @@ int bs_secret_new(size_t size, char **ret)
 		.mapped = mapped,
 		.size = size,
 	};
+	held_one_more();
 	*ret = (char *)p + HEADER_SIZE;
 	return h->locked ? 0 : 1;
 }
@@ -90,4 +122,5 @@ void bs_secret_free(char *p)
 	if (locked)
 		(void)munlock(h, mapped);
 	(void)munmap(h, mapped);
+	held_one_less();
 }
