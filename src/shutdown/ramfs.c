@@ -229,7 +229,6 @@ _printf_(6, 0) static void log_to_console(void *userdata, int priority, const ch
 	       m);
 }
 
-
 static void close_layers(struct tally *t)
 {
 	struct bs_exec_opts opts = { .key_fd = -1, .no_record = 1, .last_resort = 1 };
@@ -249,10 +248,22 @@ static void close_layers(struct tally *t)
 	}
 	bs_ctx_set_log_fn(c, log_to_console, NULL);
 	(void)bs_ctx_set_log_priority(c, LOG_WARNING);
-	r = bs_exec_new(c, &opts, &e);
-	if (r >= 0) {
+	for (int attempt = 0; attempt < 2; attempt++) {
+		r = bs_exec_new(c, &opts, &e);
+		if (r < 0)
+			break;
 		bs_exec_set_event_fn(e, sd_exec_event, NULL);
 		r = bs_exec_run(e, BS_PLAN_DOWN, NULL, 0);
+		if (r != -EBADMSG || opts.live_only)
+			break;
+		/* A damaged manifest must not keep root's layers open: the running system
+		 * shows what is there. */
+		sd_say("the manifest %s has problems; closing what the running system shows",
+		       MANIFEST);
+		e = bs_exec_unref(e);
+		opts.live_only = 1;
+	}
+	if (e) {
 		for (size_t i = 0; i < bs_exec_get_n_results(e); i++) {
 			const char *m = bs_exec_get_result_message(e, i), *reason;
 			const char *node = bs_exec_get_result_node(e, i);
