@@ -522,12 +522,21 @@ TEST(two_builds_are_byte_identical)
 
 	ASSERT_TRUE(asprintf(&pa, "%s/a.img", test_scratch()) >= 0);
 	ASSERT_TRUE(asprintf(&pb, "%s/b.img", test_scratch()) >= 0);
+	/* The fixture has no LUKS headers to read: without pins, only --no-pins builds. */
 	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", pa);
+	ASSERT_EQ(r.exit_code, BS_EXIT_FAILURE);
+	ASSERT_NOTNULL(strstr(r.err, "has no pins: its LUKS header cannot be read"));
+	ASSERT_NOTNULL(strstr(r.err, "run 'blkstack pin'"));
+	ASSERT_NOTNULL(strstr(r.err, "--no-pins"));
+	ASSERT_TRUE(access(pa, F_OK) < 0);
+	test_cli_result_done(&r);
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", pa, "--no-pins");
 	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
+	ASSERT_NOTNULL(strstr(r.err, "building with --no-pins"));
 	ASSERT_NOTNULL(strstr(r.out, "bytes raw"));
 	ASSERT_NOTNULL(strstr(r.out, "(zstd)"));
 	test_cli_result_done(&r);
-	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", pb);
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", pb, "--no-pins");
 	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
 	test_cli_result_done(&r);
 	a = read_all(pa, &na);
@@ -595,7 +604,8 @@ TEST(list_says_why_and_marks_secrets)
 
 	/* With -o it writes too, 0600, with a warning. */
 	ASSERT_TRUE(asprintf(&img, "%s/secret.img", test_scratch()) >= 0);
-	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "--list", "-o", img, "--compress", "gzip");
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "--list", "-o", img, "--compress", "gzip",
+			 "--no-pins");
 	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
 	ASSERT_NOTNULL(strstr(r.err, "holds key files"));
 	ASSERT_NOTNULL(strstr(r.err, "(gzip)"));
