@@ -476,8 +476,8 @@ struct bs_node *bs_needs_get_resume(const struct bs_needs *n);
 int bs_needs_to_manifest(const struct bs_needs *n, const char *kernel, char *const *modules,
 			 char **ret);
 /* The same with the pins of the closure as its "pins" member (NULL: none, as above). */
-int bs_needs_to_manifest_pinned(const struct bs_needs *n, const char *kernel,
-				char *const *modules, const struct bs_pins *pins, char **ret);
+int bs_needs_to_manifest_pinned(const struct bs_needs *n, const char *kernel, char *const *modules,
+				const struct bs_pins *pins, char **ret);
 
 /* What /init reads of a manifest before it runs the executor. The library allocates it, and
  * may append members in later versions. */

@@ -97,8 +97,8 @@ static size_t count_recorded(const struct bs_pins *p)
 
 /* The pins of the closure: live where the devices are there, else the pins file's. Each crypt
  * layer without pins is named; *ret_unpinned counts them. */
-static int closure_pins(struct bs_ctx *ctx, struct bs_needs *n, bool no_pins,
-			struct bs_pins **ret, size_t *ret_unpinned)
+static int closure_pins(struct bs_ctx *ctx, struct bs_needs *n, bool no_pins, struct bs_pins **ret,
+			size_t *ret_unpinned)
 {
 	_cleanup_(bs_pins_unrefp) struct bs_pins *recorded = NULL, *pins = NULL;
 	size_t n_crypt = 0;
@@ -106,8 +106,9 @@ static int closure_pins(struct bs_ctx *ctx, struct bs_needs *n, bool no_pins,
 
 	r = bs_pins_read(ctx, NULL, &recorded);
 	if (r < 0 && r != -ENOENT)
-		return log_error_errno(r, "initramfs: cannot read the pins file '%s': %m; run "
-					  "'blkstack pin' again",
+		return log_error_errno(r,
+				       "initramfs: cannot read the pins file '%s': %m; run "
+				       "'blkstack pin' again",
 				       BS_PINS_PATH);
 	r = bs_pins_new_for_needs(n, recorded, &pins);
 	if (r < 0)

@@ -68,8 +68,8 @@ const struct verb_options verb_verify_options = {
 
 /* The options of pin and verify: a file (-o or -p), --json and --help. Returns 1 to go on, 0
  * after --help, or a usage error. */
-static int parse_args(const char *verb, const struct verb_options *o, void (*help)(void),
-		      int argc, char **argv, const char **ret_file, bool *ret_json)
+static int parse_args(const char *verb, const struct verb_options *o, void (*help)(void), int argc,
+		      char **argv, const char **ret_file, bool *ret_json)
 {
 	int c;
 
@@ -182,8 +182,9 @@ int verb_verify(struct bs_ctx *ctx, int argc, char **argv)
 		return r;
 	r = bs_pins_read(ctx, file, &p);
 	if (r == -ENOENT)
-		return log_error_errno(r, "verify: '%s' does not exist: run 'blkstack pin' while "
-					  "the genuine devices are present",
+		return log_error_errno(r,
+				       "verify: '%s' does not exist: run 'blkstack pin' while "
+				       "the genuine devices are present",
 				       path);
 	if (r < 0)
 		return log_error_errno(r, "verify: cannot read the pins '%s': %m", path);

@@ -263,9 +263,9 @@ static int add_unpinned(struct bs_pins *p, const struct bs_node *x, const char *
  * the device. */
 static bool role_is_part(const char *role)
 {
-	static const char *const roles[] = { "parent",	"member",	"spare",  "faulty", "pv",
-					     "vg",	"backing",	"device", "backing-file",
-					     "container", NULL };
+	static const char *const roles[] = { "parent",	     "member",	  "spare",   "faulty",
+					     "pv",	     "vg",	  "backing", "device",
+					     "backing-file", "container", NULL };
 
 	return role && strv_contains((char *const *)roles, role);
 }
@@ -322,7 +322,8 @@ static const struct pin *find_recorded(const struct bs_pins *recorded, enum pin_
 
 		if (r->kind != kind || !ru)
 			continue;
-		if (kind == PIN_MD ? streq(md_uuid_of(ru, a), md_uuid_of(uuid, b)) : streq(ru, uuid))
+		if (kind == PIN_MD ? streq(md_uuid_of(ru, a), md_uuid_of(uuid, b)) :
+				     streq(ru, uuid))
 			return r;
 	}
 	return NULL;
@@ -352,10 +353,11 @@ static int pin_luks(struct bs_pins *p, struct bs_graph *g, const struct bs_node 
 	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(at_attrs); i++)
 		r = pairs_add(&pin->at, bs_attr_to_string(at_attrs[i]), x->attrs[at_attrs[i]]);
 	if (r >= 0 && id.fields[BS_LUKS_CIPHER] && streq(id.fields[BS_LUKS_CIPHER], "cipher_null"))
-		bs_log_warn(g->ctx,
-			    "'/dev/%s': the LUKS header's segment uses cipher_null (no encryption); "
-			    "'blkstack verify' refuses it",
-			    x->name);
+		bs_log_warn(
+			g->ctx,
+			"'/dev/%s': the LUKS header's segment uses cipher_null (no encryption); "
+			"'blkstack verify' refuses it",
+			x->name);
 	bs_luks_identity_done(&id);
 	return r < 0 ? r : 1;
 }
@@ -382,12 +384,12 @@ static int pin_md(struct bs_pins *p, struct bs_graph *g, const struct bs_node *x
 		if (!e->role || (!streq(e->role, "member") && !streq(e->role, "spare")))
 			continue;
 		if (!sub) {
-			bs_log_warn(g->ctx, "'%s': member '%s' has no device UUID, not pinned", x->id,
-				    e->needs->id);
+			bs_log_warn(g->ctx, "'%s': member '%s' has no device UUID, not pinned",
+				    x->id, e->needs->id);
 			continue;
 		}
-		r = pin_add_member(pin, md_uuid_of(sub, buf), encrypted_below(g, e->needs) ||
-							      e->needs->kind == BS_NODE_CRYPT);
+		r = pin_add_member(pin, md_uuid_of(sub, buf),
+				   encrypted_below(g, e->needs) || e->needs->kind == BS_NODE_CRYPT);
 	}
 	if (r >= 0 && pin->n_members > 1)
 		qsort(pin->members, pin->n_members, sizeof(*pin->members), cmp_members);
@@ -585,8 +587,7 @@ _public_ const char *bs_pins_get_unpinned_reason(const struct bs_pins *p, size_t
 	return p && i < p->n_unpinned ? p->unpinned[i].reason : NULL;
 }
 
-_public_ bool bs_pins_is_crypt_unpinned(const struct bs_pins *p, const struct bs_graph *g,
-					size_t i)
+_public_ bool bs_pins_is_crypt_unpinned(const struct bs_pins *p, const struct bs_graph *g, size_t i)
 {
 	const struct bs_node *x;
 
@@ -731,8 +732,7 @@ static int read_pairs(struct bs_ctx *c, const char *origin, const char *where, j
 	return 0;
 }
 
-static int read_pin(struct bs_ctx *c, const char *origin, size_t i, json_object *o,
-		    struct pin *pin)
+static int read_pin(struct bs_ctx *c, const char *origin, size_t i, json_object *o, struct pin *pin)
 {
 	static const char *const names[] = { "kind", "node",   "device",  "encrypted",
 					     "at",   "fields", "members", NULL };
@@ -799,9 +799,10 @@ static int read_pin(struct bs_ctx *c, const char *origin, size_t i, json_object 
 		    json_object_object_length(m) !=
 			    (json_object_object_get_ex(m, "encrypted", &e) ? 2 : 1) ||
 		    (e && !json_object_is_type(e, json_type_boolean)))
-			return damaged(c, origin,
-				       "%s: members[%zu] is not {\"uuid\": ..., \"encrypted\": ...}",
-				       where, k);
+			return damaged(
+				c, origin,
+				"%s: members[%zu] is not {\"uuid\": ..., \"encrypted\": ...}",
+				where, k);
 		r = pin_add_member(pin, json_object_get_string(u), e && json_object_get_boolean(e));
 		if (r < 0)
 			return r;
@@ -1114,8 +1115,8 @@ static int verify_luks(struct check *ck, const struct pin *pin)
 			continue;
 		ck->v->n_checked++;
 		if (asprintf(&found, "%s%s%s", strna(x->attrs[BS_ATTR_FSTYPE]),
-			     x->attrs[BS_ATTR_UUID] ? " UUID " : "", strempty(x->attrs[BS_ATTR_UUID])) <
-		    0)
+			     x->attrs[BS_ATTR_UUID] ? " UUID " : "",
+			     strempty(x->attrs[BS_ATTR_UUID])) < 0)
 			return -ENOMEM;
 		return refuse(ck, x, pin, "uuid", uuid, found,
 			      "the device that held the pinned LUKS header (%s %s) holds another "
@@ -1131,8 +1132,9 @@ static const struct pin_member *find_member(const struct pin *pin, const char *u
 	char a[37], b[37];
 
 	for (size_t i = 0; uuid && i < pin->n_members; i++)
-		if (pin->kind == PIN_MD ? streq(md_uuid_of(pin->members[i].uuid, a), md_uuid_of(uuid, b)) :
-					  streq(pin->members[i].uuid, uuid))
+		if (pin->kind == PIN_MD ?
+			    streq(md_uuid_of(pin->members[i].uuid, a), md_uuid_of(uuid, b)) :
+			    streq(pin->members[i].uuid, uuid))
 			return &pin->members[i];
 	return NULL;
 }
@@ -1178,7 +1180,8 @@ static int verify_md(struct check *ck, const struct pin *pin)
 			continue;
 		}
 		k = find_devices(ck->g, BS_ATTR_UUID_SUB, sub, subs, MAX_SEEN);
-		if (k > 1 && subs[0] == x && (r = refuse_duplicate(ck, pin, "member", sub, subs, k)) < 0)
+		if (k > 1 && subs[0] == x &&
+		    (r = refuse_duplicate(ck, pin, "member", sub, subs, k)) < 0)
 			return r;
 		if ((r = check_encrypted(ck, pin, x, m->encrypted)) < 0)
 			return r;

@@ -123,8 +123,9 @@ static void sysfs_disk(const char *root, const char *type, const char *uuid)
 	if (!test_exists(root, "sys/class/block/vdb"))
 		test_symlink(root, "sys/class/block/vdb",
 			     "../../devices/platform/virtio1/block/vdb");
-	snprintf(tab, sizeof(tab), "<device DEVNO=\"0xfe10\" TYPE=\"%s\" UUID=\"%s\">/dev/vdb</device>\n",
-		 type, uuid);
+	snprintf(tab, sizeof(tab),
+		 "<device DEVNO=\"0xfe10\" TYPE=\"%s\" UUID=\"%s\">/dev/vdb</device>\n", type,
+		 uuid);
 	test_write_file(root, "run/blkid/blkid.tab", tab);
 	test_mkdir_p(root, "proc/self");
 	test_write_file(root, "proc/self/mountinfo", "");
@@ -305,7 +306,8 @@ TEST(filesystem_pinned_inside_crypt_found_plaintext_refused)
 	ASSERT_TRUE(asprintf(&file, "%s/pins.json", root) >= 0);
 	test_write_file(root, "pins.json",
 			"{\"version\":1,\"pins\":[{\"kind\":\"fs\",\"node\":\"crypt:root\","
-			"\"encrypted\":true,\"fields\":{\"uuid\":\"" FS_UUID "\",\"type\":\"ext4\"}}]}\n");
+			"\"encrypted\":true,\"fields\":{\"uuid\":\"" FS_UUID
+			"\",\"type\":\"ext4\"}}]}\n");
 	ASSERT_OK(bs_ctx_new(NULL, &c));
 	ASSERT_OK(bs_pins_read(c, file, &p));
 	/* Found: a plaintext disk that carries it. */
@@ -333,13 +335,15 @@ TEST(pins_file_round_trip_and_strict_reader)
 	q = bs_pins_unref(q);
 
 	ASSERT_TRUE(asprintf(&file, "%s/bad.json", root) >= 0);
-	test_write_file(root, "bad.json", "{\"version\":1,\"pins\":[{\"kind\":\"luks\",\"node\":\"x\","
-					  "\"fields\":{\"uuid\":\"u\"},\"hash\":\"h\"}]}");
+	test_write_file(root, "bad.json",
+			"{\"version\":1,\"pins\":[{\"kind\":\"luks\",\"node\":\"x\","
+			"\"fields\":{\"uuid\":\"u\"},\"hash\":\"h\"}]}");
 	ASSERT_ERR(bs_pins_read(c, file, &q), -EBADMSG);
 	test_write_file(root, "bad.json", "{\"version\":2,\"pins\":[]}");
 	ASSERT_ERR(bs_pins_read(c, file, &q), -EBADMSG);
-	test_write_file(root, "bad.json", "{\"version\":1,\"pins\":[{\"kind\":\"tpm\",\"node\":\"x\","
-					  "\"fields\":{\"uuid\":\"u\"}}]}");
+	test_write_file(root, "bad.json",
+			"{\"version\":1,\"pins\":[{\"kind\":\"tpm\",\"node\":\"x\","
+			"\"fields\":{\"uuid\":\"u\"}}]}");
 	ASSERT_ERR(bs_pins_read(c, file, &q), -EBADMSG);
 	ASSERT_ERR(bs_pins_read(c, "/nonexistent/pins.json", &q), -ENOENT);
 }
@@ -347,7 +351,8 @@ TEST(pins_file_round_trip_and_strict_reader)
 TEST(manifest_round_trip_with_pins)
 {
 	const char *root = test_tmpdir();
-	_cleanup_(bs_pins_unrefp) struct bs_pins *p = genuine(root), *recorded = NULL, *closure = NULL;
+	_cleanup_(bs_pins_unrefp) struct bs_pins *p = genuine(root), *recorded = NULL,
+						 *closure = NULL;
 	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = NULL;
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	_cleanup_(bs_needs_unrefp) struct bs_needs *n = NULL;

@@ -176,8 +176,8 @@ static int luks1_digest(int fd, struct bs_luks_identity *id)
 				       (uint32_t)it[2] << 8 | it[3])) < 0 ||
 	    (r = hex_dup(h + LUKS1_DIGEST_OFFSET + LUKS1_DIGEST_SIZE, LUKS1_SALT_SIZE,
 			 &id->fields[BS_LUKS_DIGEST_SALT])) < 0 ||
-	    (r = hex_dup(h + LUKS1_DIGEST_OFFSET, LUKS1_DIGEST_SIZE,
-			 &id->fields[BS_LUKS_DIGEST])) < 0)
+	    (r = hex_dup(h + LUKS1_DIGEST_OFFSET, LUKS1_DIGEST_SIZE, &id->fields[BS_LUKS_DIGEST])) <
+		    0)
 		return r;
 	return 0;
 }
@@ -205,8 +205,10 @@ static int luks2_digests(struct crypt_device *cd, struct bs_luks_identity *id)
 		enum bs_luks_field field;
 		const char *key;
 	} map[] = {
-		{ BS_LUKS_DIGEST_TYPE, "type" },   { BS_LUKS_DIGEST_HASH, "hash" },
-		{ BS_LUKS_DIGEST_ITERATIONS, "iterations" }, { BS_LUKS_DIGEST_SALT, "salt" },
+		{ BS_LUKS_DIGEST_TYPE, "type" },
+		{ BS_LUKS_DIGEST_HASH, "hash" },
+		{ BS_LUKS_DIGEST_ITERATIONS, "iterations" },
+		{ BS_LUKS_DIGEST_SALT, "salt" },
 		{ BS_LUKS_DIGEST, "digest" },
 	};
 	json_object *root = NULL, *digests;
@@ -235,8 +237,8 @@ static int luks2_digests(struct crypt_device *cd, struct bs_luks_identity *id)
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(map); i++) {
 			const char *v = digest_member(d, map[i].key, buf);
 
-			r = strextend(&id->fields[map[i].field], id->fields[map[i].field] ? "," : "",
-				      v ? v : "-", NULL);
+			r = strextend(&id->fields[map[i].field],
+				      id->fields[map[i].field] ? "," : "", v ? v : "-", NULL);
 		}
 	}
 	json_object_put(root);
@@ -285,8 +287,7 @@ int bs_luks_read_identity(struct bs_ctx *c, const char *kernel_name, struct bs_l
 	    (r = set_field(&id, BS_LUKS_CIPHER, crypt_get_cipher(cd))) < 0 ||
 	    (r = set_field(&id, BS_LUKS_CIPHER_MODE, crypt_get_cipher_mode(cd))) < 0 ||
 	    (r = set_field_u64(&id, BS_LUKS_PAYLOAD_OFFSET, crypt_get_data_offset(cd))) < 0 ||
-	    (r = set_field_u64(&id, BS_LUKS_SECTOR_SIZE, (uint64_t)crypt_get_sector_size(cd))) <
-		    0)
+	    (r = set_field_u64(&id, BS_LUKS_SECTOR_SIZE, (uint64_t)crypt_get_sector_size(cd))) < 0)
 		goto out;
 	if (crypt_get_integrity_info(cd, &ip) >= 0 && ip.integrity) {
 		char buf[96];

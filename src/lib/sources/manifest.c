@@ -654,8 +654,8 @@ static int strings_dup(json_object *root, const char *key, char ***ret)
 	return 0;
 }
 
-static int info_new(json_object *root, const char *kernel, const char *resume,
-		    struct bs_pins *pins, struct bs_manifest_info **ret)
+static int info_new(json_object *root, const char *kernel, const char *resume, struct bs_pins *pins,
+		    struct bs_manifest_info **ret)
 {
 	struct bs_manifest_info *info = calloc(1, sizeof(*info));
 
