@@ -989,9 +989,10 @@ _printf_(7, 8) static int refuse(struct check *ck, const struct bs_node *x, cons
 	return 0;
 }
 
-/* The live devices of the graph whose attr is value (md uuids in any form), in node order. */
-static size_t find_devices(const struct bs_graph *g, enum bs_attr attr, const char *value,
-			   const struct bs_node **out, size_t max)
+/* The live devices of the graph whose attr is value, in node order; md uuids (md_form, and
+ * always for the md attributes) in any of their forms. */
+static size_t find_devices_as(const struct bs_graph *g, enum bs_attr attr, const char *value,
+			      bool md_form, const struct bs_node **out, size_t max)
 {
 	char a[37], b[37];
 	size_t n = 0;
@@ -1002,7 +1003,7 @@ static size_t find_devices(const struct bs_graph *g, enum bs_attr attr, const ch
 
 		if (!v || !(is_live_device(x) || x->kind == BS_NODE_VG))
 			continue;
-		if (attr == BS_ATTR_MD_UUID || attr == BS_ATTR_UUID_SUB ?
+		if (md_form || attr == BS_ATTR_MD_UUID || attr == BS_ATTR_UUID_SUB ?
 			    streq(md_uuid_of(v, a), md_uuid_of(value, b)) :
 			    streq(v, value)) {
 			if (n < max)
@@ -1011,6 +1012,12 @@ static size_t find_devices(const struct bs_graph *g, enum bs_attr attr, const ch
 		}
 	}
 	return n;
+}
+
+static size_t find_devices(const struct bs_graph *g, enum bs_attr attr, const char *value,
+			   const struct bs_node **out, size_t max)
+{
+	return find_devices_as(g, attr, value, false, out, max);
 }
 
 /* Two devices with one pinned identity: which one is genuine cannot be told. */
@@ -1143,7 +1150,7 @@ static int verify_md(struct check *ck, const struct pin *pin)
 {
 	const char *uuid = pairs_get(pin->fields, "uuid"), *level = pairs_get(pin->fields, "level");
 	const struct bs_node *devs[MAX_SEEN], *subs[MAX_SEEN];
-	size_t n;
+	size_t n, seen = 0;
 	int r = 0;
 
 	/* The arrays. */
@@ -1152,6 +1159,7 @@ static int verify_md(struct check *ck, const struct pin *pin)
 		return refuse_duplicate(ck, pin, "uuid", uuid, devs, n);
 	if (n == 1) {
 		ck->v->n_checked++;
+		seen++;
 		if (level && devs[0]->attrs[BS_ATTR_MD_LEVEL] &&
 		    !streq(level, devs[0]->attrs[BS_ATTR_MD_LEVEL]) &&
 		    (r = refuse(ck, devs[0], pin, "level", level, devs[0]->attrs[BS_ATTR_MD_LEVEL],
@@ -1161,7 +1169,7 @@ static int verify_md(struct check *ck, const struct pin *pin)
 			return r;
 	}
 	/* Their members, assembled or not: what carries the array's superblock. */
-	n = find_devices(ck->g, BS_ATTR_UUID, uuid, devs, MAX_SEEN);
+	n = find_devices_as(ck->g, BS_ATTR_UUID, uuid, true, devs, MAX_SEEN);
 	for (size_t i = 0; i < n && i < MAX_SEEN; i++) {
 		const struct bs_node *x = devs[i];
 		const char *type = x->attrs[BS_ATTR_FSTYPE], *sub = x->attrs[BS_ATTR_UUID_SUB];
@@ -1171,6 +1179,7 @@ static int verify_md(struct check *ck, const struct pin *pin)
 		if (!type || !streq(type, "linux_raid_member"))
 			continue;
 		ck->v->n_checked++;
+		seen++;
 		m = find_member(pin, sub);
 		if (!m) {
 			r = refuse(ck, x, pin, "member", "one of the pinned members", sub,
@@ -1186,7 +1195,7 @@ static int verify_md(struct check *ck, const struct pin *pin)
 		if ((r = check_encrypted(ck, pin, x, m->encrypted)) < 0)
 			return r;
 	}
-	if (n == 0 && ck->v->n_checked == 0)
+	if (seen == 0)
 		ck->v->n_absent++;
 	return 0;
 }

@@ -126,7 +126,7 @@ static void sysfs_disk(const char *root, const char *type, const char *uuid)
 	snprintf(tab, sizeof(tab),
 		 "<device DEVNO=\"0xfe10\" TYPE=\"%s\" UUID=\"%s\">/dev/vdb</device>\n", type,
 		 uuid);
-	test_write_file(root, "run/blkid/blkid.tab", tab);
+	test_write_file(root, "run/blkid/blkid.tab", strempty(tab));
 	test_mkdir_p(root, "proc/self");
 	test_write_file(root, "proc/self/mountinfo", "");
 	test_write_file(root, "proc/swaps", "Filename Type Size Used Priority\n");
@@ -448,4 +448,202 @@ TEST(cli_pin_and_verify)
 	ASSERT_EQ(r.exit_code, 6);
 	ASSERT_NOTNULL(strstr(r.out, "\"field\": \"digest\""));
 	test_cli_result_done(&r);
+}
+
+/* ---- md, LVM and filesystems, on the captured fixtures and on small trees -------------------- */
+
+static struct bs_pins *pins_of_fixture(const char *name, struct bs_graph **ret_g)
+{
+	_cleanup_free_ char *dir = test_fixture(name);
+	struct bs_pins *p = NULL;
+
+	*ret_g = live(dir);
+	ASSERT_OK(bs_pins_new(*ret_g, NULL, &p));
+	return p;
+}
+
+static size_t count_kind(const struct bs_pins *p, const char *kind)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < bs_pins_get_n(p); i++)
+		n += streq(bs_pins_get_kind(p, i), kind);
+	return n;
+}
+
+/* The genuine machine passes: pinned with its stack up, verified with the stack up and with
+ * it closed (the disks fixture of the same machine). No LUKS header can be read from a
+ * captured tree: those are unpinned, and said so. */
+TEST(fixtures_verify_against_their_own_pins)
+{
+	static const char *const machines[] = { "ps1-raid6-lvm-crypt", "ps2-raid5-crypt-lvm",
+						"ps3-crypt-raid10-lvm", "btrfs-2crypt",
+						"lvm-swap-loop" };
+
+	for (size_t m = 0; m < ELEMENTSOF(machines); m++) {
+		_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL, *closed = NULL;
+		_cleanup_(bs_pins_unrefp) struct bs_pins *p = NULL;
+		_cleanup_(bs_verify_unrefp) struct bs_verify *v = NULL, *w = NULL;
+		_cleanup_free_ char *up = NULL, *down = NULL, *dir = NULL;
+
+		ASSERT_TRUE(asprintf(&up, "%s-assembled", machines[m]) >= 0);
+		ASSERT_TRUE(asprintf(&down, "%s-disks", machines[m]) >= 0);
+		p = pins_of_fixture(up, &g);
+		ASSERT_TRUE(count_kind(p, "fs") > 0);
+		if (!streq(machines[m], "btrfs-2crypt"))
+			ASSERT_TRUE(count_kind(p, "vg") > 0);
+		if (startswith(machines[m], "ps"))
+			ASSERT_EQ(count_kind(p, "md"), 1u);
+		ASSERT_OK(bs_pins_verify(p, g, &v));
+		ASSERT_EQ(bs_verify_get_n_mismatches(v), 0u);
+		dir = test_fixture(down);
+		closed = live(dir);
+		ASSERT_OK(bs_pins_verify(p, closed, &w));
+		ASSERT_EQ(bs_verify_get_n_mismatches(w), 0u);
+	}
+}
+
+/* Pins of the md array of ps1: its uuid, level and members, none inside a crypt layer. */
+TEST(md_pin_of_a_fixture)
+{
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	_cleanup_(bs_pins_unrefp) struct bs_pins *p =
+		pins_of_fixture("ps1-raid6-lvm-crypt-assembled", &g);
+	_cleanup_free_ char *json = NULL;
+
+	for (size_t i = 0; i < bs_pins_get_n(p); i++) {
+		if (!streq(bs_pins_get_kind(p, i), "md"))
+			continue;
+		ASSERT_STREQ(bs_pins_get_field(p, i, "level"), "raid6");
+		ASSERT_NOTNULL(bs_pins_get_field(p, i, "uuid"));
+	}
+	ASSERT_OK(bs_pins_to_json(p, &json));
+	/* Four members of a RAID6, each by its device UUID. */
+	ASSERT_NOTNULL(strstr(json, "\"members\""));
+}
+
+/* a and b joined, in a buffer of the test (cleared at each call, one use at a time). */
+static const char *strjoin2(const char *a, const char *b)
+{
+	static char buf[256];
+
+	ASSERT_TRUE(snprintf(buf, sizeof(buf), "%s%s", a, b) < (int)sizeof(buf));
+	return buf;
+}
+
+/* Three disks that carry the md superblock of one array, as blkid reports them. */
+static void md_disks(const char *root, const char *const subs[3])
+{
+	static const char *const names[] = { "vdb", "vdc", "vdd" };
+	_cleanup_free_ char *tab = NULL;
+
+	for (size_t i = 0; i < 3; i++) {
+		char path[128], dev[16], link[128], line[256];
+
+		snprintf(path, sizeof(path), "sys/devices/platform/virtio%zu/block/%s", i + 1,
+			 names[i]);
+		snprintf(dev, sizeof(dev), "254:%zu\n", 16 * (i + 1));
+		test_write_file(root, strjoin2(path, "/size"), "16384\n");
+		test_write_file(root, strjoin2(path, "/dev"), dev);
+		test_mkdir_p(root, strjoin2(path, "/holders"));
+		test_mkdir_p(root, strjoin2(path, "/slaves"));
+		snprintf(link, sizeof(link), "../../%s", path + strlen("sys/"));
+		snprintf(line, sizeof(line), "sys/class/block/%s", names[i]);
+		test_symlink(root, line, link);
+		if (!subs[i])
+			continue;
+		snprintf(
+			line, sizeof(line),
+			"<device TYPE=\"linux_raid_member\" UUID=\"11111111-2222-3333-4444-555555555555\" "
+			"UUID_SUB=\"%s\">/dev/%s</device>\n",
+			subs[i], names[i]);
+		ASSERT_OK(strextend(&tab, line, NULL));
+	}
+	test_write_file(root, "run/blkid/blkid.tab", strempty(tab));
+	test_write_file(root, "proc/self/mountinfo", "");
+}
+
+static const char md_pins[] =
+	"{\"version\":1,\"pins\":[{\"kind\":\"md\",\"node\":\"md:sys\",\"encrypted\":false,"
+	"\"fields\":{\"uuid\":\"11111111:22223333:44445555:55555555\",\"level\":\"raid1\"},"
+	"\"members\":[{\"uuid\":\"aaaaaaaa-0000-0000-0000-000000000001\",\"encrypted\":false},"
+	"{\"uuid\":\"aaaaaaaa-0000-0000-0000-000000000002\",\"encrypted\":false}]}]}\n";
+
+static struct bs_verify *verify_with(const char *root, const char *pins_json, int *ret_r)
+{
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = NULL;
+	_cleanup_(bs_pins_unrefp) struct bs_pins *p = NULL;
+
+	test_write_file(root, "var/lib/blkstack/pins.json", pins_json);
+	ASSERT_OK(bs_ctx_new(&(struct bs_ctx_opts){ .sysroot = root }, &c));
+	ASSERT_OK(bs_pins_read(c, NULL, &p));
+	return verify(root, p, ret_r);
+}
+
+TEST(md_members_as_pinned_verify)
+{
+	const char *root = test_tmpdir();
+	_cleanup_(bs_verify_unrefp) struct bs_verify *v = NULL;
+	int r;
+
+	md_disks(root, (const char *const[]){ "aaaaaaaa-0000-0000-0000-000000000001",
+					      "aaaaaaaa-0000-0000-0000-000000000002", NULL });
+	v = verify_with(root, md_pins, &r);
+	ASSERT_OK(r);
+	ASSERT_EQ(bs_verify_get_n_checked(v), 2u);
+}
+
+TEST(unexpected_md_member_refused)
+{
+	const char *root = test_tmpdir();
+	_cleanup_(bs_verify_unrefp) struct bs_verify *v = NULL;
+	int r;
+
+	/* A foreign device with the array's uuid in place of the second member. */
+	md_disks(root, (const char *const[]){ "aaaaaaaa-0000-0000-0000-000000000001",
+					      "bbbbbbbb-0000-0000-0000-000000000009", NULL });
+	v = verify_with(root, md_pins, &r);
+	ASSERT_ERR(r, -EKEYREJECTED);
+	ASSERT_EQ(bs_verify_get_n_mismatches(v), 1u);
+	ASSERT_STREQ(bs_verify_get_field(v, 0), "member");
+	ASSERT_STREQ(bs_verify_get_device(v, 0), "/dev/vdc");
+	ASSERT_NOTNULL(strstr(bs_verify_get_message(v, 0), "unexpected member"));
+}
+
+TEST(duplicate_md_member_refused)
+{
+	const char *root = test_tmpdir();
+	_cleanup_(bs_verify_unrefp) struct bs_verify *v = NULL;
+	int r;
+
+	md_disks(root, (const char *const[]){ "aaaaaaaa-0000-0000-0000-000000000001",
+					      "aaaaaaaa-0000-0000-0000-000000000002",
+					      "aaaaaaaa-0000-0000-0000-000000000002" });
+	v = verify_with(root, md_pins, &r);
+	ASSERT_ERR(r, -EKEYREJECTED);
+	ASSERT_EQ(bs_verify_get_n_mismatches(v), 1u);
+	ASSERT_STREQ(bs_verify_get_field(v, 0), "member");
+	ASSERT_NOTNULL(strstr(bs_verify_get_found(v, 0), "/dev/vdc, /dev/vdd"));
+}
+
+TEST(duplicate_pv_refused)
+{
+	const char *root = test_tmpdir();
+	_cleanup_(bs_verify_unrefp) struct bs_verify *v = NULL;
+	int r;
+
+	md_disks(root, (const char *const[]){ NULL, NULL, NULL });
+	test_write_file(root, "run/blkid/blkid.tab",
+			"<device TYPE=\"LVM2_member\" UUID=\"pv-a\">/dev/vdb</device>\n"
+			"<device TYPE=\"LVM2_member\" UUID=\"pv-b\">/dev/vdc</device>\n"
+			"<device TYPE=\"LVM2_member\" UUID=\"pv-b\">/dev/vdd</device>\n");
+	v = verify_with(root,
+			"{\"version\":1,\"pins\":[{\"kind\":\"vg\",\"node\":\"vg:vg0\","
+			"\"fields\":{\"uuid\":\"vg-uuid\"},\"members\":[{\"uuid\":\"pv-a\","
+			"\"encrypted\":false},{\"uuid\":\"pv-b\",\"encrypted\":false}]}]}\n",
+			&r);
+	ASSERT_ERR(r, -EKEYREJECTED);
+	ASSERT_EQ(bs_verify_get_n_mismatches(v), 1u);
+	ASSERT_STREQ(bs_verify_get_field(v, 0), "pv");
+	ASSERT_STREQ(bs_verify_get_expected(v, 0), "pv-b");
 }
