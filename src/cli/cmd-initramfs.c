@@ -105,11 +105,14 @@ static int closure_pins(struct bs_ctx *ctx, struct bs_needs *n, bool no_pins, st
 	int r;
 
 	r = bs_pins_read(ctx, NULL, &recorded);
-	if (r < 0 && r != -ENOENT)
-		return log_error_errno(r,
-				       "initramfs: cannot read the pins file '%s': %m; run "
-				       "'blkstack pin' again",
-				       BS_PINS_PATH);
+	if (r < 0 && r != -ENOENT) {
+		log_error_errno(r,
+				"initramfs: cannot read the pins file '%s': %m; run 'blkstack pin' "
+				"again",
+				BS_PINS_PATH);
+		/* A failure (exit 1), not an error of the configuration (exit 3). */
+		return r == -EBADMSG ? -EIO : r;
+	}
 	r = bs_pins_new_for_needs(n, recorded, &pins);
 	if (r < 0)
 		return log_error_errno(r, "initramfs: cannot pin the layers: %m");

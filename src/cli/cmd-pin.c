@@ -186,8 +186,11 @@ int verb_verify(struct bs_ctx *ctx, int argc, char **argv)
 				       "verify: '%s' does not exist: run 'blkstack pin' while "
 				       "the genuine devices are present",
 				       path);
-	if (r < 0)
-		return log_error_errno(r, "verify: cannot read the pins '%s': %m", path);
+	if (r < 0) {
+		log_error_errno(r, "verify: cannot read the pins '%s': %m", path);
+		/* A failure (exit 1), not an error of the configuration (exit 3). */
+		return r == -EBADMSG ? -EIO : r;
+	}
 	r = bs_graph_load(ctx, &(struct bs_load_opts){ .flags = BS_LOAD_LIVE }, &g, NULL);
 	if (r < 0)
 		return r;

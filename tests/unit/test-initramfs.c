@@ -513,6 +513,39 @@ static char *read_all(const char *path, size_t *ret_size)
 	return data;
 }
 
+/* A captured tree has no LUKS headers to read: the pins file decides, and the manifest carries
+ * its pins. */
+TEST(pins_file_pins_what_cannot_be_read)
+{
+	_cleanup_free_ char *dir = sysroot("ps1-raid6-lvm-crypt-assembled", ps1_crypttab);
+	_cleanup_free_ char *img = NULL, *data = NULL;
+	struct test_cli_result r;
+	size_t n;
+
+	test_write_file(dir, "var/lib/blkstack/pins.json",
+			"{\"version\":1,\"pins\":["
+			"{\"kind\":\"luks\",\"node\":\"blk:vdb\",\"fields\":{\"uuid\":"
+			"\"43c1b2e4-cd43-4bbd-949e-e440504cddf6\",\"digest\":\"d1\"}},"
+			"{\"kind\":\"luks\",\"node\":\"blk:vdc\",\"fields\":{\"uuid\":"
+			"\"cba7c8ce-287c-4a7c-a274-039c169de03e\",\"digest\":\"d2\"}}]}\n");
+	ASSERT_TRUE(asprintf(&img, "%s/pinned.img", test_scratch()) >= 0);
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", img, "--compress", "none");
+	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
+	ASSERT_NULL(strstr(r.err, "has no pins"));
+	ASSERT_NOTNULL(strstr(r.out, "from the pins file"));
+	test_cli_result_done(&r);
+	data = read_all(img, &n);
+	ASSERT_NOTNULL(memmem(data, n, "\"pins\"", strlen("\"pins\"")));
+	ASSERT_NOTNULL(memmem(data, n, "\"digest\": \"d1\"", strlen("\"digest\": \"d1\"")));
+
+	/* A damaged pins file refuses the build: it is no record to ignore. */
+	test_write_file(dir, "var/lib/blkstack/pins.json", "{\"version\":1,\"pins\":[{}]}\n");
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", img, "--compress", "none");
+	ASSERT_EQ(r.exit_code, BS_EXIT_FAILURE);
+	ASSERT_NOTNULL(strstr(r.err, "cannot read the pins file"));
+	test_cli_result_done(&r);
+}
+
 TEST(two_builds_are_byte_identical)
 {
 	_cleanup_free_ char *dir = sysroot("ps1-raid6-lvm-crypt-assembled", ps1_crypttab);
