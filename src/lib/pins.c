@@ -698,17 +698,13 @@ _public_ int bs_pins_to_json(const struct bs_pins *p, char **ret)
 
 _printf_(3, 4) static int damaged(struct bs_ctx *c, const char *origin, const char *format, ...)
 {
-	_cleanup_free_ char *what = NULL;
 	va_list ap;
-	int k;
+	int r;
 
 	va_start(ap, format);
-	k = vasprintf(&what, format, ap);
+	r = bs_log_refusal(c, origin, "refusing the pins", format, ap);
 	va_end(ap);
-	if (k < 0)
-		return -ENOMEM;
-	bs_log_warn(c, "%s: %s, refusing the pins", origin, what);
-	return -EBADMSG;
+	return r;
 }
 
 static bool is_nonempty_string(json_object *v)

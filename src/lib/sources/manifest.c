@@ -284,17 +284,13 @@ struct reader {
 
 _printf_(2, 3) static int damaged(const struct reader *rd, const char *format, ...)
 {
-	_cleanup_free_ char *what = NULL;
 	va_list ap;
-	int k;
+	int r;
 
 	va_start(ap, format);
-	k = vasprintf(&what, format, ap);
+	r = bs_log_refusal(rd->c, rd->origin, "refusing the manifest", format, ap);
 	va_end(ap);
-	if (k < 0)
-		return -ENOMEM;
-	bs_log_warn(rd->c, "%s: %s, refusing the manifest", rd->origin, what);
-	return -EBADMSG;
+	return r;
 }
 
 /* Every member of o is one of the NULL-terminated names. */
