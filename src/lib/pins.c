@@ -362,65 +362,48 @@ static int pin_luks(struct bs_pins *p, struct bs_graph *g, const struct bs_node 
 	return r < 0 ? r : 1;
 }
 
-static int pin_md(struct bs_pins *p, struct bs_graph *g, const struct bs_node *x)
+/* Whether the edge e joins an array or a VG (of pin kind k) to one of its members. */
+static bool is_member_edge(const struct bs_edge *e, enum pin_kind k)
 {
+	if (!e->role)
+		return false;
+	return k == PIN_MD ? streq(e->role, "member") || streq(e->role, "spare") :
+			     streq(e->role, "pv");
+}
+
+/* An md array (its uuid, level, and each member's UUID_SUB) or a VG (its uuid and each PV's
+ * UUID), each member with whether a crypt layer lies below it. */
+static int pin_with_members(struct bs_pins *p, struct bs_graph *g, const struct bs_node *x,
+			    enum pin_kind k)
+{
+	const char *uuid = x->attrs[k == PIN_MD ? BS_ATTR_MD_UUID : BS_ATTR_VG_UUID];
+	enum bs_attr member_attr = k == PIN_MD ? BS_ATTR_UUID_SUB : BS_ATTR_UUID;
 	char buf[37];
 	struct pin *pin;
 	int r;
 
-	if (!x->attrs[BS_ATTR_MD_UUID])
+	if (!uuid)
 		return 0;
-	pin = pin_new(p, PIN_MD, x);
+	pin = pin_new(p, k, x);
 	if (!pin)
 		return -ENOMEM;
 	pin->encrypted = encrypted_below(g, x);
-	r = pairs_add(&pin->fields, "uuid", md_uuid_of(x->attrs[BS_ATTR_MD_UUID], buf));
-	if (r >= 0)
+	r = pairs_add(&pin->fields, "uuid", k == PIN_MD ? md_uuid_of(uuid, buf) : uuid);
+	if (r >= 0 && k == PIN_MD)
 		r = pairs_add(&pin->fields, "level", x->attrs[BS_ATTR_MD_LEVEL]);
 	for (size_t i = 0; r >= 0 && i < x->n_needs; i++) {
-		const struct bs_edge *e = x->needs[i];
-		const char *sub = e->needs->attrs[BS_ATTR_UUID_SUB];
+		const struct bs_node *m = x->needs[i]->needs;
+		const char *v = m->attrs[member_attr];
 
-		if (!e->role || (!streq(e->role, "member") && !streq(e->role, "spare")))
+		if (!is_member_edge(x->needs[i], k))
 			continue;
-		if (!sub) {
-			bs_log_warn(g->ctx, "'%s': member '%s' has no device UUID, not pinned",
-				    x->id, e->needs->id);
-			continue;
-		}
-		r = pin_add_member(pin, md_uuid_of(sub, buf),
-				   encrypted_below(g, e->needs) || e->needs->kind == BS_NODE_CRYPT);
-	}
-	if (r >= 0 && pin->n_members > 1)
-		qsort(pin->members, pin->n_members, sizeof(*pin->members), cmp_members);
-	return r < 0 ? r : 1;
-}
-
-static int pin_vg(struct bs_pins *p, struct bs_graph *g, const struct bs_node *x)
-{
-	struct pin *pin;
-	int r;
-
-	if (!x->attrs[BS_ATTR_VG_UUID])
-		return 0;
-	pin = pin_new(p, PIN_VG, x);
-	if (!pin)
-		return -ENOMEM;
-	pin->encrypted = encrypted_below(g, x);
-	r = pairs_add(&pin->fields, "uuid", x->attrs[BS_ATTR_VG_UUID]);
-	for (size_t i = 0; r >= 0 && i < x->n_needs; i++) {
-		const struct bs_edge *e = x->needs[i];
-		const char *uuid = e->needs->attrs[BS_ATTR_UUID];
-
-		if (!e->role || !streq(e->role, "pv"))
-			continue;
-		if (!uuid) {
-			bs_log_warn(g->ctx, "'%s': PV '%s' has no UUID, not pinned", x->id,
-				    e->needs->id);
+		if (!v) {
+			bs_log_warn(g->ctx, "'%s': %s '%s' has no UUID, not pinned", x->id,
+				    k == PIN_MD ? "member" : "PV", m->id);
 			continue;
 		}
-		r = pin_add_member(pin, uuid,
-				   encrypted_below(g, e->needs) || e->needs->kind == BS_NODE_CRYPT);
+		r = pin_add_member(pin, k == PIN_MD ? md_uuid_of(v, buf) : v,
+				   m->kind == BS_NODE_CRYPT || encrypted_below(g, m));
 	}
 	if (r >= 0 && pin->n_members > 1)
 		qsort(pin->members, pin->n_members, sizeof(*pin->members), cmp_members);
@@ -483,7 +466,7 @@ static int pin_node(struct bs_pins *p, struct bs_graph *g, const struct bs_node 
 		r = pin_luks(p, g, x);
 	else if (is_live_device(x) || ((x->kind == BS_NODE_VG || x->kind == BS_NODE_MD) &&
 				       (x->sources & BS_SOURCE_LIVE)))
-		r = k == PIN_MD ? pin_md(p, g, x) : k == PIN_VG ? pin_vg(p, g, x) : pin_fs(p, g, x);
+		r = k == PIN_FS ? pin_fs(p, g, x) : pin_with_members(p, g, x, k);
 	if (r != 0)
 		return r;
 	rec = find_recorded(recorded, k, pin_uuid_of(x, k));
@@ -1212,7 +1195,7 @@ static int verify_vg(struct check *ck, const struct pin *pin)
 		const struct bs_edge *e = devs[0]->needs[i];
 		const char *pv = e->needs->attrs[BS_ATTR_UUID];
 
-		if (!e->role || !streq(e->role, "pv") || !is_live_device(e->needs))
+		if (!is_member_edge(e, PIN_VG) || !is_live_device(e->needs))
 			continue;
 		if (!find_member(pin, pv) &&
 		    (r = refuse(ck, e->needs, pin, "pv", "one of the pinned PVs", pv,
