@@ -106,6 +106,7 @@ struct bs_graph;
 struct bs_node;
 struct bs_edge;
 struct bs_problem_list;
+struct bs_pins; /* see "Pins" below */
 
 enum bs_node_kind {
 	BS_NODE_DISK,
@@ -474,6 +475,9 @@ struct bs_node *bs_needs_get_resume(const struct bs_needs *n);
  */
 int bs_needs_to_manifest(const struct bs_needs *n, const char *kernel, char *const *modules,
 			 char **ret);
+/* The same with the pins of the closure as its "pins" member (NULL: none, as above). */
+int bs_needs_to_manifest_pinned(const struct bs_needs *n, const char *kernel, char *const *modules,
+				const struct bs_pins *pins, char **ret);
 
 /* What /init reads of a manifest before it runs the executor. The library allocates it, and
  * may append members in later versions. */
@@ -483,6 +487,7 @@ struct bs_manifest_info {
 	char **root_set; /* node ids: root, /usr, the resume device, --also; never NULL */
 	char **modules; /* module paths below lib/modules/KERNEL, in load order; never NULL */
 	char **key_files; /* the key files the image carries; never NULL */
+	struct bs_pins *pins; /* the pins it carries, or NULL when it has none */
 };
 
 /*
@@ -507,6 +512,116 @@ int bs_manifest_get_modules(struct bs_ctx *c, const char *path, char ***ret);
  * NULL if none, or if g or spec is NULL.
  */
 struct bs_node *bs_graph_find_device(const struct bs_graph *g, const char *spec);
+
+/* ---- Pins ---------------------------------------------------------------------------------
+ *
+ * What each crypt, md, LVM and filesystem layer is, recorded while the genuine devices are
+ * there and checked before a passphrase is asked, so that forged devices are refused. A
+ * pin holds, read without a key:
+ *   - "luks", on the device that holds a LUKS header: its UUID, version, segment cipher and
+ *     mode, payload offset, sector size, integrity, and the volume key's digest with its
+ *     salt and parameters; never a hash of the whole header, so that a keyslot added or
+ *     changed keeps the pin valid;
+ *   - "md", on an md array: its uuid, level, and each member's device UUID (UUID_SUB);
+ *   - "vg", on a volume group: its uuid and each PV's UUID;
+ *   - "fs", on a device with a filesystem (or swap): its UUID and type.
+ * Each also says whether a crypt layer lies below it (a member or PV each for itself), so
+ * that a plaintext device carrying the pinned identity is refused.
+ */
+struct bs_pins;
+
+/* The pins file, below the context's system root, beside the recorded graph: written by
+ * 'blkstack pin', read by 'blkstack initramfs' for what it cannot see live. */
+#define BS_PINS_PATH "/var/lib/blkstack/pins.json"
+
+/*
+ * The pins of every node of g (bs_pins_new(): for 'blkstack pin', on a live graph) or of the
+ * closure n (bs_pins_new_for_needs(): for an initramfs). A layer is pinned from what the
+ * device shows now: a LUKS header read with libcryptsetup (no key, nothing written), the
+ * live graph's md, LVM and filesystem identities. What cannot be read (a device not
+ * present, a header not readable) is taken from recorded (may be NULL), the pin of the same
+ * identity (LUKS or filesystem UUID, array or VG uuid); else it is listed as unpinned, with
+ * why (bs_pins_get_n_unpinned()). Returns 0, -EINVAL or -ENOMEM.
+ */
+int bs_pins_new(struct bs_graph *g, const struct bs_pins *recorded, struct bs_pins **ret);
+int bs_pins_new_for_needs(const struct bs_needs *n, const struct bs_pins *recorded,
+			  struct bs_pins **ret);
+struct bs_pins *bs_pins_ref(struct bs_pins *p);
+struct bs_pins *bs_pins_unref(struct bs_pins *p);
+
+/*
+ * Reads a pins file: path as given (relative to the working directory), or with path NULL,
+ * BS_PINS_PATH below the context's system root. Returns 0 with *ret; -ENOENT when there is
+ * none; -EBADMSG for a file that is not a version 1 pins file, read strictly (logged as a
+ * warning naming the file and where); -EFBIG, -ENOMEM or the errno of reading it.
+ */
+int bs_pins_read(struct bs_ctx *c, const char *path, struct bs_pins **ret);
+/*
+ * Writes p as bs_pins_to_json() gives it to path, or with path NULL to BS_PINS_PATH below the
+ * context's system root (creating its directories with mode 0755), atomically, mode 0644
+ * (a digest and a salt, as the header itself shows them, no secret). Returns 0, -EINVAL,
+ * -ENOMEM or the errno of the write that failed.
+ */
+int bs_pins_write(const struct bs_pins *p, const char *path);
+/* {"version":1,"pins":[{"kind","node","device","encrypted","at":{...},"fields":{...},
+ * "members":[{"uuid","encrypted"}]}]}, newly allocated. */
+int bs_pins_to_json(const struct bs_pins *p, char **ret);
+
+/* The pins, in the order of their nodes. Strings are borrowed from p. */
+size_t bs_pins_get_n(const struct bs_pins *p);
+/* "luks", "md", "vg" or "fs". */
+const char *bs_pins_get_kind(const struct bs_pins *p, size_t i);
+/* The node id and kernel name of the device when it was pinned (the name may be NULL). */
+const char *bs_pins_get_node(const struct bs_pins *p, size_t i);
+const char *bs_pins_get_device(const struct bs_pins *p, size_t i);
+/* A pinned field by name ("uuid", "cipher", "digest", "level", "type", ...), or NULL. */
+const char *bs_pins_get_field(const struct bs_pins *p, size_t i, const char *name);
+/* Whether the pin was taken from a pins file rather than read from the device. */
+bool bs_pins_get_recorded(const struct bs_pins *p, size_t i);
+/* The nodes that got no pin, each with why. */
+size_t bs_pins_get_n_unpinned(const struct bs_pins *p);
+const char *bs_pins_get_unpinned_node(const struct bs_pins *p, size_t i);
+const char *bs_pins_get_unpinned_reason(const struct bs_pins *p, size_t i);
+/* Whether unpinned node i (a node of g) holds a LUKS header: a crypt layer that an image
+ * would carry without pins. */
+bool bs_pins_is_crypt_unpinned(const struct bs_pins *p, const struct bs_graph *g, size_t i);
+
+/* The outcome of a verification. */
+struct bs_verify;
+
+/*
+ * Compares every present device of g (a live graph: bs_graph_load() with BS_LOAD_LIVE) with
+ * the pins p, before anything is opened. A pinned device that is not there is no mismatch.
+ * It refuses:
+ *   - a LUKS header that differs in a pinned field, or that is no longer readable;
+ *   - a segment or keyslot that uses cipher_null (any passphrase opens it);
+ *   - a plaintext device where a crypt layer was pinned: the pinned LUKS UUID on a device
+ *     that is no LUKS, the device that held the header holding something else, or a
+ *     pinned identity (filesystem, md member, PV) on a device with no crypt layer below
+ *     it where it had one;
+ *   - an md member or PV that is not pinned, and two devices that carry one pinned
+ *     identity.
+ * Returns 0, or -EKEYREJECTED when something was refused; in both cases *ret is set, with
+ * each refusal: the device, the field, what was pinned and what was found, and a message
+ * that says all of it and what to do. Else -EINVAL or -ENOMEM, *ret untouched.
+ */
+int bs_pins_verify(const struct bs_pins *p, struct bs_graph *g, struct bs_verify **ret);
+struct bs_verify *bs_verify_unref(struct bs_verify *v);
+/* How many devices were compared, and how many pins found no device. */
+size_t bs_verify_get_n_checked(const struct bs_verify *v);
+size_t bs_verify_get_n_absent(const struct bs_verify *v);
+/* The refusals, in the order of the pins. Strings are borrowed from v. */
+size_t bs_verify_get_n_mismatches(const struct bs_verify *v);
+/* "/dev/vdb" (or the node id of what has no device), "digest", the pinned value, the value
+ * found ("nothing" when there is none), and the whole message. */
+const char *bs_verify_get_device(const struct bs_verify *v, size_t i);
+const char *bs_verify_get_field(const struct bs_verify *v, size_t i);
+const char *bs_verify_get_expected(const struct bs_verify *v, size_t i);
+const char *bs_verify_get_found(const struct bs_verify *v, size_t i);
+const char *bs_verify_get_message(const struct bs_verify *v, size_t i);
+/* {"version":1,"checked":N,"absent":N,"mismatches":[{"device","node","field","expected",
+ * "found","message"}]}, newly allocated. */
+int bs_verify_to_json(const struct bs_verify *v, char **ret);
 
 /* ---- The initramfs image ------------------------------------------------------------------
  *
@@ -553,6 +668,9 @@ struct bs_initramfs_opts {
 	 * version there; several are an error that lists them. */
 	const char *kernel;
 	unsigned flags; /* enum bs_initramfs_flags */
+	/* The pins the manifest carries ("pins"), for /init to verify the devices before it
+	 * asks for a passphrase (bs_pins_new_for_needs()); NULL: none. */
+	const struct bs_pins *pins;
 };
 
 /*

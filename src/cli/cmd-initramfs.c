@@ -25,10 +25,13 @@ static void initramfs_help(void)
 	printf("Usage: blkstack [--sysroot DIR] initramfs -o FILE [--kernel VERSION]\n"
 	       "                [--compress zstd|xz|gzip|none] [--level N] [--list] [--json]\n"
 	       "                [--shell] [--root MOUNTPOINT] [--resume DEV] [--also ID]...\n"
+	       "                [--no-pins]\n"
 	       "\n"
 	       "Build the initramfs for the system below DIR (default /): blkstack's /init, the\n"
 	       "manifest, and the modules, binaries, libraries and key files that the root set\n"
-	       "needs, and nothing else. The image is reproducible (SOURCE_DATE_EPOCH).\n"
+	       "needs, and nothing else, with the pins of its layers (read live where the devices\n"
+	       "are present, else from DIR" BS_PINS_PATH "). The image is reproducible\n"
+	       "(SOURCE_DATE_EPOCH).\n"
 	       "\n"
 	       "  -o --output FILE        Write the image to FILE (atomically)\n"
 	       "     --kernel VERSION     The kernel to build for (default: the running one for /,\n"
@@ -41,6 +44,8 @@ static void initramfs_help(void)
 	       "     --root MOUNTPOINT    The root filesystem (default /)\n"
 	       "     --resume DEV         The resume device (default: the one the kernel names)\n"
 	       "     --also ID            Bring this node, mount point or device up too\n"
+	       "     --no-pins            Build even when a crypt layer has no pins (then /init\n"
+	       "                          cannot refuse forged devices)\n"
 	       "  -h --help               Show this help\n");
 }
 
@@ -53,6 +58,7 @@ enum {
 	ARG_ROOT,
 	ARG_RESUME,
 	ARG_ALSO,
+	ARG_NO_PINS,
 };
 
 const struct verb_options verb_initramfs_options = {
@@ -69,6 +75,7 @@ const struct verb_options verb_initramfs_options = {
 		{ "root", required_argument, NULL, ARG_ROOT },
 		{ "resume", required_argument, NULL, ARG_RESUME },
 		{ "also", required_argument, NULL, ARG_ALSO },
+		{ "no-pins", no_argument, NULL, ARG_NO_PINS },
 		CLI_GLOBAL_OPTIONS,
 		{},
 	},
@@ -77,6 +84,49 @@ const struct verb_options verb_initramfs_options = {
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_graph *, bs_graph_unref)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_needs *, bs_needs_unref)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_initramfs *, bs_initramfs_unref)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_pins *, bs_pins_unref)
+
+static size_t count_recorded(const struct bs_pins *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < bs_pins_get_n(p); i++)
+		n += bs_pins_get_recorded(p, i);
+	return n;
+}
+
+/* The pins of the closure: live where the devices are there, else the pins file's. Each crypt
+ * layer without pins is named; *ret_unpinned counts them. */
+static int closure_pins(struct bs_ctx *ctx, struct bs_needs *n, bool no_pins, struct bs_pins **ret,
+			size_t *ret_unpinned)
+{
+	_cleanup_(bs_pins_unrefp) struct bs_pins *recorded = NULL, *pins = NULL;
+	size_t n_crypt = 0;
+	int r;
+
+	r = bs_pins_read(ctx, NULL, &recorded);
+	if (r < 0 && r != -ENOENT) {
+		log_error_errno(r,
+				"initramfs: cannot read the pins file '%s': %m; run 'blkstack pin' "
+				"again",
+				BS_PINS_PATH);
+		/* A failure (exit 1), not an error of the configuration (exit 3). */
+		return r == -EBADMSG ? -EIO : r;
+	}
+	r = bs_pins_new_for_needs(n, recorded, &pins);
+	if (r < 0)
+		return log_error_errno(r, "initramfs: cannot pin the layers: %m");
+	for (size_t i = 0; i < bs_pins_get_n_unpinned(pins); i++) {
+		if (!bs_pins_is_crypt_unpinned(pins, bs_needs_get_graph(n), i))
+			continue;
+		n_crypt++;
+		log_error("initramfs: %s'%s' has no pins: %s", no_pins ? "warning: " : "",
+			  bs_pins_get_unpinned_node(pins, i), bs_pins_get_unpinned_reason(pins, i));
+	}
+	*ret = TAKE_PTR(pins);
+	*ret_unpinned = n_crypt;
+	return 0;
+}
 
 /* The graph, from what is below the system root: live when it is there (an offline sysroot
  * has no sys/), the recorded graph and the configuration; an error of the configuration
@@ -188,12 +238,14 @@ int verb_initramfs(struct bs_ctx *ctx, int argc, char **argv)
 	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
 	_cleanup_(bs_needs_unrefp) struct bs_needs *n = NULL;
 	_cleanup_(bs_initramfs_unrefp) struct bs_initramfs *b = NULL;
+	_cleanup_(bs_pins_unrefp) struct bs_pins *pins = NULL;
 	_cleanup_strv_free_ char **also = NULL;
 	const char *output = NULL, *compression = "zstd", *root = NULL, *resume = NULL;
 	struct bs_initramfs_opts opts = {};
-	bool list = false, json = false;
+	bool list = false, json = false, no_pins = false;
 	int level = -1, c, r;
 	off_t written = 0;
+	size_t n_unpinned = 0;
 
 	opterr = 0;
 	while ((c = verb_getopt(argc, argv, &verb_initramfs_options)) >= 0) {
@@ -245,6 +297,9 @@ int verb_initramfs(struct bs_ctx *ctx, int argc, char **argv)
 			if (strv_extend(&also, optarg) < 0)
 				return log_error_errno(-ENOMEM, "Out of memory");
 			break;
+		case ARG_NO_PINS:
+			no_pins = true;
+			break;
 		case ':':
 			return log_usage_error("initramfs: option '%s' needs an argument",
 					       argv[optind - 1]);
@@ -273,6 +328,10 @@ int verb_initramfs(struct bs_ctx *ctx, int argc, char **argv)
 	r = bs_needs_new(g, root, resume, (const char *const *)also, &n);
 	if (r < 0)
 		return r;
+	r = closure_pins(ctx, n, no_pins, &pins, &n_unpinned);
+	if (r < 0)
+		return r;
+	opts.pins = pins;
 	/* And why it refuses to build: what is missing, and what to do. */
 	r = bs_initramfs_new(n, &opts, &b);
 	if (r < 0)
@@ -288,6 +347,17 @@ int verb_initramfs(struct bs_ctx *ctx, int argc, char **argv)
 			return log_error_errno(r, "Failed to format the image's contents: %m");
 		puts(out);
 	}
+	/* An image whose crypt layers have no pins boots whatever stands in their place. */
+	if (output && n_unpinned > 0 && !no_pins) {
+		log_error("initramfs: no image built: run 'blkstack pin' while the devices are "
+			  "present, or build with --no-pins (then /init cannot refuse forged "
+			  "devices)");
+		return -ENOKEY;
+	}
+	if (output && n_unpinned > 0)
+		log_error("warning: building with --no-pins: /init cannot refuse forged devices in "
+			  "place of %zu crypt layer%s",
+			  n_unpinned, n_unpinned == 1 ? "" : "s");
 	if (output) {
 		r = write_image(b, output, compression, level, &written);
 		if (r < 0)
@@ -298,9 +368,10 @@ int verb_initramfs(struct bs_ctx *ctx, int argc, char **argv)
 				  output);
 		fprintf(list || json ? stderr : stdout,
 			"%s: %zu entries, %" PRIu64 " bytes raw, %" PRIu64 " bytes written (%s), "
-			"kernel %s\n",
+			"kernel %s, %zu pins (%zu from the pins file)\n",
 			output, bs_initramfs_get_n_entries(b), bs_initramfs_get_archive_size(b),
-			(uint64_t)written, compression, strna(bs_initramfs_get_kernel(b)));
+			(uint64_t)written, compression, strna(bs_initramfs_get_kernel(b)),
+			bs_pins_get_n(pins), count_recorded(pins));
 	}
 	if (fflush(stdout) != 0)
 		return log_error_errno(-errno, "Failed to write the output: %m");

@@ -49,6 +49,8 @@ static const struct bs_verb verbs[] = {
 	  "Build the initramfs for the root set: /init, modules, binaries, key files" },
 	{ "needs", verb_needs, &verb_needs_options,
 	  "What an initramfs needs for the root set: nodes, modules, binaries, key files" },
+	{ "pin", verb_pin, &verb_pin_options,
+	  "Record the identities of the crypt, md, LVM and filesystem layers" },
 	{ "plan", verb_plan, &verb_plan_options,
 	  "Print the steps to bring targets up or down, running nothing" },
 	{ "record", verb_record, &verb_record_options,
@@ -59,6 +61,8 @@ static const struct bs_verb verbs[] = {
 	  "Show the graph of block layers (tree, --json or --dot)" },
 	{ "up", verb_up, &verb_up_down_options,
 	  "Bring targets up, with every layer below them (--dry-run: the plan)" },
+	{ "verify", verb_verify, &verb_verify_options,
+	  "Refuse devices that differ from their pins (exit code 6)" },
 	{ "version", verb_version, &global_options,
 	  "Show the versions of blkstack and libblkstack" },
 };

@@ -48,6 +48,8 @@ extern const struct verb_options verb_record_options;
 extern const struct verb_options verb_check_options;
 extern const struct verb_options verb_up_down_options;
 extern const struct verb_options verb_shutdown_options;
+extern const struct verb_options verb_pin_options;
+extern const struct verb_options verb_verify_options;
 
 /* getopt_long() on a verb's arguments, passing over the global options, which main.c has
  * read already. */
@@ -72,3 +74,5 @@ int verb_check(struct bs_ctx *ctx, int argc, char **argv);
 int verb_up(struct bs_ctx *ctx, int argc, char **argv);
 int verb_down(struct bs_ctx *ctx, int argc, char **argv);
 int verb_shutdown(struct bs_ctx *ctx, int argc, char **argv);
+int verb_pin(struct bs_ctx *ctx, int argc, char **argv);
+int verb_verify(struct bs_ctx *ctx, int argc, char **argv);

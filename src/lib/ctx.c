@@ -43,6 +43,19 @@ void bs_log(struct bs_ctx *c, int priority, const char *file, int line, const ch
 	errno = saved_errno;
 }
 
+int bs_log_refusal(struct bs_ctx *c, const char *origin, const char *outcome, const char *format,
+		   va_list ap)
+{
+	_cleanup_free_ char *what = NULL;
+
+	if (!bs_log_enabled(c, LOG_WARNING))
+		return -EBADMSG;
+	if (vasprintf(&what, format, ap) < 0)
+		return -ENOMEM;
+	bs_log_warn(c, "%s: %s, %s", origin, what, outcome);
+	return -EBADMSG;
+}
+
 /* secure_getenv(), so a set-user-ID caller cannot be made to spill internals. */
 static bool debug_requested(void)
 {

@@ -63,6 +63,7 @@ struct bs_initramfs {
 	unsigned n_ref;
 	struct bs_ctx *ctx;
 	struct bs_needs *needs;
+	const struct bs_pins *pins; /* for the manifest, while it is built */
 	unsigned flags;
 	char *kernel; /* NULL: the modules are unknown */
 	struct bs_image *image;
@@ -758,7 +759,7 @@ static int add_manifest(struct bs_initramfs *b)
 	/* Not NULL, so that an image without modules still says so. */
 	if (!paths && !(paths = calloc(1, sizeof(char *))))
 		return -ENOMEM;
-	r = bs_needs_to_manifest(b->needs, b->kernel, paths, &manifest);
+	r = bs_needs_to_manifest_pinned(b->needs, b->kernel, paths, b->pins, &manifest);
 	if (r < 0)
 		return r;
 	return bs_image_add_data(b->image, "etc/blkstack/manifest.json", 0644, manifest,
@@ -811,6 +812,7 @@ _public_ int bs_initramfs_new(struct bs_needs *n, const struct bs_initramfs_opts
 	b->needs = n;
 	b->ctx = bs_ctx_ref(bs_needs_get_graph(n)->ctx);
 	b->flags = opts ? opts->flags : 0;
+	b->pins = opts ? opts->pins : NULL;
 
 	r = bs_image_new(b->ctx, &b->image);
 	if (r >= 0)
@@ -827,8 +829,9 @@ _public_ int bs_initramfs_new(struct bs_needs *n, const struct bs_initramfs_opts
 		r = add_manifest(b);
 	if (r >= 0)
 		r = snapshot_entries(b);
-	/* What the result says is copied: it does not keep the closure. */
+	/* What the result says is copied: it does not keep the closure, nor the pins. */
 	b->needs = NULL;
+	b->pins = NULL;
 	if (r < 0) {
 		bs_initramfs_unref(b);
 		return r;

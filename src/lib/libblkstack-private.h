@@ -39,6 +39,12 @@ static inline bool bs_log_enabled(const struct bs_ctx *c, int priority)
 void bs_log(struct bs_ctx *c, int priority, const char *file, int line, const char *fn,
 	    const char *format, ...) _printf_(6, 7);
 
+/* Logs, as a warning, why the file origin is refused ("ORIGIN: WHAT, OUTCOME", outcome such
+ * as "refusing the manifest"), and returns -EBADMSG; -ENOMEM when the message cannot be
+ * formatted. For the readers of files that blkstack writes itself. */
+int bs_log_refusal(struct bs_ctx *c, const char *origin, const char *outcome, const char *format,
+		   va_list ap) _printf_(4, 0);
+
 /* Basename only, so messages do not depend on where the tree was built. */
 #ifdef __FILE_NAME__
 #define BS_LOG_FILE __FILE_NAME__

@@ -144,6 +144,20 @@ int bs_sysroot_read_file_max(struct bs_ctx *c, const char *relpath, size_t max_s
 	return r;
 }
 
+int bs_read_file_path(const char *path, size_t max_size, char **ret_contents, size_t *ret_size)
+{
+	_cleanup_close_ int fd = -EBADF;
+
+	assert(path);
+	assert(ret_contents);
+	assert(max_size <= SIZE_MAX - 2);
+
+	fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return read_full_fd(fd, max_size, ret_contents, ret_size);
+}
+
 int bs_sysroot_read_file(struct bs_ctx *c, const char *relpath, char **ret_contents,
 			 size_t *ret_size)
 {

@@ -37,6 +37,10 @@ int bs_sysroot_read_file(struct bs_ctx *c, const char *relpath, char **ret_conte
 int bs_sysroot_read_file_max(struct bs_ctx *c, const char *relpath, size_t max_size,
 			     char **ret_contents, size_t *ret_size);
 
+/* Reads the whole file at path as the caller names it (relative to the working directory, not
+ * the system root: a file given on the command line), as bs_sysroot_read_file_max() does. */
+int bs_read_file_path(const char *path, size_t max_size, char **ret_contents, size_t *ret_size);
+
 /* Reads a one-line sysfs-style attribute (at most BS_SYSROOT_ATTR_MAX bytes) and strips its
  * trailing newlines. */
 int bs_sysroot_read_attr(struct bs_ctx *c, const char *relpath, char **ret);

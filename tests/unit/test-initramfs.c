@@ -513,6 +513,39 @@ static char *read_all(const char *path, size_t *ret_size)
 	return data;
 }
 
+/* A captured tree has no LUKS headers to read: the pins file decides, and the manifest carries
+ * its pins. */
+TEST(pins_file_pins_what_cannot_be_read)
+{
+	_cleanup_free_ char *dir = sysroot("ps1-raid6-lvm-crypt-assembled", ps1_crypttab);
+	_cleanup_free_ char *img = NULL, *data = NULL;
+	struct test_cli_result r;
+	size_t n;
+
+	test_write_file(dir, "var/lib/blkstack/pins.json",
+			"{\"version\":1,\"pins\":["
+			"{\"kind\":\"luks\",\"node\":\"blk:vdb\",\"fields\":{\"uuid\":"
+			"\"43c1b2e4-cd43-4bbd-949e-e440504cddf6\",\"digest\":\"d1\"}},"
+			"{\"kind\":\"luks\",\"node\":\"blk:vdc\",\"fields\":{\"uuid\":"
+			"\"cba7c8ce-287c-4a7c-a274-039c169de03e\",\"digest\":\"d2\"}}]}\n");
+	ASSERT_TRUE(asprintf(&img, "%s/pinned.img", test_scratch()) >= 0);
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", img, "--compress", "none");
+	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
+	ASSERT_NULL(strstr(r.err, "has no pins"));
+	ASSERT_NOTNULL(strstr(r.out, "from the pins file"));
+	test_cli_result_done(&r);
+	data = read_all(img, &n);
+	ASSERT_NOTNULL(memmem(data, n, "\"pins\"", strlen("\"pins\"")));
+	ASSERT_NOTNULL(memmem(data, n, "\"digest\": \"d1\"", strlen("\"digest\": \"d1\"")));
+
+	/* A damaged pins file refuses the build: it is no record to ignore. */
+	test_write_file(dir, "var/lib/blkstack/pins.json", "{\"version\":1,\"pins\":[{}]}\n");
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", img, "--compress", "none");
+	ASSERT_EQ(r.exit_code, BS_EXIT_FAILURE);
+	ASSERT_NOTNULL(strstr(r.err, "cannot read the pins file"));
+	test_cli_result_done(&r);
+}
+
 TEST(two_builds_are_byte_identical)
 {
 	_cleanup_free_ char *dir = sysroot("ps1-raid6-lvm-crypt-assembled", ps1_crypttab);
@@ -522,12 +555,21 @@ TEST(two_builds_are_byte_identical)
 
 	ASSERT_TRUE(asprintf(&pa, "%s/a.img", test_scratch()) >= 0);
 	ASSERT_TRUE(asprintf(&pb, "%s/b.img", test_scratch()) >= 0);
+	/* The fixture has no LUKS headers to read: without pins, only --no-pins builds. */
 	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", pa);
+	ASSERT_EQ(r.exit_code, BS_EXIT_FAILURE);
+	ASSERT_NOTNULL(strstr(r.err, "has no pins: its LUKS header cannot be read"));
+	ASSERT_NOTNULL(strstr(r.err, "run 'blkstack pin'"));
+	ASSERT_NOTNULL(strstr(r.err, "--no-pins"));
+	ASSERT_TRUE(access(pa, F_OK) < 0);
+	test_cli_result_done(&r);
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", pa, "--no-pins");
 	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
+	ASSERT_NOTNULL(strstr(r.err, "building with --no-pins"));
 	ASSERT_NOTNULL(strstr(r.out, "bytes raw"));
 	ASSERT_NOTNULL(strstr(r.out, "(zstd)"));
 	test_cli_result_done(&r);
-	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", pb);
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "-o", pb, "--no-pins");
 	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
 	test_cli_result_done(&r);
 	a = read_all(pa, &na);
@@ -595,7 +637,8 @@ TEST(list_says_why_and_marks_secrets)
 
 	/* With -o it writes too, 0600, with a warning. */
 	ASSERT_TRUE(asprintf(&img, "%s/secret.img", test_scratch()) >= 0);
-	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "--list", "-o", img, "--compress", "gzip");
+	r = TEST_RUN_CLI("--sysroot", dir, "initramfs", "--list", "-o", img, "--compress", "gzip",
+			 "--no-pins");
 	ASSERT_EQ(r.exit_code, BS_EXIT_SUCCESS);
 	ASSERT_NOTNULL(strstr(r.err, "holds key files"));
 	ASSERT_NOTNULL(strstr(r.err, "(gzip)"));

@@ -12,6 +12,7 @@
 
 #include "graph.h"
 #include "manifest.h"
+#include "pins.h"
 #include "recorded.h"
 #include "sources.h"
 #include "strv.h"
@@ -30,8 +31,11 @@
  *                                   lib/modules/KERNEL: no absolute path, no ".."
  *    "kernel": VERSION | null,      the kernel it was built for ("6.1.0-57-amd64")
  *    "resume": ID | null,           the resume device: a node of the graph and of root_set
- *    "key_files": [PATH, ...]}      files the image carries for a mapping below root
- * "kernel" and "resume" may be missing (as null), the others are as described.
+ *    "key_files": [PATH, ...],      files the image carries for a mapping below root
+ *    "pins": [{pin}, ...]}          the pins of the closure, as in the pins file (pins.c)
+ * "kernel" and "resume" may be missing (as null), and "pins" (added later in version 1, so
+ * that manifests without it stay readable) may be missing for an image built without pins;
+ * the others are as described.
  * Everything /init needs to bring the root set up: it reads no other configuration.
  */
 
@@ -191,6 +195,13 @@ static int string_array(char *const *list, json_object **ret)
 _public_ int bs_needs_to_manifest(const struct bs_needs *needs, const char *kernel,
 				  char *const *modules, char **ret)
 {
+	return bs_needs_to_manifest_pinned(needs, kernel, modules, NULL, ret);
+}
+
+_public_ int bs_needs_to_manifest_pinned(const struct bs_needs *needs, const char *kernel,
+					 char *const *modules, const struct bs_pins *pins,
+					 char **ret)
+{
 	const struct bs_node *resume;
 	_cleanup_(json_object_putp) json_object *root = json_object_new_object();
 	_cleanup_free_ bool *keep = NULL;
@@ -257,6 +268,8 @@ _public_ int bs_needs_to_manifest(const struct bs_needs *needs, const char *kern
 		r = bs_json_add_string(root, "resume", resume ? resume->id : NULL, true);
 	if (r >= 0 && (r = string_array(keys, &list)) >= 0)
 		r = bs_json_add(root, "key_files", list);
+	if (r >= 0 && pins && (r = bs_pins_to_json_list(pins, &list)) >= 0)
+		r = bs_json_add(root, "pins", list);
 	if (r < 0)
 		return r;
 	return bs_json_format(root, ret);
@@ -271,17 +284,13 @@ struct reader {
 
 _printf_(2, 3) static int damaged(const struct reader *rd, const char *format, ...)
 {
-	_cleanup_free_ char *what = NULL;
 	va_list ap;
-	int k;
+	int r;
 
 	va_start(ap, format);
-	k = vasprintf(&what, format, ap);
+	r = bs_log_refusal(rd->c, rd->origin, "refusing the manifest", format, ap);
 	va_end(ap);
-	if (k < 0)
-		return -ENOMEM;
-	bs_log_warn(rd->c, "%s: %s, refusing the manifest", rd->origin, what);
-	return -EBADMSG;
+	return r;
 }
 
 /* Every member of o is one of the NULL-terminated names. */
@@ -641,7 +650,7 @@ static int strings_dup(json_object *root, const char *key, char ***ret)
 	return 0;
 }
 
-static int info_new(json_object *root, const char *kernel, const char *resume,
+static int info_new(json_object *root, const char *kernel, const char *resume, struct bs_pins *pins,
 		    struct bs_manifest_info **ret)
 {
 	struct bs_manifest_info *info = calloc(1, sizeof(*info));
@@ -656,6 +665,7 @@ static int info_new(json_object *root, const char *kernel, const char *resume,
 		bs_manifest_info_free(info);
 		return -ENOMEM;
 	}
+	info->pins = bs_pins_ref(pins);
 	*ret = info;
 	return 0;
 }
@@ -664,11 +674,12 @@ static int manifest_merge(struct bs_graph *g, const char *origin, const char *te
 			  struct bs_manifest_info **ret_info)
 {
 	static const char *const top[] = { "version", "root_set", "graph",     "config", "modules",
-					   "kernel",  "resume",	  "key_files", NULL };
+					   "kernel",  "resume",	  "key_files", "pins",	 NULL };
 	_cleanup_(json_tokener_freep) json_tokener *tok = NULL;
 	_cleanup_(json_object_putp) json_object *root = NULL;
 	struct reader rd = { .origin = origin };
 	struct bs_layer_config **configs = NULL;
+	struct bs_pins *pins = NULL;
 	char **ids = NULL;
 	json_object *v, *graph, *config = NULL;
 	const char *kernel, *resume;
@@ -739,6 +750,11 @@ static int manifest_merge(struct bs_graph *g, const char *origin, const char *te
 			       resume);
 
 	/* All of it is checked before anything is merged: a damaged manifest adds nothing. */
+	if (json_object_object_get_ex(root, "pins", &v)) {
+		r = bs_pins_from_json_list(rd.c, origin, v, &pins);
+		if (r < 0)
+			return r == -EBADMSG ? damaged(&rd, "'pins' is no list of pins") : r;
+	}
 	if (json_object_object_get_ex(root, "config", &config)) {
 		if (!json_object_is_type(config, json_type_array))
 			return damaged(&rd, "'config' is not a list");
@@ -777,7 +793,7 @@ static int manifest_merge(struct bs_graph *g, const char *origin, const char *te
 	}
 	r = merged;
 	if (ret_info) {
-		int k = info_new(root, kernel, resume, ret_info);
+		int k = info_new(root, kernel, resume, pins, ret_info);
 
 		if (k < 0)
 			r = k;
@@ -787,6 +803,7 @@ out:
 		bs_layer_config_free(configs[i]);
 	free(configs);
 	strv_free(ids);
+	bs_pins_unref(pins);
 	return r;
 }
 
@@ -806,6 +823,7 @@ _public_ struct bs_manifest_info *bs_manifest_info_free(struct bs_manifest_info 
 	strv_free(info->root_set);
 	strv_free(info->modules);
 	strv_free(info->key_files);
+	bs_pins_unref(info->pins);
 	free(info);
 	return NULL;
 }

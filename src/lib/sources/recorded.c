@@ -89,19 +89,13 @@ static const char ambiguous_marker;
 /* Logs why the text is no recorded graph, and returns -EBADMSG. */
 _printf_(2, 3) static int damaged(const struct record *rec, const char *format, ...)
 {
-	_cleanup_free_ char *what = NULL;
 	va_list ap;
-	int k;
+	int r;
 
-	if (!bs_log_enabled(rec->c, LOG_WARNING))
-		return -EBADMSG;
 	va_start(ap, format);
-	k = vasprintf(&what, format, ap);
+	r = bs_log_refusal(rec->c, rec->origin, "ignoring the recorded graph", format, ap);
 	va_end(ap);
-	if (k < 0)
-		return -ENOMEM;
-	bs_log_warn(rec->c, "%s: %s, ignoring the recorded graph", rec->origin, what);
-	return -EBADMSG;
+	return r;
 }
 
 /* ---- reading the file -------------------------------------------------------------------- */

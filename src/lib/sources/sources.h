@@ -88,3 +88,39 @@ int bs_graph_find_cycles(struct bs_graph *g, struct bs_problem_list *problems);
  * dm-crypt names it ("aes-xts-plain64"), read without a key (sources/luks.c). Returns 1 with
  * *ret, 0 when the device cannot be opened or holds no readable LUKS header, or -ENOMEM. */
 int bs_luks_probe_cipher(struct bs_ctx *c, const char *kernel_name, char **ret);
+
+/* What pins a LUKS header (pins.c): every field that says which volume it is and how it is
+ * encrypted, and nothing that a keyslot change alters. */
+enum bs_luks_field {
+	BS_LUKS_UUID,
+	BS_LUKS_VERSION, /* "LUKS1", "LUKS2" */
+	BS_LUKS_CIPHER, /* the segment's: "aes" */
+	BS_LUKS_CIPHER_MODE, /* "xts-plain64" */
+	BS_LUKS_PAYLOAD_OFFSET, /* in 512-byte sectors */
+	BS_LUKS_SECTOR_SIZE,
+	BS_LUKS_INTEGRITY, /* "hmac(sha256)/32", or "none" */
+	/* The volume key's digest: LUKS2's "digests" (each field of each digest joined with
+	 * ','), LUKS1's mk-digest. A header another key opens has another digest. */
+	BS_LUKS_DIGEST_TYPE,
+	BS_LUKS_DIGEST_HASH,
+	BS_LUKS_DIGEST_ITERATIONS,
+	BS_LUKS_DIGEST_SALT,
+	BS_LUKS_DIGEST,
+	_BS_LUKS_FIELD_MAX,
+	_BS_LUKS_FIELD_INVALID = -EINVAL,
+};
+
+const char *bs_luks_field_to_string(enum bs_luks_field f);
+
+struct bs_luks_identity {
+	char *fields[_BS_LUKS_FIELD_MAX];
+	/* "SLOT:CIPHER" of each active keyslot ("0:aes-xts-plain64"), for cipher_null. */
+	char **keyslot_ciphers;
+};
+
+void bs_luks_identity_done(struct bs_luks_identity *id);
+
+/* The identity of the LUKS header on block device kernel_name below the sysroot, read without
+ * a key. Returns 1 with *ret (free it with bs_luks_identity_done()), 0 when the device cannot
+ * be opened or holds no readable LUKS header or digest (logged at debug level), or -ENOMEM. */
+int bs_luks_read_identity(struct bs_ctx *c, const char *kernel_name, struct bs_luks_identity *ret);
