@@ -164,6 +164,7 @@ static int md_assemble(struct bs_step *s)
 	_cleanup_(md_parts_done) struct md_parts p = {};
 	_cleanup_(bs_argv_done) struct bs_argv a = {};
 	_cleanup_free_ char *device = NULL;
+	_cleanup_strv_free_ char **pinned = NULL;
 	const char *uuid_attr = md->attrs[BS_ATTR_MD_UUID], *name;
 	char uuid[36];
 	int run, r;
@@ -220,8 +221,23 @@ static int md_assemble(struct bs_step *s)
 	}
 	if (run)
 		bs_argv_add(&a, "--run");
-	for (char **d = p.paths; *d; d++)
-		bs_argv_add(&a, *d);
+	r = bs_step_pinned_paths(s, md, &pinned);
+	if (r == 0)
+		return bs_step_fail(s, -ENXIO,
+				    "none of its pinned members is present; mdadm is given no "
+				    "other device");
+	if (r > 0) {
+		/* With pins, mdadm sees the pinned members only, whatever else carries the
+		 * array's uuid (verification has refused those already). */
+		bs_log_debug(bs_step_ctx(s), "%s: assembling from its %d pinned members present",
+			     md->id, r);
+		for (char **d = pinned; *d; d++)
+			bs_argv_add(&a, *d);
+	} else if (r != -ENOENT)
+		return bs_step_fail(s, r, "cannot tell its pinned members: %s", strerror(-r));
+	else
+		for (char **d = p.paths; *d; d++)
+			bs_argv_add(&a, *d);
 
 	r = bs_argv_spawn(s, &a, NULL);
 	if (r < 0)
