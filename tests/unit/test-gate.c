@@ -127,6 +127,66 @@ TEST(without_pins_nothing_is_verified)
 	recorder_done(&rec);
 }
 
+/* /init's way: the image's manifest carries the pins of the closure, /init reads them with the
+ * manifest's info and gives them to the executor. A foreign RAID member is refused before the
+ * root's passphrase is asked; a genuine set of disks goes past it, to the next verified step. */
+TEST(initramfs_manifest_pins_refuse_before_the_passphrase)
+{
+	_cleanup_free_ char *assembled = test_fixture("ps1-raid6-lvm-crypt-assembled"), *m = NULL;
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = ctx_on_sysroot(assembled, NULL);
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+	_cleanup_(bs_pins_unrefp) struct bs_pins *closure = NULL;
+	_cleanup_free_ char *root = test_fixture_copy("ps1-raid6-lvm-crypt-disks");
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *rc = ctx_on_sysroot(root, NULL);
+	struct bs_needs *n = NULL;
+
+	ASSERT_OK(bs_graph_load(c, &(struct bs_load_opts){ .flags = BS_LOAD_LIVE }, &g, NULL));
+	ASSERT_OK(bs_needs_new(g, NULL, NULL, NULL, &n));
+	ASSERT_OK(bs_pins_new_for_needs(n, NULL, &closure));
+	ASSERT_OK(bs_needs_to_manifest_pinned(n, NULL, NULL, closure, &m));
+	bs_needs_unref(n);
+
+	test_write_file(root, "etc/blkstack/manifest.json", m);
+	for (int forged = 0; forged <= 1; forged++) {
+		struct bs_manifest_info *info = NULL;
+		struct recorder rec;
+		struct exec_run run;
+		const char *t;
+
+		if (forged)
+			replace_in_file(root, "run/blkid/blkid.tab",
+					"3405193a-d2dd-c6a1-98bc-5bcb437781b3",
+					"bbbbbbbb-0000-0000-0000-000000000009");
+		ASSERT_OK(bs_manifest_get_info(rc, "/etc/blkstack/manifest.json", &info));
+		ASSERT_NOTNULL(info->pins);
+		recorder_init(&rec);
+		rec.answers[rec.n_answers++] = RECORDER_PASSPHRASE;
+		EXEC_RUN(&run, .sysroot = root, .mount_root = "/sysroot", .op = BS_PLAN_UP,
+			 .targets = (const char *const *)info->root_set, .ops = recorder_ops(),
+			 .ops_data = &rec, .manifest = "/etc/blkstack/manifest.json",
+			 .pins = info->pins);
+		t = recorder_transcript(&rec);
+		if (forged) {
+			ASSERT_ERR(run.r, -EKEYREJECTED);
+			ASSERT_EQ(count_substrings(t, "ask-password"), 0u);
+			ASSERT_EQ(count_substrings(t, "spawn"), 0u);
+			ASSERT_EQ(bs_exec_get_n_refusals(run.e), 1u);
+			ASSERT_CONTAINS(bs_exec_get_refusal(run.e, 0), "unexpected member");
+		} else {
+			ASSERT_CONTAINS(t, "spawn mdadm --assemble");
+			/* The fixture does not change: the array never shows its PV, and lvm is
+			 * given no device that is not pinned. */
+			ASSERT_CONTAINS(exec_run_message(&run, "vg-activate", "vg:vg0"),
+					"none of the pinned physical volumes");
+			ASSERT_EQ(bs_exec_get_n_refusals(run.e), 0u);
+			ASSERT_EQ(bs_exec_get_n_verifications(run.e), 1u);
+		}
+		exec_run_done(&run);
+		recorder_done(&rec);
+		bs_manifest_info_free(info);
+	}
+}
+
 /* ---- devices that appear while the run goes on ------------------------------------------------ */
 
 struct appear {
