@@ -41,7 +41,6 @@ static bool only_members_of_lenient_holders(const struct bs_node *n)
 static int run_step(struct bs_step *s)
 {
 	const struct bs_layer_action *a = bs_layer_find_action(s->action_id, NULL);
-
 	int r;
 
 	if (!a)
