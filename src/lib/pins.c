@@ -1444,7 +1444,11 @@ int bs_pins_member_paths(const struct bs_pins *p, const struct bs_graph *g, bool
 
 		if (!v || !is_live_device(x) || !find_member(pin, v))
 			continue;
-		if (asprintf(&path, "/dev/%s", x->name) < 0 || strv_push(&paths, path) < 0) {
+		/* A mapping by its name, as lvm itself names it. */
+		if ((x->attrs[BS_ATTR_DM_NAME] ?
+			     asprintf(&path, "/dev/mapper/%s", x->attrs[BS_ATTR_DM_NAME]) :
+			     asprintf(&path, "/dev/%s", x->name)) < 0 ||
+		    strv_push(&paths, path) < 0) {
 			free(path);
 			strv_free(paths);
 			return -ENOMEM;

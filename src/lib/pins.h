@@ -34,9 +34,9 @@ int bs_pins_luks_digest(const struct bs_pins *p, const char *uuid, const char *n
 int bs_pins_has_member(const struct bs_pins *p, bool md, const char *uuid, const char *member_uuid);
 
 /*
- * The paths ("/dev/NAME") of the live devices of g that carry a member of that pin, in node
- * order, NULL-terminated (never NULL): the count, or -ENOENT when p has no pin of it, or
- * -ENOMEM.
+ * The paths ("/dev/NAME", "/dev/mapper/NAME" for a dm device) of the live devices of g that
+ * carry a member of that pin, in node order, NULL-terminated (never NULL): the count, or
+ * -ENOENT when p has no pin of it, or -ENOMEM.
  */
 int bs_pins_member_paths(const struct bs_pins *p, const struct bs_graph *g, bool md,
 			 const char *uuid, char ***ret);

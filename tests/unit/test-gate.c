@@ -246,8 +246,8 @@ TEST(devices_appearing_mid_run_are_verified_again)
 	ASSERT_CONTAINS(t, "crypt-open cryptdata /dev/md/data luks passphrase\n");
 	ASSERT_CONTAINS(t,
 			"spawn lvm vgs --reportformat json -o vg_name,pv_count,vg_missing_pv_count "
-			"--devices /dev/dm-0 vg1\n");
-	ASSERT_CONTAINS(t, "spawn lvm lvchange -ay -K --devices /dev/dm-0 vg1/");
+			"--devices /dev/mapper/cryptdata vg1\n");
+	ASSERT_CONTAINS(t, "spawn lvm lvchange -ay -K --devices /dev/mapper/cryptdata vg1/");
 	ASSERT_EQ(exec_run_status(&run, "vg-activate", "vg:vg1"), (int)BS_EXEC_DONE);
 	exec_run_done(&run);
 	recorder_done(&rec);

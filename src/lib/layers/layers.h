@@ -129,11 +129,11 @@ int bs_step_wait_device(struct bs_step *s, const struct bs_device_match *m,
 int bs_step_wait_uevent(struct bs_step *s, uint64_t timeout_usec);
 int bs_step_remove_node(struct bs_step *s, const char *path);
 /*
- * With pins (bs_exec_opts.pins), up: the paths ("/dev/NAME") of the present devices that carry
- * a pinned member of n, an md array (members by UUID_SUB) or a VG or an LV (its VG's PVs by
- * their UUID), as the step's verification saw them. Returns the count with *ret
- * (NULL-terminated, never NULL), or -ENOENT when there is nothing to restrict to (no pins,
- * or none of n).
+ * With pins (bs_exec_opts.pins), up: the paths ("/dev/NAME", "/dev/mapper/NAME" for a dm
+ * device) of the present devices that carry a pinned member of n, an md array (members by
+ * UUID_SUB) or a VG or an LV (its VG's PVs by their UUID), as the step's verification saw
+ * them. Returns the count with *ret (NULL-terminated, never NULL), or -ENOENT when there is
+ * nothing to restrict to (no pins, or none of n).
  */
 int bs_step_pinned_paths(struct bs_step *s, const struct bs_node *n, char ***ret);
 /* With pins, up: the pinned volume key digest of the LUKS header on backing (by its LUKS
