@@ -880,6 +880,20 @@ struct bs_exec_opts {
 	 * configuration, so that a damaged file cannot stop a teardown that must happen (a
 	 * shutdown). Meant for down; manifest is then ignored. */
 	int live_only;
+
+	/* Added for pins (see "Pins"). Up: the live devices are verified against them
+	 * (bs_pins_verify() on a graph read with BS_LOAD_LIVE) before any step that asks for a
+	 * secret or opens a layer from devices: crypt-open (before a passphrase is asked or a
+	 * key file read), md-assemble, vg-activate, lv-activate, btrfs-scan, mount and swapon;
+	 * and verified again before the next such step whenever a block device appeared since
+	 * (a new entry of sys/class/block), else the last verification stands. A refusal fails
+	 * that step with -EKEYREJECTED and the refusals' messages (bs_exec_get_n_refusals()):
+	 * no prompt, no mapping, nothing spawned; no step starts after it, and bs_exec_run()
+	 * returns -EKEYREJECTED. With pins, crypt-open also checks the unlocked volume key
+	 * against the pinned digest before the mapping is made, md-assemble names only the
+	 * pinned members to mdadm, and the LVM steps give lvm '--devices' with the pinned PVs.
+	 * The executor takes a reference. NULL: nothing is verified. */
+	const struct bs_pins *pins;
 };
 
 /* bs_exec_opts.root_access. Zero is "as configured", so that a zeroed struct changes
@@ -970,6 +984,12 @@ int bs_exec_get_result_error(const struct bs_exec *e, size_t i);
 /* Why it failed or was skipped, or what holds it; warnings of a step that succeeded
  * (degraded). NULL if nothing was said. */
 const char *bs_exec_get_result_message(const struct bs_exec *e, size_t i);
+/* With bs_exec_opts.pins: how many verifications the last run made, and the refusals of the
+ * one that refused (each as bs_verify_get_message() gives it; none when nothing was refused).
+ * Strings are borrowed from e. */
+unsigned bs_exec_get_n_verifications(const struct bs_exec *e);
+size_t bs_exec_get_n_refusals(const struct bs_exec *e);
+const char *bs_exec_get_refusal(const struct bs_exec *e, size_t i);
 /* The results as JSON, newly allocated: {"version":1,"op":...,"results":[{"action",
  * "node","status","error","message"}]}. */
 int bs_exec_results_to_json(const struct bs_exec *e, char **ret);

@@ -18,6 +18,8 @@
 #include "util.h"
 #include "verbs.h"
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct bs_pins *, bs_pins_unref)
+
 struct progress {
 	bool json;
 	bool terminal; /* a status line on stderr, rewritten in place */
@@ -42,7 +44,7 @@ static void up_down_help(const char *verb)
 	       "  -h --help             Show this help\n"
 	       "\n"
 	       "Exit status: 0 done, 1 failed, 2 usage, 3 bad configuration, 4 a device timed\n"
-	       "out, 5 busy. See blkstack(1).\n",
+	       "out, 5 busy%s. See blkstack(1).\n",
 	       verb,
 	       up ? "Bring the targets up, with every layer below them, in the order the graph\n"
 		    "gives: each step starts as soon as what it needs is up. Without a recorded\n"
@@ -56,8 +58,12 @@ static void up_down_help(const char *verb)
 		    "     --key-fd=FD        Read passphrases from FD, one a line\n"
 		    "     --askpass-socket=PATH  Ask for passphrases through this socket\n"
 		    "     --console=TTY      Ask for passphrases on TTY (default /dev/tty)\n"
-		    "     --no-record        Do not record the graph when done\n" :
-		    "");
+		    "     --no-record        Do not record the graph when done\n"
+		    "     --pins=FILE        Verify the devices against FILE (default:\n"
+		    "                        " BS_PINS_PATH ", when it exists)\n"
+		    "     --no-verify        Do not verify the devices against their pins\n" :
+		    "",
+	       up ? ", 6 a device refused by its pins" : "");
 }
 
 static void progress_clear(struct progress *p)
@@ -128,6 +134,10 @@ static void on_event(void *userdata, const struct bs_exec_event *ev)
 			break;
 		_fallthrough_;
 	case BS_EXEC_EVENT_FAILED:
+		/* A refusal is said once, each device with its field, after the run. */
+		if (ev->error == -EKEYREJECTED)
+			break;
+		_fallthrough_;
 	case BS_EXEC_EVENT_WARNING:
 	case BS_EXEC_EVENT_BLOCKER:
 		progress_clear(p);
@@ -192,6 +202,32 @@ static int dry_run(struct bs_ctx *ctx, enum bs_plan_op op, const char *const *ta
 	return r;
 }
 
+/* The pins up verifies against: file, else BS_PINS_PATH when it exists (*ret NULL when it
+ * does not, or with no_verify, said on stderr). */
+static int read_pins(struct bs_ctx *ctx, const char *file, bool no_verify, struct bs_pins **ret)
+{
+	int r;
+
+	*ret = NULL;
+	if (no_verify) {
+		log_error("up: --no-verify: the devices are not verified against their pins");
+		return 0;
+	}
+	r = bs_pins_read(ctx, file, ret);
+	if (r == -ENOENT && !file)
+		return 0;
+	if (r == -ENOENT)
+		return log_error_errno(r, "up: --pins: '%s' does not exist", file);
+	if (r < 0) {
+		log_error_errno(r, "up: cannot read the pins '%s': %m; nothing was run (--no-verify "
+			       "runs without them)",
+			       file ? file : BS_PINS_PATH);
+		/* A failure (exit 1), as verify says it, not an error of the configuration. */
+		return r == -EBADMSG ? -EIO : r;
+	}
+	return 0;
+}
+
 static int parse_seconds(const char *s, uint64_t *ret)
 {
 	uint32_t v;
@@ -210,6 +246,8 @@ enum {
 	ARG_CONSOLE,
 	ARG_DRY_RUN,
 	ARG_NO_RECORD,
+	ARG_PINS,
+	ARG_NO_VERIFY,
 };
 
 const struct verb_options verb_up_down_options = {
@@ -226,6 +264,8 @@ const struct verb_options verb_up_down_options = {
 		{ "console", required_argument, NULL, ARG_CONSOLE },
 		{ "dry-run", no_argument, NULL, ARG_DRY_RUN },
 		{ "no-record", no_argument, NULL, ARG_NO_RECORD },
+		{ "pins", required_argument, NULL, ARG_PINS },
+		{ "no-verify", no_argument, NULL, ARG_NO_VERIFY },
 		CLI_GLOBAL_OPTIONS,
 		{},
 	},
@@ -234,8 +274,10 @@ const struct verb_options verb_up_down_options = {
 static int verb_up_down(struct bs_ctx *ctx, int argc, char **argv, enum bs_plan_op op)
 {
 	struct bs_exec_opts opts = { .key_fd = -1 };
+	_cleanup_(bs_pins_unrefp) struct bs_pins *pins = NULL;
 	struct progress progress = {};
-	bool all = false, dry = false, up = op == BS_PLAN_UP;
+	const char *pins_file = NULL;
+	bool all = false, dry = false, no_verify = false, up = op == BS_PLAN_UP;
 	const char *verb = argv[0];
 	struct bs_exec *e = NULL;
 	unsigned flags = 0;
@@ -290,6 +332,14 @@ static int verb_up_down(struct bs_ctx *ctx, int argc, char **argv, enum bs_plan_
 		case ARG_NO_RECORD:
 			opts.no_record = 1;
 			break;
+		case ARG_PINS:
+			if (optarg[0] == '\0')
+				return log_usage_error("up: --pins needs a file name");
+			pins_file = optarg;
+			break;
+		case ARG_NO_VERIFY:
+			no_verify = true;
+			break;
 		case ':':
 			return log_usage_error("%s: option '%s' needs an argument", verb,
 					       argv[optind - 1]);
@@ -300,9 +350,11 @@ static int verb_up_down(struct bs_ctx *ctx, int argc, char **argv, enum bs_plan_
 	if (all == (optind < argc))
 		return log_usage_error("%s: give TARGETs or --all (one of the two)", verb);
 	if (!up && (opts.timeout_usec || opts.key_fd >= 0 || opts.askpass_socket ||
-		    opts.console || opts.no_record))
-		return log_usage_error("down: --timeout, --key-fd, --askpass-socket, --console and "
-				       "--no-record apply to 'up' only");
+		    opts.console || opts.no_record || pins_file || no_verify))
+		return log_usage_error("down: --timeout, --key-fd, --askpass-socket, --console, "
+				       "--no-record, --pins and --no-verify apply to 'up' only");
+	if (pins_file && no_verify)
+		return log_usage_error("up: --pins and --no-verify exclude each other");
 
 	if (dry)
 		return dry_run(ctx, op, all ? NULL : (const char *const *)argv + optind, flags,
@@ -316,6 +368,12 @@ static int verb_up_down(struct bs_ctx *ctx, int argc, char **argv, enum bs_plan_
 	 * without TERM gets the messages and the summary only. */
 	progress.terminal = !progress.json && isatty(STDERR_FILENO) && getenv("TERM") &&
 			    !streq(getenv("TERM"), "dumb");
+	if (up) {
+		r = read_pins(ctx, pins_file, no_verify, &pins);
+		if (r < 0)
+			return r;
+		opts.pins = pins;
+	}
 	r = bs_exec_new(ctx, &opts, &e);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the executor: %m");
@@ -325,6 +383,8 @@ static int verb_up_down(struct bs_ctx *ctx, int argc, char **argv, enum bs_plan_
 	if (r == -EBADMSG)
 		log_error("the configuration has problems ('blkstack check' lists them); nothing "
 			  "was run");
+	for (size_t i = 0; !progress.json && i < bs_exec_get_n_refusals(e); i++)
+		log_error("REFUSED: %s", bs_exec_get_refusal(e, i));
 	print_summary(e, &progress, r);
 	fflush(stdout);
 	bs_exec_unref(e);

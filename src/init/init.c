@@ -104,7 +104,10 @@ static void on_event(void *userdata, const struct bs_exec_event *ev)
 		say("done: %s %s", ev->action, ev->node);
 		break;
 	case BS_EXEC_EVENT_FAILED:
-		say("failed: %s %s: %s", strna(ev->action), strna(ev->node), strna(ev->message));
+		/* Refusals are said once each, REFUSED: ..., when the run has stopped. */
+		if (ev->error != -EKEYREJECTED)
+			say("failed: %s %s: %s", strna(ev->action), strna(ev->node),
+			    strna(ev->message));
 		break;
 	case BS_EXEC_EVENT_SKIPPED:
 		say("skipped: %s %s: %s", strna(ev->action), strna(ev->node), strna(ev->message));
@@ -396,28 +399,40 @@ static void check_root_arg(struct bs_graph *g)
 	     arg.root, bs_node_get_id(named), strna(what));
 }
 
-/* What a failed run left missing: every step that did not succeed, with why. */
+/* What a failed run left missing: every device the pins refused, then every step that did not
+ * succeed, with why. */
 static void report_failure(struct bs_exec *e, int r, const char *what)
 {
-	size_t n = bs_exec_get_n_results(e), shown = 0;
+	size_t n = bs_exec_get_n_results(e), shown = 0, n_refused = bs_exec_get_n_refusals(e);
 
+	for (size_t i = 0; i < n_refused; i++)
+		say("REFUSED: %s", bs_exec_get_refusal(e, i));
 	for (size_t i = 0; i < n; i++) {
 		enum bs_exec_status s = bs_exec_get_result_status(e, i);
 		int err = bs_exec_get_result_error(e, i);
 
 		if (s == BS_EXEC_DONE)
 			continue;
+		if (err == -EKEYREJECTED && n_refused > 0) {
+			say("FAILED: %s %s: refused before anything was asked or opened (above)",
+			    bs_exec_get_result_action(e, i), bs_exec_get_result_node(e, i));
+			shown++;
+			continue;
+		}
 		say("FAILED: %s %s: %s%s%s%s", bs_exec_get_result_action(e, i),
 		    bs_exec_get_result_node(e, i), strna(bs_exec_get_result_message(e, i)),
 		    err ? " (" : "", err ? strerror(-err) : "", err ? ")" : "");
 		shown++;
 	}
 	say("FAILED: %s: %s%s", what, strerror(-r),
-	    r == -EBADMSG ? " (the manifest or the graph it gives is refused)" : "");
+	    r == -EBADMSG      ? " (the manifest or the graph it gives is refused)" :
+	    r == -EKEYREJECTED ? " (a device differs from its pin: forged, or changed without "
+				 "'blkstack pin' and a new image)" :
+				 "");
 	(void)shown;
 }
 
-static struct bs_exec *new_exec(struct bs_ctx *c)
+static struct bs_exec *new_exec(struct bs_ctx *c, const struct bs_manifest_info *info)
 {
 	const struct bs_exec_opts o = {
 		.key_fd = -1,
@@ -429,6 +444,8 @@ static struct bs_exec *new_exec(struct bs_ctx *c)
 		.root_access = arg.read_only < 0 ? BS_EXEC_ROOT_AS_CONFIGURED :
 			       arg.read_only	 ? BS_EXEC_ROOT_READ_ONLY :
 						   BS_EXEC_ROOT_READ_WRITE,
+		/* Verified before any passphrase is asked: a forged device is refused. */
+		.pins = info->pins,
 	};
 	struct bs_exec *e = NULL;
 	int r = bs_exec_new(c, &o, &e);
@@ -492,10 +509,12 @@ static void resume(struct bs_ctx *c, const struct bs_manifest_info *info, char *
 		fail("out of memory");
 
 	maybe_break(INIT_PHASE_RESUME);
-	e = new_exec(c);
+	e = new_exec(c, info);
 	r = bs_exec_run(e, BS_PLAN_UP, (const char *const[]){ id, NULL }, 0);
 	if (r < 0) {
 		report_failure(e, r, "bringing up the resume device");
+		if (r == -EKEYREJECTED)
+			fail_end();
 		fail("the resume device %s is not there; give noresume to boot without resuming",
 		     id);
 	}
@@ -712,6 +731,10 @@ _noreturn_ static void boot(void)
 		    "load",
 		    info->kernel, u.release);
 
+	if (bs_pins_get_n(info->pins) == 0)
+		say("WARNING: the image carries no pins: the devices are not verified before a "
+		    "passphrase is asked (run 'blkstack pin', then build the image again)");
+
 	maybe_break(INIT_PHASE_MODULES);
 	load_modules(info->modules, u.release);
 
@@ -726,7 +749,7 @@ _noreturn_ static void boot(void)
 
 	maybe_break(INIT_PHASE_ROOT);
 	targets = root_targets(info);
-	e = new_exec(c);
+	e = new_exec(c, info);
 	r = bs_exec_run(e, BS_PLAN_UP, (const char *const *)targets, 0);
 	if (r < 0) {
 		report_failure(e, r, "bringing up the root filesystem");

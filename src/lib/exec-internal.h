@@ -119,6 +119,17 @@ struct bs_exec {
 	struct hashmap *missing; /* node id -> (void*)1: waited for, never appeared */
 	char **missing_ids;
 
+	/* The gate (exec-gate.c, bs_exec_opts.pins): the pins, and under gate_lock what the
+	 * last verification that passed saw, so that the next gated step reuses it while no
+	 * device appears. refused is set under lock too: no step starts after it. */
+	struct bs_pins *pins;
+	pthread_mutex_t gate_lock;
+	char *gate_devices; /* the block devices (sys/class/block) it saw */
+	struct bs_graph *gate_graph; /* the live graph it verified */
+	unsigned n_verifications;
+	bool refused;
+	char **refusals; /* the messages of the verification that refused */
+
 	/* Passphrases given in this run, tried on the other mappings before asking again. */
 	pthread_mutex_t prompt_lock;
 	char **passphrases;
@@ -158,6 +169,18 @@ int bs_exec_remember_device(struct bs_exec *e, const char *id, const char *path)
 
 /* Where a mount node's filesystem is (or goes) on the running system, newly allocated. */
 char *bs_exec_real_mount_point(struct bs_ctx *c, const struct bs_node *mount);
+
+/* ---- exec-gate.c: the pins, verified before the steps that open layers ------------------ */
+
+/* Whether step s must pass the gate before it runs: up, with pins, an action that asks for a
+ * secret or opens a layer from devices. */
+bool bs_exec_step_is_gated(const struct bs_step *s);
+/* Verifies the live devices against the pins unless no device appeared since the last
+ * verification that passed. 0 to go on; else the step has failed (-EKEYREJECTED, with the
+ * refusals, and the run is stopped). */
+int bs_exec_gate(struct bs_step *s);
+/* Forgets the gate's state, between runs. */
+void bs_exec_gate_reset(struct bs_exec *e);
 
 /* ---- exec-round.c: one round, a plan run in parallel -------------------------------------- */
 

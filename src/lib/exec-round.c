@@ -41,10 +41,17 @@ static bool only_members_of_lenient_holders(const struct bs_node *n)
 static int run_step(struct bs_step *s)
 {
 	const struct bs_layer_action *a = bs_layer_find_action(s->action_id, NULL);
+	int r;
 
 	if (!a)
 		return bs_step_fail(s, -EOPNOTSUPP, "no driver does '%s' (for '%s')", s->action,
 				    s->node->id);
+	/* Here rather than in each driver: none can forget it. */
+	if (bs_exec_step_is_gated(s)) {
+		r = bs_exec_gate(s);
+		if (r < 0)
+			return r;
+	}
 	return a->run(s);
 }
 
@@ -162,9 +169,10 @@ static void step_ended(struct round *rd, size_t i)
 	if (!IN_SET(s->state, STEP_CARRIED, STEP_CARRIED_OK)) {
 		rd->finished++;
 		bs_exec_emit(e, rd,
-		     ok			   ? BS_EXEC_EVENT_DONE :
-		     s->state == STEP_BUSY ? BS_EXEC_EVENT_BUSY :
-					     BS_EXEC_EVENT_FAILED,
+		     ok			      ? BS_EXEC_EVENT_DONE :
+		     s->state == STEP_BUSY    ? BS_EXEC_EVENT_BUSY :
+		     s->state == STEP_SKIPPED ? BS_EXEC_EVENT_SKIPPED :
+						BS_EXEC_EVENT_FAILED,
 		     s, s->error, ok ? s->warning : s->message);
 		(void)bs_exec_set_result(e, s->action, s->node->id, bs_exec_status_of(s->state), s->error,
 				 ok ? s->warning : s->message);
@@ -238,6 +246,14 @@ static void *worker(void *arg)
 			break;
 		i = heap_pop(rd);
 		s = &rd->steps[i];
+		if (e->refused) {
+			/* A device was refused: nothing more starts. */
+			free(s->message);
+			s->message = strdup("not started: the run stopped at a refused device");
+			s->state = STEP_SKIPPED;
+			step_ended(rd, i);
+			continue;
+		}
 		s->state = STEP_RUNNING;
 		rd->running++;
 		bs_exec_emit(e, rd, BS_EXEC_EVENT_START, s, 0, NULL);

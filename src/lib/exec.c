@@ -61,6 +61,7 @@ static void results_clear(struct bs_exec *e)
 	for (size_t i = 0; i < e->n_passphrases; i++)
 		bs_secret_free(e->passphrases[i]);
 	e->n_passphrases = 0;
+	bs_exec_gate_reset(e);
 }
 
 /* The members of bs_exec_opts for the initramfs: the manifest and the root overrides. */
@@ -117,6 +118,8 @@ _public_ int bs_exec_new(struct bs_ctx *c, const struct bs_exec_opts *opts, stru
 			return -ENOMEM;
 		}
 		e->real.opts.askpass_socket = e->askpass_socket;
+		/* Counted, not changed: const for the caller, who keeps its own reference. */
+		e->pins = bs_pins_ref((struct bs_pins *)opts->pins);
 		e->real.opts.console = e->console;
 		r = exec_opts_initramfs(e, opts);
 		if (r < 0) {
@@ -136,6 +139,7 @@ _public_ int bs_exec_new(struct bs_ctx *c, const struct bs_exec_opts *opts, stru
 	e->ops_data = &e->real;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->prompt_lock, NULL);
+	pthread_mutex_init(&e->gate_lock, NULL);
 	*ret = e;
 	return 0;
 }
@@ -164,6 +168,8 @@ _public_ struct bs_exec *bs_exec_unref(struct bs_exec *e)
 	bs_mount_options_done(&e->root_options);
 	pthread_mutex_destroy(&e->lock);
 	pthread_mutex_destroy(&e->prompt_lock);
+	pthread_mutex_destroy(&e->gate_lock);
+	bs_pins_unref(e->pins);
 	bs_ctx_unref(e->ctx);
 	free(e);
 	return NULL;
@@ -524,6 +530,9 @@ static int exec_up(struct bs_exec *e, const char *const *targets)
 		r = run_plan(e, g, p, number + 1, message, &n_new, &progress);
 		n_unresolved = bs_plan_get_n_unresolved(p);
 		number++;
+		/* A refused device stops the run: nothing is waited for or opened after it. */
+		if (r >= 0 && e->refused)
+			goto done;
 		if (r < 0 || (n_new > 0 && progress > 0 && number < e->max_rounds) ||
 		    n_unresolved == 0)
 			goto next;
@@ -736,6 +745,8 @@ _public_ int bs_exec_run(struct bs_exec *e, enum bs_plan_op op, const char *cons
 	r = op == BS_PLAN_UP ? exec_up(e, targets) : exec_down(e, targets, flags);
 	if (r < 0)
 		return r;
+	if (e->refused)
+		return -EKEYREJECTED;
 	for (size_t i = 0; i < e->n_results; i++) {
 		const struct result *res = &e->results[i];
 

@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "graph.h"
 #include "md-uuid.h"
+#include "ops.h"
 #include "pins.h"
 #include "sources/sources.h"
 #include "strv.h"
@@ -1370,4 +1371,92 @@ _public_ int bs_verify_to_json(const struct bs_verify *v, char **ret)
 			return r;
 	}
 	return bs_json_format(root, ret);
+}
+
+/* ---- what the executor asks of the pins ------------------------------------------------------ */
+
+int bs_pins_luks_digest(const struct bs_pins *p, const char *uuid, const char *node,
+			struct bs_crypt_digest *ret)
+{
+	const struct pin *found = NULL;
+
+	for (size_t i = 0; p && !found && uuid && i < p->n_pins; i++) {
+		const char *u = pairs_get(p->pins[i].fields, "uuid");
+
+		if (p->pins[i].kind == PIN_LUKS && u && streq(u, uuid))
+			found = &p->pins[i];
+	}
+	for (size_t i = 0; p && !found && node && i < p->n_pins; i++)
+		if (p->pins[i].kind == PIN_LUKS && streq(p->pins[i].node, node))
+			found = &p->pins[i];
+	if (!found || !pairs_get(found->fields, "digest"))
+		return 0;
+	*ret = (struct bs_crypt_digest){
+		.version = pairs_get(found->fields, "version"),
+		.type = pairs_get(found->fields, "digest_type"),
+		.hash = pairs_get(found->fields, "digest_hash"),
+		.iterations = pairs_get(found->fields, "digest_iterations"),
+		.salt = pairs_get(found->fields, "digest_salt"),
+		.digest = pairs_get(found->fields, "digest"),
+	};
+	return 1;
+}
+
+/* The md (md true) or VG pin with uuid, or NULL. */
+static const struct pin *find_pin_with_members(const struct bs_pins *p, bool md, const char *uuid)
+{
+	char a[37], b[37];
+
+	for (size_t i = 0; p && uuid && i < p->n_pins; i++) {
+		const struct pin *pin = &p->pins[i];
+		const char *u = pairs_get(pin->fields, "uuid");
+
+		if (pin->kind != (md ? PIN_MD : PIN_VG) || !u)
+			continue;
+		if (md ? streq(md_uuid_of(u, a), md_uuid_of(uuid, b)) : streq(u, uuid))
+			return pin;
+	}
+	return NULL;
+}
+
+int bs_pins_has_member(const struct bs_pins *p, bool md, const char *uuid, const char *member_uuid)
+{
+	const struct pin *pin = find_pin_with_members(p, md, uuid);
+
+	if (!pin)
+		return -ENOENT;
+	return find_member(pin, member_uuid) ? 1 : 0;
+}
+
+int bs_pins_member_paths(const struct bs_pins *p, const struct bs_graph *g, bool md,
+			 const char *uuid, char ***ret)
+{
+	const struct pin *pin = find_pin_with_members(p, md, uuid);
+	char **paths = NULL;
+	size_t n = 0;
+
+	if (!pin)
+		return -ENOENT;
+	for (size_t i = 0; g && i < g->n_nodes; i++) {
+		const struct bs_node *x = g->nodes[i];
+		const char *v = x->attrs[md ? BS_ATTR_UUID_SUB : BS_ATTR_UUID];
+		char *path = NULL;
+
+		if (!v || !is_live_device(x) || !find_member(pin, v))
+			continue;
+		/* A mapping by its name, as lvm itself names it. */
+		if ((x->attrs[BS_ATTR_DM_NAME] ?
+			     asprintf(&path, "/dev/mapper/%s", x->attrs[BS_ATTR_DM_NAME]) :
+			     asprintf(&path, "/dev/%s", x->name)) < 0 ||
+		    strv_push(&paths, path) < 0) {
+			free(path);
+			strv_free(paths);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	if (!paths && !(paths = calloc(1, sizeof(char *))))
+		return -ENOMEM;
+	*ret = paths;
+	return (int)n;
 }

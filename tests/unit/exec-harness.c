@@ -109,7 +109,8 @@ void exec_run(struct exec_run *run, const struct exec_run_opts *o)
 				   .root_fstype = o->root_fstype,
 				   .root_options = o->root_options,
 				   .root_access = o->root_access,
-				   .last_resort = o->last_resort };
+				   .last_resort = o->last_resort,
+				   .pins = o->pins };
 	struct bs_ctx *c = ctx_on_sysroot(o->sysroot, o->mount_root);
 
 	*run = (struct exec_run){};

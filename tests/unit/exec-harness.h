@@ -50,6 +50,7 @@ struct exec_run_opts {
 	const char *root_options;
 	int root_access;
 	int last_resort; /* bs_exec_opts.last_resort */
+	const struct bs_pins *pins; /* bs_exec_opts.pins */
 };
 
 /* One run of the executor and what it said. The texts stay valid until exec_run_done(). */

@@ -71,6 +71,8 @@ _printf_(3, 0) static int record_locked(struct recorder *r, const char *op, cons
 		fprintf(r->f, "%s -> %s\n", line, strerrorname_np(-error));
 	else
 		fprintf(r->f, "%s\n", line);
+	if (r->on_record)
+		r->on_record(r, line, r->on_record_data);
 	free(args);
 	free(line);
 	return error;
@@ -253,10 +255,11 @@ static int rec_crypt_open(void *u, const struct bs_crypt_request *req)
 	}
 	pthread_mutex_unlock(&r->lock);
 
-	e = record(r, "crypt-open", "%s %s %s %s", req->name, req->device, req->type,
+	e = record(r, "crypt-open", "%s %s %s %s%s", req->name, req->device, req->type,
 		   req->key_file ? req->key_file :
 		   wrong	 ? "wrong-passphrase" :
-				   "passphrase");
+				   "passphrase",
+		   req->pinned_digest ? " pinned-digest" : "");
 	if (e == 0 && wrong)
 		e = -EPERM;
 	pthread_mutex_lock(&r->lock);

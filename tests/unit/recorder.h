@@ -45,6 +45,10 @@ struct recorder {
 	/* Whether load-module calls go into the transcript (a test of the drivers' module
 	 * loads sets it; the others read the actions alone, and every module loads). */
 	bool record_modules;
+	/* Called with each line as it is recorded, under the recorder's lock: a test makes
+	 * devices appear there, as they do while a run goes on. */
+	void (*on_record)(struct recorder *r, const char *line, void *userdata);
+	void *on_record_data;
 };
 
 void recorder_init(struct recorder *r);

@@ -207,6 +207,11 @@ static int open_once(struct bs_step *s, const struct bs_crypt_config *e,
 /* Says why opening failed, for the errors other than a wrong key. */
 static int fail_open(struct bs_step *s, const struct bs_crypt_request *req, int r)
 {
+	if (r == -EKEYREJECTED)
+		return bs_step_fail(s, r,
+				    "the key that opened %s is not the pinned volume key (a forged "
+				    "header?); it was wiped, and no mapping was made",
+				    req->header ? req->header : req->device);
 	if (r == -EEXIST)
 		return bs_step_fail(s, r,
 				    "a mapping named '%s' exists already; close it first, or "
@@ -318,6 +323,7 @@ static int crypt_open(struct bs_step *s)
 	const struct bs_node *n = bs_step_node(s);
 	const struct bs_crypt_config *e = n->config ? n->config->crypt : NULL;
 	struct bs_crypt_request req;
+	struct bs_crypt_digest digest;
 	const char *name = mapping_name(n);
 	int r;
 
@@ -358,6 +364,13 @@ static int crypt_open(struct bs_step *s)
 				    strerror(-r));
 	if (e && e->mode == BS_CRYPT_MODE_PLAIN)
 		warn_plain_defaults(s, e, &req);
+	/* With pins: the volume key the header gives must be the pinned one, checked by the
+	 * helper before it makes the mapping. */
+	if (!streq(req.type, "plain") &&
+	    bs_step_pinned_digest(s,
+				  bs_node_need_with_role(n, e && e->header ? "header" : "backing"),
+				  &digest) > 0)
+		req.pinned_digest = &digest;
 
 	if (key_file)
 		r = open_with_key_file(s, e, bs_node_need_with_role(n, "backing"), &req);

@@ -128,6 +128,18 @@ int bs_step_wait_device(struct bs_step *s, const struct bs_device_match *m,
 			uint64_t timeout_usec, char **ret_name);
 int bs_step_wait_uevent(struct bs_step *s, uint64_t timeout_usec);
 int bs_step_remove_node(struct bs_step *s, const char *path);
+/*
+ * With pins (bs_exec_opts.pins), up: the paths ("/dev/NAME", "/dev/mapper/NAME" for a dm
+ * device) of the present devices that carry a pinned member of n, an md array (members by
+ * UUID_SUB) or a VG or an LV (its VG's PVs by their UUID), as the step's verification saw
+ * them. Returns the count with *ret (NULL-terminated, never NULL), or -ENOENT when there is
+ * nothing to restrict to (no pins, or none of n).
+ */
+int bs_step_pinned_paths(struct bs_step *s, const struct bs_node *n, char ***ret);
+/* With pins, up: the pinned volume key digest of the LUKS header on backing (by its LUKS
+ * UUID, or its node): 1 with *ret (borrowed from the pins), 0 when none is pinned. */
+int bs_step_pinned_digest(struct bs_step *s, const struct bs_node *backing,
+			  struct bs_crypt_digest *ret);
 /* Whether udev runs on the system (run/udev/control below the sysroot): without it, tools
  * that make device nodes leave them behind, and drivers clean up as udev would. */
 bool bs_step_udev_running(struct bs_step *s);

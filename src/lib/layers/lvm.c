@@ -8,6 +8,7 @@
 
 #include "lvm-name.h"
 #include "spawn-util.h"
+#include "strv.h"
 #include "util.h"
 
 /* The VG of node n, "vg:VG", as a name lvm takes: 0 with *ret set, or -EINVAL having failed
@@ -44,6 +45,31 @@ static int lv_names(struct bs_step *s, const struct bs_node *n, char **ret_vg, c
 	return 0;
 }
 
+/* With pins: '--devices' with the pinned PVs that are present (lvm 2.03.12 and later), so that
+ * lvm sees no other device, whatever it carries. 0 when added or when there are no pins to
+ * follow; else the step has failed. */
+static int add_pinned_devices(struct bs_step *s, const struct bs_node *n, struct bs_argv *a)
+{
+	_cleanup_strv_free_ char **paths = NULL;
+	_cleanup_free_ char *joined = NULL;
+	int r = bs_step_pinned_paths(s, n, &paths);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return bs_step_fail(s, r, "cannot tell its pinned physical volumes: %s",
+				    strerror(-r));
+	if (r == 0)
+		return bs_step_fail(s, -ENXIO,
+				    "none of the pinned physical volumes of its volume group is "
+				    "present; lvm is given no other device");
+	if (strv_join(paths, ",", &joined) < 0)
+		return bs_step_fail(s, -ENOMEM, "out of memory");
+	bs_argv_add(a, "--devices");
+	bs_argv_add(a, joined);
+	return 0;
+}
+
 /* The join point: all PVs of the VG are there. It activates no LV; each LV is activated by its
  * own step, so that only what the plan needs is opened. */
 static int vg_activate(struct bs_step *s)
@@ -65,6 +91,9 @@ static int vg_activate(struct bs_step *s)
 	bs_argv_add(&a, "json");
 	bs_argv_add(&a, "-o");
 	bs_argv_add(&a, "vg_name,pv_count,vg_missing_pv_count");
+	r = add_pinned_devices(s, n, &a);
+	if (r < 0)
+		return r;
 	bs_argv_add(&a, vg);
 	r = bs_argv_spawn(s, &a, &out);
 	if (r == -EPROTO)
@@ -109,6 +138,9 @@ static int lv_activate(struct bs_step *s)
 	bs_argv_add(&a, "lvchange");
 	bs_argv_add(&a, "-ay");
 	bs_argv_add(&a, "-K");
+	r = add_pinned_devices(s, n, &a);
+	if (r < 0)
+		return r;
 	bs_argv_addf(&a, "%s/%s", vg, lv);
 	r = bs_argv_spawn(s, &a, NULL);
 	if (r < 0)

@@ -19,6 +19,7 @@ static bool role_is(const struct bs_edge *e, const char *role)
  * there. */
 struct md_parts {
 	char **paths; /* members, spares and containers that are there, in graph order */
+	char **containers; /* the containers among them */
 	char **missing; /* ids of the members that timed out */
 	unsigned n_members; /* edges with role "member", there or not */
 	uint64_t waited_usec; /* the longest wait among the missing */
@@ -28,6 +29,7 @@ struct md_parts {
 static void md_parts_done(struct md_parts *p)
 {
 	p->paths = strv_free(p->paths);
+	p->containers = strv_free(p->containers);
 	p->missing = strv_free(p->missing);
 }
 
@@ -68,6 +70,10 @@ static int collect_parts(struct bs_step *s, const struct bs_node *md, struct md_
 		r = bs_step_device(s, dev, &path);
 		if (r < 0)
 			return r; /* reported, naming the member */
+		if (role_is(e, "container") && strv_extend(&p->containers, path) < 0) {
+			free(path);
+			return bs_step_fail(s, -ENOMEM, "out of memory");
+		}
 		if (strv_push(&p->paths, path) < 0) {
 			free(path);
 			return bs_step_fail(s, -ENOMEM, "out of memory");
@@ -164,6 +170,7 @@ static int md_assemble(struct bs_step *s)
 	_cleanup_(md_parts_done) struct md_parts p = {};
 	_cleanup_(bs_argv_done) struct bs_argv a = {};
 	_cleanup_free_ char *device = NULL;
+	_cleanup_strv_free_ char **pinned = NULL;
 	const char *uuid_attr = md->attrs[BS_ATTR_MD_UUID], *name;
 	char uuid[36];
 	int run, r;
@@ -220,8 +227,26 @@ static int md_assemble(struct bs_step *s)
 	}
 	if (run)
 		bs_argv_add(&a, "--run");
-	for (char **d = p.paths; *d; d++)
-		bs_argv_add(&a, *d);
+	r = bs_step_pinned_paths(s, md, &pinned);
+	if (r == 0)
+		return bs_step_fail(s, -ENXIO,
+				    "none of its pinned members is present; mdadm is given no "
+				    "other device");
+	if (r > 0) {
+		/* With pins, mdadm sees the pinned members only (and the container an array
+		 * in one needs), whatever else carries the array's uuid (verification has
+		 * refused those already). */
+		bs_log_debug(bs_step_ctx(s), "%s: assembling from its %d pinned members present",
+			     md->id, r);
+		for (char **d = p.containers; d && *d; d++)
+			bs_argv_add(&a, *d);
+		for (char **d = pinned; *d; d++)
+			bs_argv_add(&a, *d);
+	} else if (r != -ENOENT)
+		return bs_step_fail(s, r, "cannot tell its pinned members: %s", strerror(-r));
+	else
+		for (char **d = p.paths; *d; d++)
+			bs_argv_add(&a, *d);
 
 	r = bs_argv_spawn(s, &a, NULL);
 	if (r < 0)

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libcryptsetup.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -57,7 +59,7 @@
  */
 #define HELPER_ARG "--blkstack-crypt-helper"
 #define HELPER_FD 3
-#define HELPER_MAGIC UINT32_C(0xb5c79701) /* changed with any change of the messages */
+#define HELPER_MAGIC UINT32_C(0xb5c79702) /* changed with any change of the messages */
 /* A request's header and strings: seven paths and names come nowhere near it. */
 #define REQUEST_MAX ((size_t)64 * 1024)
 #define KEY_CHUNK ((size_t)16 * 1024)
@@ -91,6 +93,13 @@ enum {
 	STR_KEY_FILE,
 	STR_CIPHER,
 	STR_HASH,
+	/* the pinned volume key digest (struct bs_crypt_digest): all six, or none */
+	STR_DIGEST_VERSION,
+	STR_DIGEST_TYPE,
+	STR_DIGEST_HASH,
+	STR_DIGEST_ITERATIONS,
+	STR_DIGEST_SALT,
+	STR_DIGEST,
 	_STR_MAX,
 };
 
@@ -469,24 +478,160 @@ static int check_readable(const char *path)
 	return 0;
 }
 
-static int open_mapping(struct bs_ctx *c, const struct bs_crypt_request *req)
+/* ---- the pinned volume key digest ---------------------------------------------------- */
+
+static int hex_value(char c)
 {
-	_cleanup_(crypt_freep) struct crypt_device *cd = NULL;
-	bool plain = streq(req->type, "plain");
-	const char *luks_type = NULL; /* CRYPT_LUKS: either version */
-	uint32_t flags = activation_flags(req);
-	int keyslot = req->keyslot >= 0 ? req->keyslot : CRYPT_ANY_SLOT;
+	return c >= '0' && c <= '9' ? c - '0' :
+	       c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 :
+				      -1;
+}
+
+static int base64_value(char c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' :
+	       c >= 'a' && c <= 'z' ? c - 'a' + 26 :
+	       c >= '0' && c <= '9' ? c - '0' + 52 :
+	       c == '+'		    ? 62 :
+	       c == '/'		    ? 63 :
+				      -1;
+}
+
+/* Decodes s, n characters, hex (LUKS1's header) or base64 (LUKS2's metadata), into buf of
+ * size bytes. Returns the bytes decoded, or -EINVAL. */
+static ssize_t decode_bytes(const char *s, size_t n, bool hex, uint8_t *buf, size_t size)
+{
+	size_t k = 0;
+
+	if (hex) {
+		if (n % 2 != 0 || n / 2 > size)
+			return -EINVAL;
+		for (size_t i = 0; i < n; i += 2) {
+			int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
+
+			if (hi < 0 || lo < 0)
+				return -EINVAL;
+			buf[k++] = (uint8_t)(hi << 4 | lo);
+		}
+		return (ssize_t)k;
+	}
+	while (n > 0 && s[n - 1] == '=')
+		n--;
+	if (n % 4 == 1 || n * 3 / 4 > size)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i += 4) {
+		uint32_t v = 0;
+		size_t m = MIN((size_t)4, n - i);
+
+		for (size_t j = 0; j < 4; j++) {
+			int d = j < m ? base64_value(s[i + j]) : 0;
+
+			if (d < 0)
+				return -EINVAL;
+			v = v << 6 | (uint32_t)d;
+		}
+		buf[k++] = (uint8_t)(v >> 16);
+		if (m > 2)
+			buf[k++] = (uint8_t)(v >> 8);
+		if (m > 3)
+			buf[k++] = (uint8_t)v;
+	}
+	return (ssize_t)k;
+}
+
+/* Field number i of a list joined with ',' (a LUKS2 header's digests, one each): *ret and
+ * *ret_len, or -ENOENT past the last. */
+static int nth_field(const char *list, size_t i, const char **ret, size_t *ret_len)
+{
+	const char *p = list;
+
+	for (; i > 0; i--) {
+		p = strchr(p, ',');
+		if (!p)
+			return -ENOENT;
+		p++;
+	}
+	*ret = p;
+	*ret_len = strcspn(p, ",");
+	return 0;
+}
+
+/* Whether the volume key vk matches digest number i of d: PBKDF2 with the pinned hash, salt
+ * and iterations, as LUKS computes the digest it keeps, and compared in constant time.
+ * 1 it does, 0 it does not, -ENOENT past the last digest, -EINVAL for a digest that cannot
+ * be checked (not pbkdf2, a hash OpenSSL does not know, a damaged field). */
+static int digest_matches(struct bs_ctx *c, const struct bs_crypt_digest *d, size_t i,
+			  const char *vk, size_t vk_size)
+{
+	uint8_t salt[256], want[EVP_MAX_MD_SIZE], have[EVP_MAX_MD_SIZE];
+	const char *type, *hash, *iter, *salt_s, *digest_s;
+	size_t type_n, hash_n, iter_n, salt_n, digest_n;
+	bool hex = streq(d->version, "LUKS1");
+	char hash_name[64], iter_buf[16];
+	ssize_t n_salt, n_want;
+	unsigned long iterations;
+	const EVP_MD *md;
+	char *end;
 	int r;
 
-	if (streq(req->type, "luks1"))
-		luks_type = CRYPT_LUKS1;
-	else if (streq(req->type, "luks2"))
-		luks_type = CRYPT_LUKS2;
-	else if (!plain && !streq(req->type, "luks"))
+	if (nth_field(d->digest, i, &digest_s, &digest_n) < 0)
+		return -ENOENT;
+	if (nth_field(d->type, i, &type, &type_n) < 0 ||
+	    nth_field(d->hash, i, &hash, &hash_n) < 0 ||
+	    nth_field(d->iterations, i, &iter, &iter_n) < 0 ||
+	    nth_field(d->salt, i, &salt_s, &salt_n) < 0)
 		return -EINVAL;
-	/* A plain mapping has no header to keep elsewhere. */
-	if (plain && req->header)
+	if (type_n != strlen("pbkdf2") || strncmp(type, "pbkdf2", type_n) != 0 ||
+	    hash_n >= sizeof(hash_name) || iter_n == 0 || iter_n >= sizeof(iter_buf))
 		return -EINVAL;
+	memcpy(hash_name, hash, hash_n);
+	hash_name[hash_n] = '\0';
+	memcpy(iter_buf, iter, iter_n);
+	iter_buf[iter_n] = '\0';
+	errno = 0;
+	iterations = strtoul(iter_buf, &end, 10);
+	if (errno != 0 || *end != '\0' || iterations == 0 || iterations > INT32_MAX)
+		return -EINVAL;
+	n_salt = decode_bytes(salt_s, salt_n, hex, salt, sizeof(salt));
+	n_want = decode_bytes(digest_s, digest_n, hex, want, sizeof(want));
+	md = EVP_get_digestbyname(hash_name);
+	if (n_salt <= 0 || n_want <= 0 || !md) {
+		bs_log_debug(c, "the pinned digest %zu (hash '%s') cannot be checked", i,
+			     hash_name);
+		return -EINVAL;
+	}
+	if (PKCS5_PBKDF2_HMAC(vk, (int)vk_size, salt, (int)n_salt, (int)iterations, md, (int)n_want,
+			      have) != 1)
+		return -EINVAL;
+	r = CRYPTO_memcmp(have, want, (size_t)n_want) == 0;
+	OPENSSL_cleanse(have, sizeof(have));
+	return r;
+}
+
+/* Whether vk is the pinned volume key: one of the pinned digests matches it. 0, or
+ * -EKEYREJECTED (also when no digest can be checked: a pin that cannot be checked is not
+ * passed). */
+static int check_volume_key(struct bs_ctx *c, const struct bs_crypt_digest *d, const char *vk,
+			    size_t vk_size)
+{
+	for (size_t i = 0;; i++) {
+		int r = digest_matches(c, d, i, vk, vk_size);
+
+		if (r == -ENOENT)
+			break;
+		if (r > 0)
+			return 0;
+	}
+	return -EKEYREJECTED;
+}
+
+/* A handle on req's device (and detached header), not loaded yet. */
+static int init_device(struct bs_ctx *c, const struct bs_crypt_request *req,
+		       struct crypt_device **ret)
+{
+	_cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+	int r;
 
 	for (const char *const *p = (const char *const[]){ req->device, req->header, NULL }; *p;
 	     p++) {
@@ -508,7 +653,98 @@ static int open_mapping(struct bs_ctx *c, const struct bs_crypt_request *req)
 		return r;
 	}
 	crypt_set_log_callback(cd, log_from_cryptsetup, c);
+	*ret = TAKE_PTR(cd);
+	return 0;
+}
 
+/* The volume key of cd, unlocked with req's key file or key, in locked memory that the caller
+ * frees with bs_secret_free(); then checked against req->pinned_digest. Returns the key slot,
+ * -EPERM (no key slot took the key), -EKEYREJECTED (not the pinned key: wiped here), or
+ * another error. */
+static int unlock_volume_key(struct bs_ctx *c, struct crypt_device *cd,
+			     const struct bs_crypt_request *req, int keyslot, char **ret_vk,
+			     size_t *ret_size)
+{
+	char *vk = NULL, *file_key = NULL;
+	size_t vk_size, file_key_size = 0;
+	int size, slot, r;
+
+	size = crypt_get_volume_key_size(cd);
+	if (size <= 0)
+		return -EINVAL;
+	vk_size = (size_t)size;
+	r = bs_secret_new(vk_size, &vk);
+	if (r < 0)
+		return r;
+	if (req->key_file) {
+		/* Read as crypt_activate_by_keyfile_device_offset() reads it: size 0 is the
+		 * whole file, up to libcryptsetup's limit. */
+		r = crypt_keyfile_device_read(cd, req->key_file, &file_key, &file_key_size,
+					      req->key_file_offset, req->key_file_size, 0);
+		if (r < 0) {
+			bs_secret_free(vk);
+			return r;
+		}
+		slot = crypt_volume_key_get(cd, keyslot, vk, &vk_size, file_key, file_key_size);
+		crypt_safe_free(file_key);
+	} else if (req->key)
+		slot = crypt_volume_key_get(cd, keyslot, vk, &vk_size, req->key, req->key_size);
+	else
+		slot = -EINVAL;
+	if (slot >= 0)
+		r = check_volume_key(c, req->pinned_digest, vk, vk_size);
+	if (slot < 0 || r < 0) {
+		bs_secret_free(vk);
+		return slot < 0 ? slot : r;
+	}
+	*ret_vk = vk;
+	*ret_size = vk_size;
+	return slot;
+}
+
+int bs_crypt_check_volume_key(struct bs_ctx *c, const struct bs_crypt_request *req)
+{
+	_cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+	char *vk = NULL;
+	size_t vk_size = 0;
+	int r;
+
+	if (!c || !req || !req->name || !req->device || !req->type || !req->pinned_digest ||
+	    streq(req->type, "plain"))
+		return -EINVAL;
+	r = init_device(c, req, &cd);
+	if (r >= 0)
+		r = crypt_load(cd, CRYPT_LUKS, NULL);
+	if (r < 0)
+		return r;
+	r = unlock_volume_key(c, cd, req, req->keyslot >= 0 ? req->keyslot : CRYPT_ANY_SLOT, &vk,
+			      &vk_size);
+	bs_secret_free(vk);
+	return r < 0 ? r : 0;
+}
+
+static int open_mapping(struct bs_ctx *c, const struct bs_crypt_request *req)
+{
+	_cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+	bool plain = streq(req->type, "plain");
+	const char *luks_type = NULL; /* CRYPT_LUKS: either version */
+	uint32_t flags = activation_flags(req);
+	int keyslot = req->keyslot >= 0 ? req->keyslot : CRYPT_ANY_SLOT;
+	int r;
+
+	if (streq(req->type, "luks1"))
+		luks_type = CRYPT_LUKS1;
+	else if (streq(req->type, "luks2"))
+		luks_type = CRYPT_LUKS2;
+	else if (!plain && !streq(req->type, "luks"))
+		return -EINVAL;
+	/* A plain mapping has no header to keep elsewhere. */
+	if (plain && req->header)
+		return -EINVAL;
+
+	r = init_device(c, req, &cd);
+	if (r < 0)
+		return r;
 	if (plain)
 		r = format_plain(c, cd, req);
 	else
@@ -524,32 +760,46 @@ static int open_mapping(struct bs_ctx *c, const struct bs_crypt_request *req)
 	}
 
 	if (req->key_file) {
-		size_t size = req->key_file_size;
-
 		r = check_readable(req->key_file);
 		if (r < 0) {
 			bs_log_debug(c, "'%s': cannot open key file '%s': %s", req->name,
 				     req->key_file, strerror(-r));
 			return r;
 		}
+	} else if (!req->key)
+		return -EINVAL;
+
+	if (req->pinned_digest && !plain) {
+		/* The header opened may be a forged one that another key opens: the volume key
+		 * must be the one pinned from the genuine header, before any mapping exists. */
+		char *vk = NULL;
+		size_t vk_size = 0;
+
+		r = unlock_volume_key(c, cd, req, keyslot, &vk, &vk_size);
+		if (r == -EKEYREJECTED)
+			bs_log_debug(c, "'%s': the volume key is not the pinned one", req->name);
+		if (r >= 0)
+			r = crypt_activate_by_volume_key(cd, req->name, vk, vk_size, flags);
+		bs_secret_free(vk);
+	} else if (req->key_file) {
+		size_t size = req->key_file_size;
+
 		/* A plain key file is the key itself, read raw: exactly as many bytes as the
 		 * key has, whatever keyfile-size= says, as cryptsetup open does. */
 		if (plain)
 			size = plain_key_bytes(req);
 		r = crypt_activate_by_keyfile_device_offset(cd, req->name, keyslot, req->key_file,
 							    size, req->key_file_offset, flags);
-	} else {
-		if (!req->key)
-			return -EINVAL;
+	} else
 		r = crypt_activate_by_passphrase(cd, req->name, keyslot, req->key, req->key_size,
 						 flags);
-	}
 	if (r < 0) {
 		/* -EPERM: no key slot took the key. -EEXIST: the name is in use. */
 		bs_log_debug(c, "'%s': activation failed: %s", req->name, strerror(-r));
 		return r;
 	}
-	bs_log_debug(c, "'%s': opened on '%s' (key slot %d)", req->name, req->device, r);
+	bs_log_debug(c, "'%s': opened on '%s'%s", req->name, req->device,
+		     req->pinned_digest && !plain ? ", its volume key the pinned one" : "");
 	return 0;
 }
 
@@ -577,6 +827,20 @@ int bs_real_crypt_open(void *userdata, const struct bs_crypt_request *req)
 	strings[STR_KEY_FILE] = req->key_file;
 	strings[STR_CIPHER] = req->cipher;
 	strings[STR_HASH] = req->hash;
+	if (req->pinned_digest) {
+		const struct bs_crypt_digest *d = req->pinned_digest;
+
+		if (!d->version || !d->type || !d->hash || !d->iterations || !d->salt || !d->digest)
+			return -EINVAL;
+		strings[STR_DIGEST_VERSION] = d->version;
+		strings[STR_DIGEST_TYPE] = d->type;
+		strings[STR_DIGEST_HASH] = d->hash;
+		strings[STR_DIGEST_ITERATIONS] = d->iterations;
+		strings[STR_DIGEST_SALT] = d->salt;
+		strings[STR_DIGEST] = d->digest;
+	} else
+		for (size_t i = STR_DIGEST_VERSION; i <= STR_DIGEST; i++)
+			strings[i] = NULL;
 	return run_helper(c, &h, strings, req->key);
 }
 
@@ -678,7 +942,8 @@ static int decode_string(const struct helper_request *h, size_t i, const char **
 /* Reads the request into buf (the strings of req point there) and the key into *ret_key,
  * which the caller frees with bs_secret_free(). */
 static int receive_request(int fd, char *buf, struct helper_request *h,
-			   struct bs_crypt_request *req, char **ret_key)
+			   struct bs_crypt_request *req, struct bs_crypt_digest *digest,
+			   char **ret_key)
 {
 	const char *strings[_STR_MAX], *p, *end;
 	char *key = NULL;
@@ -729,6 +994,20 @@ static int receive_request(int fd, char *buf, struct helper_request *h,
 		.no_read_workqueue = h->flags & HELPER_NO_READ_WORKQUEUE,
 		.no_write_workqueue = h->flags & HELPER_NO_WRITE_WORKQUEUE,
 	};
+	if (strings[STR_DIGEST]) {
+		for (size_t i = STR_DIGEST_VERSION; i <= STR_DIGEST; i++)
+			if (!strings[i])
+				return -EBADMSG;
+		*digest = (struct bs_crypt_digest){
+			.version = strings[STR_DIGEST_VERSION],
+			.type = strings[STR_DIGEST_TYPE],
+			.hash = strings[STR_DIGEST_HASH],
+			.iterations = strings[STR_DIGEST_ITERATIONS],
+			.salt = strings[STR_DIGEST_SALT],
+			.digest = strings[STR_DIGEST],
+		};
+		req->pinned_digest = digest;
+	}
 	if (!(h->flags & HELPER_KEY))
 		return 0;
 
@@ -757,6 +1036,7 @@ static int crypt_helper(void)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct bs_crypt_request req = {};
+	struct bs_crypt_digest digest = {};
 	struct helper_request h;
 	struct helper_reply reply = { .type = HELPER_RESULT };
 	/* A context of its own, only for logging; the parent's log function is the parent's. */
@@ -782,7 +1062,7 @@ static int crypt_helper(void)
 	buf = malloc(REQUEST_MAX);
 	if (!buf)
 		return EXIT_FAILURE;
-	r = receive_request(fd, buf, &h, &req, &key);
+	r = receive_request(fd, buf, &h, &req, &digest, &key);
 	if (r < 0)
 		return EXIT_FAILURE;
 	if (h.flags & HELPER_LOG_DEBUG) {

@@ -16,6 +16,18 @@
  * once, and returns 0 (or what it says) or a negative errno.
  */
 
+/* The volume key digest of a LUKS header as a pin holds it (bs_pins): fields as the header
+ * shows them, salt and digest in hex for LUKS1 and base64 for LUKS2, several digests of a
+ * LUKS2 header joined with ','. A digest and a salt, no secret. */
+struct bs_crypt_digest {
+	const char *version; /* "LUKS1" or "LUKS2" */
+	const char *type; /* "pbkdf2" */
+	const char *hash;
+	const char *iterations;
+	const char *salt;
+	const char *digest;
+};
+
 /* What crypt_open needs: one mapping as crypttab(5) describes it. Strings are borrowed. */
 struct bs_crypt_request {
 	const char *name;   /* the mapping name, crypttab's first field */
@@ -45,6 +57,11 @@ struct bs_crypt_request {
 	bool submit_from_crypt_cpus;
 	bool no_read_workqueue;
 	bool no_write_workqueue;
+	/* With pins: the pinned volume key digest of the header. After the unlock and before
+	 * the mapping exists, the volume key must match it (computed from the pinned
+	 * parameters, compared in constant time); a key that does not is -EKEYREJECTED, wiped,
+	 * and no mapping is made. NULL: no check. */
+	const struct bs_crypt_digest *pinned_digest;
 };
 
 /* What identifies a block device that has to appear. The first field set decides; a device
@@ -80,7 +97,8 @@ struct bs_ops {
 	 * every device of its filesystem is registered (BTRFS_IOC_DEVICES_READY). */
 	int (*btrfs_scan)(void *userdata, const char *device, bool *ret_complete);
 	/* Opens a dm-crypt mapping (libcryptsetup). A key that opens no key slot is
-	 * -EPERM; a device that is not what req->type says is -EINVAL. */
+	 * -EPERM; a device that is not what req->type says is -EINVAL; a volume key that is
+	 * not req->pinned_digest's is -EKEYREJECTED. */
 	int (*crypt_open)(void *userdata, const struct bs_crypt_request *req);
 	/* Closes the mapping name; its key leaves the kernel with it. */
 	int (*crypt_close)(void *userdata, const char *name);

@@ -29,6 +29,12 @@ int bs_real_btrfs_scan(void *userdata, const char *device, bool *ret_complete);
 int bs_real_crypt_open(void *userdata, const struct bs_crypt_request *req);
 int bs_real_crypt_close(void *userdata, const char *name);
 int bs_real_crypt_wipe(void *userdata, const char *name);
+/* What the crypt helper does before it activates a mapping with req->pinned_digest, in this
+ * process and without device-mapper, for tests: loads the header, unlocks the volume key with
+ * req's key or key file and checks it against the pinned digest. 0, -EPERM (no key slot
+ * takes the key), -EKEYREJECTED (not the pinned volume key), -EINVAL or another error. */
+struct bs_ctx;
+int bs_crypt_check_volume_key(struct bs_ctx *c, const struct bs_crypt_request *req);
 
 /* ask-password.c: --key-fd, an askpass socket, or the console */
 int bs_real_ask_password(void *userdata, const char *prompt, char **ret_secret,
