@@ -43,6 +43,7 @@ void init_cmdline_done(struct init_cmdline *c)
 	free(c->rootfstype);
 	free(c->init);
 	free(c->resume);
+	init_ip_done(&c->ip);
 	*c = (struct init_cmdline){ .read_only = -1 };
 }
 
@@ -208,6 +209,17 @@ static int take_param(struct init_cmdline *c, const char *name, const char *valu
 	}
 	if (streq(name, "blkstack.break"))
 		return take_breaks(c, value, problems);
+	if (streq(name, "ip")) {
+		_cleanup_free_ char *why = NULL;
+
+		r = init_ip_parse(value, &c->ip, &why);
+		if (r == -EINVAL)
+			return problem(problems, "%s, ignoring", why);
+		if (r < 0)
+			return r;
+		c->have_ip = true;
+		return 0;
+	}
 	return 0;
 }
 
@@ -275,6 +287,15 @@ int init_cmdline_to_json(const struct init_cmdline *c, char **ret)
 	if (json_object_object_add(o, "break", breaks) < 0)
 		goto oom;
 	breaks = NULL;
+	if (c->have_ip) {
+		_cleanup_free_ char *ip = NULL;
+		json_object *j;
+
+		if (init_ip_to_json(&c->ip, &ip) < 0 || !(j = json_tokener_parse(ip)) ||
+		    json_object_object_add(o, "ip", j) < 0)
+			goto oom;
+	} else if (json_object_object_add(o, "ip", NULL) < 0)
+		goto oom;
 	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);

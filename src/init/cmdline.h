@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ipconf.h"
+
 /* Where blkstack.break= stops for a rescue shell: before that phase starts. */
 enum init_phase {
 	INIT_PHASE_MODULES, /* before the manifest's modules are loaded */
@@ -32,6 +34,8 @@ struct init_cmdline {
 	int panic; /* panic=, seconds (0 waits forever, negative reboots at once) */
 	bool debug; /* blkstack.debug */
 	unsigned breaks; /* blkstack.break=PHASE[,PHASE...]: a mask of 1 << enum init_phase */
+	bool have_ip;
+	struct init_ip ip; /* ip=, its static form (see ipconf.h) */
 };
 
 /*
@@ -51,5 +55,6 @@ void init_cmdline_done(struct init_cmdline *c);
 
 /* c as a JSON object, newly allocated (what 'blkstack-init --test-cmdline FILE' prints):
  * {"root","rootflags","rootfstype","read_only","init","resume","resume_offset","noresume",
- * "panic","debug","break":[PHASE...]}, with null for what was not given. */
+ * "panic","debug","break":[PHASE...],"ip":{...}}, with null for what was not given (and "ip"
+ * as init_ip_to_json() has it). */
 int init_cmdline_to_json(const struct init_cmdline *c, char **ret);

@@ -1,6 +1,7 @@
 /* blkstack-init, the initramfs's /init: modules, resume, root from the manifest, switch root. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,8 @@
 #define STATE_DIR "/run/blkstack"
 #define RAMFS_DIR "/run/initramfs"
 #define PREFIX "blkstack-init: "
+/* How long ip= waits for its interface to appear and for its carrier. */
+#define NET_TIMEOUT_USEC (30ULL * 1000000ULL)
 
 static struct init_cmdline arg;
 static char **argv_init; /* what the kernel gave /init after its name, passed on to init */
@@ -119,7 +122,6 @@ static void on_event(void *userdata, const struct bs_exec_event *ev)
 		break;
 	}
 }
-
 
 /* ---- files ------------------------------------------------------------------------------- */
 
@@ -331,6 +333,31 @@ static void load_modules(char **modules, const char *release)
 }
 
 /* ---- the manifest's graph ------------------------------------------------------------------ */
+
+/*
+ * ip=: the interface that network layers (root on NBD or iSCSI) need, configured before they
+ * are brought up, as klibc's ipconfig does in Debian's initramfs. A failure is said, not
+ * fatal: a root that needs no network still boots, and one that does fails in its own
+ * network step, naming what it could not reach.
+ */
+static void configure_network(void)
+{
+	_cleanup_free_ char *dev = NULL, *why = NULL;
+	char addr[INET_ADDRSTRLEN] = "?";
+	int r;
+
+	if (!arg.have_ip || arg.ip.off)
+		return;
+	r = init_ip_configure(&arg.ip, NET_TIMEOUT_USEC, &dev, &why);
+	if (r < 0 && r != -ENOLINK) {
+		say("WARNING: ip=: %s; the network is not configured", why ? why : strerror(-r));
+		return;
+	}
+	(void)inet_ntop(AF_INET, &arg.ip.client, addr, sizeof(addr));
+	say("network: %s has %s/%u (from ip=)", dev, addr, arg.ip.prefix);
+	if (r == -ENOLINK)
+		say("WARNING: ip=: %s", why);
+}
 
 static struct bs_graph *manifest_graph(struct bs_ctx *c, bool live)
 {
@@ -737,6 +764,7 @@ _noreturn_ static void boot(void)
 
 	maybe_break(INIT_PHASE_MODULES);
 	load_modules(info->modules, u.release);
+	configure_network();
 
 	/* Before anything is mounted: a filesystem mounted now would not match the image the
 	 * kernel resumes. */

@@ -1,7 +1,11 @@
 /* Unit tests of /init's kernel command line parser: quoting, repeats, and what it refuses. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,7 +170,8 @@ TEST(cmdline_json)
 	ASSERT_OK(init_cmdline_to_json(&c, &j));
 	ASSERT_STREQ(j, "{\"root\":\"UUID=x\",\"rootflags\":null,\"rootfstype\":null,"
 			"\"read_only\":true,\"init\":null,\"resume\":null,\"resume_offset\":null,"
-			"\"noresume\":false,\"panic\":-1,\"debug\":false,\"break\":[\"resume\"]}");
+			"\"noresume\":false,\"panic\":-1,\"debug\":false,\"break\":[\"resume\"],"
+			"\"ip\":null}");
 	init_cmdline_done(&c);
 }
 
@@ -224,4 +229,200 @@ TEST(init_test_cmdline_prints_json)
 	ASSERT_NOTNULL(strstr(out,
 			      "{\"root\":\"LABEL=my root\",\"rootflags\":null,"
 			      "\"rootfstype\":null,\"read_only\":false,\"init\":\"/bin/marker\""));
+}
+
+/* ---- ip= ---------------------------------------------------------------------------------- */
+
+static void assert_address(struct in_addr a, const char *want)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	ASSERT_NOTNULL(inet_ntop(AF_INET, &a, buf, sizeof(buf)));
+	ASSERT_STREQ(buf, want);
+}
+
+TEST(ip_static_form)
+{
+	struct init_cmdline c =
+		parse("ip=192.168.7.20:192.168.7.1:192.168.7.254:255.255.255.0:node1:eth1:off:"
+		      "192.168.7.2::192.168.7.3",
+		      0, NULL);
+
+	ASSERT_TRUE(c.have_ip);
+	ASSERT_FALSE(c.ip.off);
+	assert_address(c.ip.client, "192.168.7.20");
+	assert_address(c.ip.server, "192.168.7.1");
+	assert_address(c.ip.gateway, "192.168.7.254");
+	ASSERT_EQ(c.ip.prefix, 24u);
+	ASSERT_STREQ(c.ip.hostname, "node1");
+	ASSERT_STREQ(c.ip.device, "eth1");
+	assert_address(c.ip.dns[0], "192.168.7.2");
+	ASSERT_EQ(c.ip.dns[1].s_addr, htonl(INADDR_ANY));
+	init_cmdline_done(&c);
+}
+
+TEST(ip_defaults_as_the_kernel_has_them)
+{
+	/* Trailing fields left out, an empty netmask from the address's class, 0.0.0.0 unset. */
+	struct init_cmdline c = parse("ip=10.1.2.3:0.0.0.0", 0, NULL);
+
+	assert_address(c.ip.client, "10.1.2.3");
+	ASSERT_EQ(c.ip.server.s_addr, htonl(INADDR_ANY));
+	ASSERT_EQ(c.ip.gateway.s_addr, htonl(INADDR_ANY));
+	ASSERT_EQ(c.ip.prefix, 8u);
+	ASSERT_NULL(c.ip.device);
+	ASSERT_NULL(c.ip.hostname);
+	init_cmdline_done(&c);
+
+	c = parse("ip=172.16.0.9:::::enp0s3 ip=192.168.1.5::::::static", 0, NULL);
+	assert_address(c.ip.client, "192.168.1.5");
+	ASSERT_EQ(c.ip.prefix, 24u);
+	ASSERT_NULL(c.ip.device);
+	init_cmdline_done(&c);
+
+	/* A prefix length for the netmask, as dracut also reads it; "none" is static too. */
+	c = parse("ip=172.16.0.9::172.16.0.1:20::ens3:none", 0, NULL);
+	ASSERT_EQ(c.ip.prefix, 20u);
+	ASSERT_STREQ(c.ip.device, "ens3");
+	init_cmdline_done(&c);
+
+	c = parse("ip=off", 0, NULL);
+	ASSERT_TRUE(c.have_ip);
+	ASSERT_TRUE(c.ip.off);
+	init_cmdline_done(&c);
+}
+
+TEST(ip_refused_forms_keep_the_earlier_value)
+{
+	static const struct {
+		const char *param, *why;
+	} bad[] = {
+		{ "ip=dhcp", "method 'dhcp' needs a DHCP client" },
+		{ "ip=10.0.0.2::::::dhcp", "method 'dhcp' needs a DHCP client" },
+		{ "ip=:::::eth0:off", "no client address" },
+		{ "ip=10.0.0.300", "'10.0.0.300' is no IPv4 address (client)" },
+		{ "ip=10.0.0.2::10.0.0.x", "'10.0.0.x' is no IPv4 address (gateway)" },
+		{ "ip=10.0.0.2:::255.0.255.0", "'255.0.255.0' is no netmask" },
+		{ "ip=10.0.0.2:::33", "'33' is no netmask" },
+		{ "ip=10.0.0.2:::::a/b", "'a/b' is no interface name" },
+		{ "ip=10.0.0.2:::::averyverylongname", "is no interface name" },
+		{ "ip=[fd00::2]::[fd00::1]:64::eth0:off", "IPv4 only" },
+		{ "ip=", "ip= needs a value" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_strv_free_ char **problems = NULL;
+		_cleanup_free_ char *text = NULL;
+		struct init_cmdline c;
+
+		ASSERT_TRUE(asprintf(&text, "ip=10.9.9.9:::24 %s", bad[i].param) >= 0);
+		c = parse(text, 1, &problems);
+		fprintf(stderr, "ip=: %s\n", bad[i].param);
+		ASSERT_NOTNULL(strstr(problems[0], bad[i].why));
+		ASSERT_NOTNULL(strstr(problems[0], ", ignoring"));
+		assert_address(c.ip.client, "10.9.9.9");
+		ASSERT_EQ(c.ip.prefix, 24u);
+		init_cmdline_done(&c);
+	}
+}
+
+TEST(ip_in_the_json)
+{
+	struct init_cmdline c = parse("ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off", 0, NULL);
+	_cleanup_free_ char *json = NULL;
+
+	ASSERT_OK(init_cmdline_to_json(&c, &json));
+	ASSERT_NOTNULL(strstr(json, "\"ip\":{\"off\":false,\"client\":\"10.0.2.15\","
+				    "\"server\":null,\"gateway\":\"10.0.2.2\",\"prefix\":24,"
+				    "\"hostname\":null,\"device\":\"eth0\",\"dns\":[]}"));
+	init_cmdline_done(&c);
+	c = parse("quiet", 0, NULL);
+	free(json);
+	json = NULL;
+	ASSERT_OK(init_cmdline_to_json(&c, &json));
+	ASSERT_NOTNULL(strstr(json, "\"ip\":null"));
+	init_cmdline_done(&c);
+}
+
+/* Network and UTS namespaces of our own, where the loopback is the only interface: skips
+ * where the kernel or the sandbox allows no user namespace. */
+static void enter_own_netns(void)
+{
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWUTS) < 0)
+		SKIP("cannot make a user and network namespace (%s): the interface "
+		     "configuration needs one to run unprivileged",
+		     strerror(errno));
+}
+
+static char *read_text(const char *path)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	ASSERT_NOTNULL(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* Whether iface has address want in this namespace. */
+static bool has_address(const char *iface, const char *want)
+{
+	struct ifaddrs *all, *i;
+	bool found = false;
+
+	ASSERT_EQ(getifaddrs(&all), 0);
+	for (i = all; i; i = i->ifa_next) {
+		char buf[INET_ADDRSTRLEN];
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !streq(i->ifa_name, iface))
+			continue;
+		if (inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf,
+			      sizeof(buf)) &&
+		    streq(buf, want))
+			found = true;
+	}
+	freeifaddrs(all);
+	return found;
+}
+
+TEST(ip_configures_the_interface)
+{
+	struct init_cmdline c =
+		parse("ip=10.9.8.7::10.9.8.1:255.255.255.0:bs-test:lo:off", 0, NULL);
+	_cleanup_free_ char *dev = NULL, *why = NULL, *routes = NULL;
+	char host[128];
+
+	enter_own_netns();
+	ASSERT_FALSE(has_address("lo", "10.9.8.7"));
+	ASSERT_EQ(init_ip_configure(&c.ip, 5000000ULL, &dev, &why), 0);
+	ASSERT_NULL(why);
+	ASSERT_STREQ(dev, "lo");
+	ASSERT_TRUE(has_address("lo", "10.9.8.7"));
+	/* The default route through the gateway: destination 0, gateway 10.9.8.1 (little
+	 * endian hex, as /proc/net/route has it). */
+	routes = read_text("/proc/net/route");
+	ASSERT_NOTNULL(strstr(routes, "lo\t00000000\t0108090A"));
+	ASSERT_EQ(gethostname(host, sizeof(host)), 0);
+	ASSERT_STREQ(host, "bs-test");
+	/* A second run finds the address and the route there already: no error. */
+	free(dev);
+	dev = NULL;
+	ASSERT_EQ(init_ip_configure(&c.ip, 5000000ULL, &dev, &why), 0);
+	init_cmdline_done(&c);
+}
+
+TEST(ip_names_an_interface_that_never_appears)
+{
+	struct init_cmdline c = parse("ip=10.9.8.7:::24::bs-nosuch0:off", 0, NULL);
+	_cleanup_free_ char *dev = NULL, *why = NULL;
+
+	enter_own_netns();
+	ASSERT_EQ(init_ip_configure(&c.ip, 1000000ULL, &dev, &why), -EINVAL);
+	ASSERT_NOTNULL(why);
+	ASSERT_NOTNULL(strstr(why, "network interface 'bs-nosuch0' did not appear within 1s"));
+	ASSERT_NULL(dev);
+	init_cmdline_done(&c);
 }
