@@ -419,6 +419,21 @@ int bs_step_probe_fstype(struct bs_step *s, const char *path, char **ret_type)
 	return OPS(s)->probe_fstype(OPS_DATA(s), path, ret_type);
 }
 
+int bs_step_wait_route(struct bs_step *s, const char *host, uint64_t timeout_usec)
+{
+	if (!OPS(s)->wait_route)
+		return -EOPNOTSUPP;
+	return OPS(s)->wait_route(OPS_DATA(s), host, timeout_usec);
+}
+
+bool bs_step_round_acts_on(const struct bs_step *s, const struct bs_node *n)
+{
+	for (size_t i = 0; i < s->round->n; i++)
+		if (s->round->steps[i].node == n)
+			return true;
+	return false;
+}
+
 void bs_step_load_module(struct bs_step *s, const char *name)
 {
 	int r;

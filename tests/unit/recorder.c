@@ -366,6 +366,13 @@ static int rec_load_module(void *u, const char *name)
 	return r->record_modules ? record(u, "load-module", "%s", name) : 0;
 }
 
+/* A route is there unless a rule says otherwise ("wait-route", "HOST", -ETIMEDOUT). */
+static int rec_wait_route(void *u, const char *host, uint64_t timeout_usec)
+{
+	return record(u, "wait-route", "%s timeout=%llus", host ? host : "(default)",
+		      (unsigned long long)(timeout_usec / 1000000));
+}
+
 static const struct bs_ops ops = {
 	.spawn = rec_spawn,
 	.mount = rec_mount,
@@ -387,6 +394,7 @@ static const struct bs_ops ops = {
 	.probe_fstype = rec_probe_fstype,
 	.reboot = rec_reboot,
 	.load_module = rec_load_module,
+	.wait_route = rec_wait_route,
 };
 
 const struct bs_ops *recorder_ops(void)

@@ -3,15 +3,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "blkstack.h"
 #include "exec-harness.h"
 #include "layers/spawn-util.h"
-#include "recorder.h"
 #include "lvm-name.h"
+#include "ops/real.h"
+#include "recorder.h"
 #include "tests.h"
 #include "util.h"
 
@@ -356,14 +362,17 @@ TEST(driver_network_commands)
 		"nbd nbd0 storage.example:10810 vm-disk ro,timeout=1min,connections=2\n"
 		"nbd vm [2001:db8::1]\n"
 		"iscsi backup iqn.2004-01.org.example:backup 192.0.2.10 lun=1,iface=eth1\n");
-	test_write_file(root, "proc/net/route",
-			"Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
-			"eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\n");
 	recorder_init(&rec);
 	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP,
 		 .targets = (const char *const[]){ "blk:nbd0", "nbd:vm", "iscsi:backup", NULL },
 		 .ops = recorder_ops(), .ops_data = &rec);
 	t = recorder_transcript(&rec);
+	/* net:online first: a route to each server, once each, within the one timeout. */
+	ASSERT_NOTNULL(strstr(t, "wait-route storage.example timeout=90s\n"
+				 "wait-route 192.0.2.10 timeout="));
+	ASSERT_NOTNULL(strstr(t, "\nwait-route 2001:db8::1 timeout="));
+	ASSERT_NULL(strstr(t, "wait-route (default)"));
+	ASSERT_TRUE(strstr(t, "wait-route 192.0.2.10") < strstr(t, "spawn nbd-client"));
 	ASSERT_NOTNULL(strstr(t, "spawn nbd-client storage.example 10810 /dev/nbd0 --name vm-disk "
 				 "--readonly --connections 2 --timeout 60\n"));
 	ASSERT_EQ(exec_run_status(&run, "nbd-connect", "blk:nbd0"), (int)BS_EXEC_DONE);
@@ -401,6 +410,75 @@ TEST(driver_network_commands)
 			      "192.0.2.10:3260 -I eth1 --login\n"));
 	exec_run_done(&run);
 	recorder_done(&rec);
+}
+
+/* A server with no route: its layer is not started, and the message names the server, the
+ * layer, and what to do; only the layers the run brings up count. */
+TEST(network_waits_for_a_route_to_the_server)
+{
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-disks");
+	const char *t, *m;
+	struct recorder rec;
+	struct exec_run run;
+
+	test_write_file(root, "etc/blkstack/stack.conf",
+			"nbd nbd0 10.1.1.1 root-disk\n"
+			"nbd nbd1 storage.example vm-disk noauto\n"
+			"timeout net:online 7\n");
+	recorder_init(&rec);
+	recorder_fail(&rec, "wait-route", "10.1.1.1", -ETIMEDOUT, 1);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP,
+		 .targets = (const char *const[]){ "blk:nbd0", NULL }, .ops = recorder_ops(),
+		 .ops_data = &rec);
+	ASSERT_TRUE(run.r < 0);
+	t = recorder_transcript(&rec);
+	ASSERT_STREQ(t, "wait-route 10.1.1.1 timeout=7s -> ETIMEDOUT\n");
+	m = exec_run_message(&run, "wait-network", "net:online");
+	ASSERT_NOTNULL(m);
+	ASSERT_NOTNULL(strstr(m, "no route to '10.1.1.1' (the server of blk:nbd0) after 7s"));
+	ASSERT_NOTNULL(strstr(m, "'timeout net:online SECONDS' in stack.conf"));
+	exec_run_done(&run);
+	recorder_done(&rec);
+
+	recorder_init(&rec);
+	recorder_fail(&rec, "wait-route", "storage.example", -ENXIO, 1);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP,
+		 .targets = (const char *const[]){ "blk:nbd1", NULL }, .ops = recorder_ops(),
+		 .ops_data = &rec);
+	ASSERT_TRUE(run.r < 0);
+	m = exec_run_message(&run, "wait-network", "net:online");
+	ASSERT_NOTNULL(m);
+	ASSERT_NOTNULL(strstr(m, "the server 'storage.example' of blk:nbd1 does not resolve"));
+	ASSERT_NULL(strstr(recorder_transcript(&rec), "nbd-client"));
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
+/* The real wait, in a network namespace of our own where only the loopback exists. */
+TEST(real_wait_route_follows_the_kernel)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
+		SKIP("cannot make a user and network namespace (%s): the route wait needs one "
+		     "to run unprivileged",
+		     strerror(errno));
+	/* lo down: not even 127.0.0.1 has a route; no default route either. */
+	ASSERT_EQ(bs_real_wait_route(NULL, "127.0.0.1", 0), -ETIMEDOUT);
+	ASSERT_EQ(bs_real_wait_route(NULL, NULL, 0), -ETIMEDOUT);
+	ASSERT_EQ(bs_real_wait_route(NULL, "no-such-host.invalid", 0), -ENXIO);
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	ASSERT_EQ(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+	close(fd);
+	ASSERT_EQ(bs_real_wait_route(NULL, "127.0.0.1", 1000000), 0);
+	ASSERT_EQ(bs_real_wait_route(NULL, "localhost", 1000000), 0);
+	/* lo up gives no default route. */
+	ASSERT_EQ(bs_real_wait_route(NULL, NULL, 0), -ETIMEDOUT);
 }
 
 /* The kind table is complete: every kind has an entry, every action a name that reads back,
@@ -476,9 +554,6 @@ static char *drbd_root(bool up, const char *conf)
 	test_write_file(root, "sys/devices/virtual/block/vdb/size", "16384\n");
 	test_symlink(root, "sys/class/block/vdb", "../../devices/virtual/block/vdb");
 	test_write_file(root, "proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n");
-	test_write_file(root, "proc/net/route",
-			"Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
-			"lo\t00000000\t00000000\t0001\t0\t0\t0\t00000000\n");
 	test_write_file(root, "etc/fstab", "/dev/drbd0 /srv ext4 defaults 0 2\n");
 	if (conf)
 		test_write_file(root, "etc/blkstack/stack.conf", conf);
@@ -571,7 +646,9 @@ TEST(drbd_up_secondary_and_noauto)
 		 .targets = (const char *const[]){ "drbd:r0", NULL }, .ops = recorder_ops(),
 		 .ops_data = &rec);
 	ASSERT_EQ(run.r, 0);
-	ASSERT_STREQ(recorder_transcript(&rec), "spawn drbdadm up r0\n");
+	/* drbd names no server here: a default route is what it waits for. */
+	ASSERT_STREQ(recorder_transcript(&rec), "wait-route (default) timeout=90s\n"
+						"spawn drbdadm up r0\n");
 	exec_run_done(&run);
 	recorder_done(&rec);
 

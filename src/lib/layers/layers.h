@@ -127,6 +127,10 @@ void bs_step_load_module(struct bs_step *s, const char *name);
 int bs_step_wait_device(struct bs_step *s, const struct bs_device_match *m,
 			uint64_t timeout_usec, char **ret_name);
 int bs_step_wait_uevent(struct bs_step *s, uint64_t timeout_usec);
+/* Waits up to timeout_usec for a route to host (NULL: a default route), as ops->wait_route. */
+int bs_step_wait_route(struct bs_step *s, const char *host, uint64_t timeout_usec);
+/* Whether the run's current plan has a step on node n. */
+bool bs_step_round_acts_on(const struct bs_step *s, const struct bs_node *n);
 int bs_step_remove_node(struct bs_step *s, const char *path);
 /*
  * With pins (bs_exec_opts.pins), up: the paths ("/dev/NAME", "/dev/mapper/NAME" for a dm

@@ -146,6 +146,11 @@ struct bs_ops {
 	 * under another name, or loaded ahead by an initramfs that has no module index: the
 	 * step goes on and finds out), else the error of loading it. */
 	int (*load_module)(void *userdata, const char *name);
+	/* Waits until the kernel has a route to host (a name or an address; NULL: a default
+	 * route, IPv4 or IPv6), through rtnetlink's route and address events, up to
+	 * timeout_usec. It configures nothing. 0 once there is one; -ETIMEDOUT if there was
+	 * none in time; -ENXIO if host still did not resolve then. */
+	int (*wait_route)(void *userdata, const char *host, uint64_t timeout_usec);
 };
 
 /* The real ops, acting on the running system. userdata is the context (struct bs_ctx *),

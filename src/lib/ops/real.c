@@ -126,6 +126,7 @@ static const struct bs_ops real_ops = {
 	.probe_fstype = bs_real_probe_fstype,
 	.reboot = bs_real_reboot,
 	.load_module = bs_real_load_module,
+	.wait_route = bs_real_wait_route,
 };
 
 const struct bs_ops *bs_ops_real(void)

@@ -47,3 +47,5 @@ int bs_real_wait_uevent(void *userdata, uint64_t timeout_usec);
 
 /* kmod.c: libkmod */
 int bs_real_load_module(void *userdata, const char *name);
+/* route.c */
+int bs_real_wait_route(void *userdata, const char *host, uint64_t timeout_usec);
