@@ -905,3 +905,48 @@ TEST(reading_twice_changes_nothing)
 	ASSERT_STREQ(first, second);
 	ASSERT_NOTHING_LOGGED();
 }
+
+/* ---- the guarded probe of devices that may stall --------------------------------------- */
+
+static int probe_answers(const char *path, char *tags[_BS_BLKID_TAG_MAX])
+{
+	tags[BS_BLKID_TYPE] = strdup("crypto_LUKS");
+	tags[BS_BLKID_UUID] = strdup(path);
+	return 1;
+}
+
+/* A read of a device whose server is gone: it never returns. */
+static int probe_stalls(_unused_ const char *path, _unused_ char *tags[_BS_BLKID_TAG_MAX])
+{
+	(void)pause();
+	return 0;
+}
+
+static int probe_fails(_unused_ const char *path, _unused_ char *tags[_BS_BLKID_TAG_MAX])
+{
+	return -ENOMEM;
+}
+
+TEST(guarded_probe_answers_through_the_child)
+{
+	char *tags[_BS_BLKID_TAG_MAX] = {};
+
+	ASSERT_OK(bs_blkid_probe_guarded("/dev/nbd0", 5000000ULL, probe_answers, tags));
+	ASSERT_STREQ(tags[BS_BLKID_TYPE], "crypto_LUKS");
+	ASSERT_STREQ(tags[BS_BLKID_UUID], "/dev/nbd0");
+	ASSERT_NULL(tags[BS_BLKID_LABEL]);
+	for (int t = 0; t < _BS_BLKID_TAG_MAX; t++)
+		tags[t] = mfree(tags[t]);
+	ASSERT_ERR(bs_blkid_probe_guarded("/dev/nbd0", 5000000ULL, probe_fails, tags), -EIO);
+	for (int t = 0; t < _BS_BLKID_TAG_MAX; t++)
+		ASSERT_NULL(tags[t]);
+}
+
+TEST(guarded_probe_gives_up_on_a_stalled_device)
+{
+	char *tags[_BS_BLKID_TAG_MAX] = {};
+
+	ASSERT_ERR(bs_blkid_probe_guarded("/dev/nbd0", 200000ULL, probe_stalls, tags), -ETIMEDOUT);
+	for (int t = 0; t < _BS_BLKID_TAG_MAX; t++)
+		ASSERT_NULL(tags[t]);
+}

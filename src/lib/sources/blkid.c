@@ -4,8 +4,13 @@
 #include <assert.h>
 #include <blkid.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "graph.h"
 #include "hashmap.h"
@@ -324,46 +329,31 @@ static enum bs_blkid_tag tag_from_probe_value(const char *name)
 	return tag_from_string(name, strlen(name));
 }
 
-/* Probes one device read-only. A device that cannot be opened or holds nothing known is not
- * an error: it just has no identities. */
-static int probe_one(struct bs_ctx *c, struct bs_blkid_table *t, const char *kernel_name)
+/*
+ * Probes the device at path read-only into tags (each newly allocated or left NULL). 1 if it
+ * has any identity, 0 if it cannot be opened or holds nothing known (that is no error: it
+ * just has no identities), -ENOMEM. Logs nothing: it also runs in a forked child.
+ */
+static int probe_values(const char *path, char *tags[_BS_BLKID_TAG_MAX])
 {
-	_cleanup_free_ char *devname = NULL, *path = NULL;
-	struct bs_blkid_entry *e;
 	blkid_probe pr;
-	bool any = false;
-	int r, n;
-
-	devname = bs_dev_path_dup(kernel_name);
-	path = devname ? bs_sysroot_path_dup(c, devname) : NULL;
-	if (!path)
-		return -ENOMEM;
+	int r, n, any = 0;
 
 	/* Opened O_RDONLY|O_NONBLOCK by libblkid; nothing is ever written. */
 	pr = blkid_new_probe_from_filename(path);
-	if (!pr) {
-		bs_log_debug(c, "cannot open '%s' for probing: %m, ignoring", path);
+	if (!pr)
 		return 0;
-	}
 	(void)blkid_probe_enable_superblocks(pr, 1);
 	(void)blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID |
 							    BLKID_SUBLKS_TYPE);
 	(void)blkid_probe_enable_partitions(pr, 1);
 	(void)blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
 
+	/* 1: nothing found; -2: ambivalent signatures; -1: error. */
 	r = blkid_do_safeprobe(pr);
 	if (r != 0) {
-		/* 1: nothing found; -2: ambivalent signatures; -1: error. */
-		if (r < 0)
-			bs_log_debug(c, "probing '%s' gave %d, ignoring", path, r);
 		blkid_free_probe(pr);
 		return 0;
-	}
-
-	e = calloc(1, sizeof(*e));
-	if (!e) {
-		blkid_free_probe(pr);
-		return -ENOMEM;
 	}
 	n = blkid_probe_numof_values(pr);
 	for (int i = 0; i < n; i++) {
@@ -377,21 +367,195 @@ static int probe_one(struct bs_ctx *c, struct bs_blkid_table *t, const char *ker
 		if (tag < 0 || !data || len == 0)
 			continue;
 		/* len counts the terminating NUL. */
-		free(e->tags[tag]);
-		e->tags[tag] = strndup(data, len);
-		if (!e->tags[tag]) {
+		free(tags[tag]);
+		tags[tag] = strndup(data, len);
+		if (!tags[tag]) {
 			blkid_free_probe(pr);
-			entry_free(e);
 			return -ENOMEM;
 		}
-		any = true;
+		any = 1;
 	}
 	blkid_free_probe(pr);
+	return any;
+}
 
-	if (!any) {
-		entry_free(e);
-		return 0;
+/*
+ * Devices whose reads may wait on something that no longer answers: a network block device
+ * whose server is gone (nbd waits forever without a timeout, and so does DRBD without a
+ * peer), an iSCSI disk whose session is down, a multipath map with no path left that queues
+ * I/O (queue_if_no_path). They are probed in a child, with a timeout.
+ */
+static bool may_stall(struct bs_ctx *c, const char *kernel_name)
+{
+	_cleanup_free_ char *uuid_path = NULL, *uuid = NULL, *link_path = NULL, *link = NULL;
+
+	if (startswith(kernel_name, "nbd") || startswith(kernel_name, "drbd"))
+		return true;
+	if (strextend(&uuid_path, "sys/class/block/", kernel_name, "/dm/uuid", NULL) < 0 ||
+	    strextend(&link_path, "sys/class/block/", kernel_name, NULL) < 0)
+		return true;
+	if (bs_sysroot_read_attr(c, uuid_path, &uuid) >= 0 && startswith(uuid, "mpath-"))
+		return true;
+	/* An iSCSI disk sits below its session in the device tree: .../session3/target... */
+	return bs_sysroot_readlink(c, link_path, &link) >= 0 && strstr(link, "/session");
+}
+
+static void tags_free(char *tags[_BS_BLKID_TAG_MAX])
+{
+	for (int t = 0; t < _BS_BLKID_TAG_MAX; t++)
+		tags[t] = mfree(tags[t]);
+}
+
+/* The child's answer: for each tag it found, its number as one byte, then the value with
+ * its NUL. */
+static int read_answer(int fd, char *tags[_BS_BLKID_TAG_MAX])
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, allocated = 0;
+
+	for (;;) {
+		ssize_t k;
+
+		if (ARRAY_RESERVE(buf, allocated, size + 4096) < 0)
+			return -ENOMEM;
+		k = read(fd, buf + size, allocated - size);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			break;
+		size += (size_t)k;
 	}
+	for (size_t i = 0; i < size;) {
+		unsigned char tag = (unsigned char)buf[i++];
+		const char *end = memchr(buf + i, '\0', size - i);
+
+		if (tag >= _BS_BLKID_TAG_MAX || !end)
+			return -EBADMSG;
+		free(tags[tag]);
+		tags[tag] = strdup(buf + i);
+		if (!tags[tag])
+			return -ENOMEM;
+		i = (size_t)(end - buf) + 1;
+	}
+	return 0;
+}
+
+int bs_blkid_probe_guarded(const char *path, uint64_t timeout_usec,
+			   int (*probe)(const char *path, char *tags[_BS_BLKID_TAG_MAX]),
+			   char *ret_tags[_BS_BLKID_TAG_MAX])
+{
+	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
+	int fds[2], r, status;
+	uint64_t deadline = now_usec() + timeout_usec;
+	struct pollfd p;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	rfd = fds[0];
+	wfd = fds[1];
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		char *tags[_BS_BLKID_TAG_MAX] = {};
+
+		rfd = safe_close(rfd);
+		if (probe(path, tags) < 0)
+			_exit(1);
+		for (int t = 0; t < _BS_BLKID_TAG_MAX; t++) {
+			unsigned char tag = (unsigned char)t;
+
+			if (tags[t] && (write(wfd, &tag, 1) != 1 ||
+					write(wfd, tags[t], strlen(tags[t]) + 1) < 0))
+				_exit(1);
+		}
+		_exit(0);
+	}
+	wfd = safe_close(wfd);
+
+	p = (struct pollfd){ .fd = rfd, .events = POLLIN };
+	for (;;) {
+		uint64_t t = now_usec();
+
+		/* The answer comes at once, all of it with the end of the pipe. */
+		r = t >= deadline ? 0 : poll(&p, 1, (int)((deadline - t + 999) / 1000));
+		if (r < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	if (r <= 0) {
+		/* Stuck in the device's I/O: killed, it ends when the I/O does; its zombie is
+		 * reaped then if we are still here, or by init. */
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &status, WNOHANG);
+		return r < 0 ? -errno : -ETIMEDOUT;
+	}
+	r = read_answer(rfd, ret_tags);
+	(void)waitpid(pid, &status, 0);
+	if (r < 0) {
+		tags_free(ret_tags);
+		return r;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		tags_free(ret_tags);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Probes one device read-only into t; one that may stall, in a child with a timeout. */
+static int probe_one(struct bs_ctx *c, struct bs_blkid_table *t, const char *kernel_name)
+{
+	_cleanup_free_ char *devname = NULL, *path = NULL;
+	char *tags[_BS_BLKID_TAG_MAX] = {};
+	struct bs_blkid_entry *e;
+	bool any = false;
+	int r;
+
+	devname = bs_dev_path_dup(kernel_name);
+	path = devname ? bs_sysroot_path_dup(c, devname) : NULL;
+	if (!path)
+		return -ENOMEM;
+
+	if (may_stall(c, kernel_name)) {
+		r = bs_blkid_probe_guarded(path, BS_STALL_PROBE_TIMEOUT_USEC, probe_values, tags);
+		if (r == -ETIMEDOUT) {
+			bs_log_warn(c,
+				    "'%s' did not answer a probe within %llus (a network block "
+				    "device whose server is gone, or a map with no path left?); "
+				    "its identities are unknown, ignoring",
+				    devname,
+				    (unsigned long long)(BS_STALL_PROBE_TIMEOUT_USEC / 1000000));
+			return 0;
+		}
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			bs_log_debug(c, "probing '%s' in a child failed: %s, ignoring", path,
+				     strerror(-r));
+			return 0;
+		}
+	} else {
+		r = probe_values(path, tags);
+		if (r < 0) {
+			tags_free(tags);
+			return r;
+		}
+	}
+	for (int i = 0; i < _BS_BLKID_TAG_MAX; i++)
+		any = any || tags[i];
+	if (!any)
+		return 0;
+
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		tags_free(tags);
+		return -ENOMEM;
+	}
+	memcpy(e->tags, tags, sizeof(tags));
 	e->devname = TAKE_PTR(devname);
 	return table_take(t, e);
 }

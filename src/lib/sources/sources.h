@@ -56,6 +56,21 @@ int bs_blkid_entry_apply(const struct bs_blkid_entry *e, struct bs_node *n);
  * Each adds what it reads, logs a warning for what it must skip, and fails only when nothing
  * of it could be read. */
 
+/* How long the probe of a device that may stall (nbd, drbd, an iSCSI disk, a multipath
+ * map) waits for its answer before the device is reported and passed over. */
+#define BS_STALL_PROBE_TIMEOUT_USEC (3ULL * 1000000ULL)
+
+/*
+ * Runs probe(path, tags) in a forked child and takes its tags back through a pipe, waiting
+ * up to timeout_usec: a read that never returns (a dead server) stalls the child only. On
+ * success *ret_tags has the values (newly allocated; NULL where none). -ETIMEDOUT when the
+ * child did not answer in time (it is killed, and ends when its I/O does), -EIO when it
+ * failed, -ENOMEM. The probe must not log: the child is a fork of a program with threads.
+ */
+int bs_blkid_probe_guarded(const char *path, uint64_t timeout_usec,
+			   int (*probe)(const char *path, char *tags[_BS_BLKID_TAG_MAX]),
+			   char *ret_tags[_BS_BLKID_TAG_MAX]);
+
 /* Identities: probed with libblkid on "/", else read from run/blkid/blkid.tab below the
  * sysroot. *ret is NULL when there are none (logged). Free with bs_blkid_table_free(). */
 int bs_source_blkid(struct bs_graph *g, struct bs_blkid_table **ret);
