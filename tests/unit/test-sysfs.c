@@ -852,7 +852,113 @@ TEST(loop_nbd_serial_and_odd_names)
 	ASSERT_NULL(attr(g, "blk:sda1", "serial"));
 	node_of_kind(g, "blk:cciss!c0d0", BS_NODE_DISK);
 	ASSERT_STREQ(attr(g, "blk:cciss!c0d0", "fstype"), "xfs");
-	ASSERT_EQ(bs_graph_get_n_nodes(g), 5);
+	/* A connected nbd device needs the network; it says no server without its pid. */
+	ASSERT_STREQ(role(g, "blk:nbd0", "net:online"), "network");
+	ASSERT_NULL(attr(g, "blk:nbd0", "source"));
+	node_of_kind(g, "net:online", BS_NODE_NETWORK);
+	ASSERT_NULL(role(g, "blk:sda", "net:online"));
+	ASSERT_EQ(bs_graph_get_n_nodes(g), 6);
+}
+
+/* A file with NULs in it (a /proc/PID/cmdline). */
+static void write_bytes(const char *root, const char *rel, const char *data, size_t size)
+{
+	FILE *fp;
+
+	test_write_file(root, rel, "");
+	fp = fopen(f("%s/%s", root, rel), "we");
+	ASSERT_NOTNULL(fp);
+	ASSERT_EQ(fwrite(data, 1, size, fp), size);
+	ASSERT_EQ(fclose(fp), 0);
+}
+
+/* Network layers found live: an nbd device with its server from its nbd-client's command
+ * line, a DRBD device, and a disk of an iSCSI session, each needing net:online. */
+TEST(live_network_layers_need_the_network)
+{
+	const char *root = test_tmpdir();
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = NULL;
+
+	add_dev(root, "virtual/block/nbd0", "43:0", "100");
+	test_write_file(root, "sys/devices/virtual/block/nbd0/pid", "4242\n");
+	write_bytes(root, "proc/4242/cmdline",
+		    "@nbd-client\0" "192.0.2.7\0"
+		    "10810\0/dev/nbd0\0-N\0root-disk\0-persist\0",
+		    sizeof("@nbd-client\0" "192.0.2.7\0"
+			   "10810\0/dev/nbd0\0-N\0root-disk\0"
+			   "-persist\0") -
+			    1);
+	/* Its nbd-client is gone (netlink set it up): no server, still the network. */
+	add_dev(root, "virtual/block/nbd1", "43:32", "100");
+	test_write_file(root, "sys/devices/virtual/block/nbd1/pid", "4343\n");
+	add_dev(root, "platform/host2/session1/target2:0:0/2:0:0:1/block/sdb", "8:16", "100");
+	add_dev(root, "virtual/block/drbd0", "147:0", "100");
+	add_dev(root, "pci0000:00/0000:00:05.0/virtio2/block/vda", "254:0", "100");
+	test_write_file(root, "run/blkid/blkid.tab", "");
+
+	g = load(root);
+	ASSERT_STREQ(attr(g, "blk:nbd0", "source"), "nbd://192.0.2.7:10810/root-disk");
+	ASSERT_STREQ(role(g, "blk:nbd0", "net:online"), "network");
+	ASSERT_NULL(attr(g, "blk:nbd1", "source"));
+	ASSERT_STREQ(role(g, "blk:nbd1", "net:online"), "network");
+	ASSERT_STREQ(role(g, "blk:sdb", "net:online"), "network");
+	ASSERT_STREQ(role(g, "blk:drbd0", "net:online"), "network");
+	ASSERT_NULL(role(g, "blk:vda", "net:online"));
+	ASSERT_EQ(count_kind(g, BS_NODE_NETWORK), 1);
+	ASSERT_EQ(bs_node_get_state(bs_graph_find_node(g, "net:online")), BS_STATE_ACTIVE);
+}
+
+static char *nbd_source(const char *words, size_t size)
+{
+	char *uri = NULL;
+	int r = bs_nbd_cmdline_source(words, size, &uri);
+
+	ASSERT_TRUE(r >= 0);
+	ASSERT_EQ(r > 0, uri != NULL);
+	return uri;
+}
+
+TEST(nbd_client_command_lines)
+{
+	static const struct {
+		const char *words;
+		size_t size;
+		const char *want;
+	} cases[] = {
+#define C(lit, want) { lit, sizeof(lit) - 1, want }
+		C("nbd-client\0server\0/dev/nbd0\0", "nbd://server:10809/"),
+		C("/usr/sbin/nbd-client\0-b\0"
+		  "4096\0server\0"
+		  "10810\0/dev/nbd2\0",
+		  "nbd://server:10810/"),
+		C("nbd-client\0--name=vm\0"
+		  "2001:db8::5\0/dev/nbd0\0",
+		  "nbd://[2001:db8::5]:10809/vm"),
+		C("nbd-client\0-Nvm\0host\0/dev/nbd0\0-t\0"
+		  "30\0",
+		  "nbd://host:10809/vm"),
+		C("nbd-client\0host\0/dev/nbd0\0-name\0disk 1\0", "nbd://host:10809/disk 1"),
+		/* an nbdtab name, a check, a disconnect, a socket, another program, no end */
+		C("nbd-client\0nbd0\0", NULL),
+		C("nbd-client\0-c\0/dev/nbd0\0", NULL),
+		C("nbd-client\0-d\0/dev/nbd0\0", NULL),
+		C("nbd-client\0-unix\0/run/nbd.sock\0/dev/nbd0\0", NULL),
+		C("qemu-nbd\0-c\0/dev/nbd0\0disk.img\0", NULL),
+		C("nbd-client\0host\0/dev/nbd0\0-N", NULL),
+		C("nbd-client\0host\0/dev/nbd0\0-N\0", NULL),
+		C("", NULL),
+#undef C
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *uri = nbd_source(cases[i].words, cases[i].size);
+
+		fprintf(stderr, "case %zu\n", i);
+		if (cases[i].want)
+			ASSERT_STREQ(uri, cases[i].want);
+		else
+			ASSERT_NULL(uri);
+	}
 }
 
 /* A DRBD device is kind drbd, by its kernel name blk:drbdN: sysfs does not say which

@@ -26,7 +26,7 @@
 #define CRYPTTAB_PATH "etc/crypttab"
 #define MDADM_CONF_PATH "etc/mdadm/mdadm.conf"
 #define STACK_CONF_PATH "etc/blkstack/stack.conf"
-#define NETWORK_ID "net:online"
+#define NETWORK_ID BS_NETWORK_NODE_ID
 
 /* A reference that no node provides, kept to decide at the end whether it is a problem. */
 struct ref {

@@ -56,6 +56,17 @@ int bs_blkid_entry_apply(const struct bs_blkid_entry *e, struct bs_node *n);
  * Each adds what it reads, logs a warning for what it must skip, and fails only when nothing
  * of it could be read. */
 
+/* The pseudo-node of the network that network layers need. */
+#define BS_NETWORK_NODE_ID "net:online"
+
+/*
+ * The server that an nbd-client command line (/proc/PID/cmdline: size bytes of NUL-ended
+ * words) connects to, as nbd://HOST:PORT/EXPORT (an IPv6 HOST in brackets, PORT 10809 when
+ * it gives none): 1 with *ret newly allocated; 0 when it is no nbd-client's, names no host
+ * (an nbdtab name, a -unix socket), or is malformed; -ENOMEM.
+ */
+int bs_nbd_cmdline_source(const char *cmdline, size_t size, char **ret);
+
 /* How long the probe of a device that may stall (nbd, drbd, an iSCSI disk, a multipath
  * map) waits for its answer before the device is reported and passed over. */
 #define BS_STALL_PROBE_TIMEOUT_USEC (3ULL * 1000000ULL)

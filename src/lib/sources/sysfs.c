@@ -53,6 +53,8 @@ struct blockdev {
 	char *backing_file;
 	char *serial;
 	char **slaves;
+	char *nbd_pid; /* nbd: the pid of the nbd-client that connected it, if it says */
+	bool on_network; /* nbd, drbd, a disk of an iSCSI session: it needs net:online */
 
 	char *md_name; /* from the members' labels, see resolve_md_name() */
 	enum md_name_state md_name_state;
@@ -86,6 +88,7 @@ static void blockdev_free(struct blockdev *d)
 		free(d->members[i].name);
 	free(d->members);
 	free(d->backing_file);
+	free(d->nbd_pid);
 	free(d->serial);
 	strv_free(d->slaves);
 	free(d->md_name);
@@ -423,6 +426,21 @@ static bool is_drbd_name(const char *name)
 	return d && *d && strspn(d, "0123456789") == strlen(d);
 }
 
+/* An iSCSI disk sits below its session in the device tree (.../host2/session1/target2:0:0/). */
+static bool below_iscsi_session(struct scan *s, const char *name)
+{
+	_cleanup_free_ char *rel = NULL, *link = NULL;
+	const char *p;
+
+	if (strextend(&rel, CLASS_BLOCK "/", name, NULL) < 0 ||
+	    bs_sysroot_readlink(s->c, rel, &link) < 0)
+		return false;
+	for (p = strstr(link, "/session"); p; p = strstr(p + 1, "/session"))
+		if (p[8] >= '0' && p[8] <= '9')
+			return true;
+	return false;
+}
+
 /* Reads one entry of sys/class/block into d. Damage is warned about here. */
 static int scan_device(struct scan *s, struct blockdev *d)
 {
@@ -480,8 +498,13 @@ static int scan_device(struct scan *s, struct blockdev *d)
 		r = 0;
 	} else if (startswith(d->name, "nbd")) {
 		d->kind = BS_NODE_NBD;
+		d->on_network = true;
+		r = read_attr_at(dfd, "pid", &d->nbd_pid);
+		if (r == -ENOMEM)
+			return r;
 		r = 0;
 	} else if (is_drbd_name(d->name)) {
+		d->on_network = true;
 		/* Attached to its disk, a DRBD device holds it: the kernel links it as a
 		 * slave (bd_link_disk_holder(), as the 6.1 kernel's DRBD 8.4.11 does), read
 		 * below as any holder's. */
@@ -489,6 +512,7 @@ static int scan_device(struct scan *s, struct blockdev *d)
 		r = 0;
 	} else {
 		d->kind = BS_NODE_DISK;
+		d->on_network = below_iscsi_session(s, d->name);
 		r = scan_serial(dfd, d);
 	}
 	if (r < 0)
@@ -639,6 +663,126 @@ static int set_attr(struct bs_node *n, enum bs_attr a, const char *value)
 	return value ? bs_node_set_attr(n, a, value) : 0;
 }
 
+/* nbd-client's options that take a value in the next word (its manual, 3.24). */
+static bool nbd_option_takes_value(const char *o)
+{
+	static const char *const with_value[] = {
+		"b", "block-size", "t", "timeout",	"C", "connections", "N", "name",
+		"F", "certfile",   "K", "keyfile",	"A", "cacertfile",  "H", "tlshostname",
+		"i", "identifier", "D", "dead-timeout",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(with_value); i++)
+		if (streq(o, with_value[i]))
+			return true;
+	return false;
+}
+
+int bs_nbd_cmdline_source(const char *cmdline, size_t size, char **ret)
+{
+	const char *words[64], *host = NULL, *port = NULL, *name = NULL, *base;
+	size_t n = 0;
+	bool v6;
+
+	if (!cmdline || !ret)
+		return -EINVAL;
+	for (size_t i = 0; i < size && n < ELEMENTSOF(words);) {
+		const char *end = memchr(cmdline + i, '\0', size - i);
+
+		if (!end)
+			return 0;
+		words[n++] = cmdline + i;
+		i = (size_t)(end - cmdline) + 1;
+	}
+	if (n == 0)
+		return 0;
+	/* A root-storage daemon's argv[0] starts with '@' (see blkstack-shutdown(8)). */
+	base = strrchr(words[0], '/');
+	base = base ? base + 1 : words[0];
+	if (*base == '@')
+		base++;
+	if (!streq(base, "nbd-client"))
+		return 0;
+
+	for (size_t i = 1; i < n; i++) {
+		const char *w = words[i], *o;
+
+		if (w[0] != '-' || !w[1]) {
+			/* HOST [PORT] DEVICE */
+			if (!host)
+				host = w;
+			else if (!port && strspn(w, "0123456789") == strlen(w))
+				port = w;
+			continue;
+		}
+		o = w + 1 + (w[1] == '-');
+		if (streq(o, "unix") || streq(o, "u"))
+			return 0;
+		if (startswith(o, "name="))
+			name = o + 5;
+		else if (!strchr(o, '=') && nbd_option_takes_value(o)) {
+			if (++i >= n)
+				return 0;
+			if (streq(o, "N") || streq(o, "name"))
+				name = words[i];
+		} else if (w[1] == 'N' && w[2])
+			name = w + 2;
+	}
+	/* A lone word is a name in nbdtab, or a device to check or disconnect. */
+	if (!host || startswith(host, "/dev/") || startswith(host, "nbd"))
+		return 0;
+	v6 = strchr(host, ':');
+	return strextend(ret, "nbd://", v6 ? "[" : "", host, v6 ? "]" : "", ":",
+			 port ? port : "10809", "/", strempty(name), NULL) < 0 ?
+		       -ENOMEM :
+		       1;
+}
+
+/*
+ * The server of a connected nbd device, from the command line of the nbd-client that holds
+ * it (its "pid"; nbd-client stays while the device is connected unless netlink set it up):
+ * source nbd://HOST:PORT/EXPORT, as stack.conf gives it, so that the network wait and show
+ * name the server. A command line that says no host (an nbdtab name) gives none.
+ */
+static int add_nbd_source(struct scan *s, const struct blockdev *d, struct bs_node *n)
+{
+	_cleanup_free_ char *rel = NULL, *cmdline = NULL, *uri = NULL;
+	size_t size;
+	int r;
+
+	if (d->kind != BS_NODE_NBD || !d->nbd_pid || n->attrs[BS_ATTR_SOURCE])
+		return 0;
+	if (!*d->nbd_pid || strspn(d->nbd_pid, "0123456789") != strlen(d->nbd_pid))
+		return 0;
+	if (strextend(&rel, "proc/", d->nbd_pid, "/cmdline", NULL) < 0)
+		return -ENOMEM;
+	r = bs_sysroot_read_file(s->c, rel, &cmdline, &size);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return 0;
+	r = bs_nbd_cmdline_source(cmdline, size, &uri);
+	if (r <= 0)
+		return r;
+	return bs_node_set_attr(n, BS_ATTR_SOURCE, uri);
+}
+
+/* A network layer needs the network: net:online, as the configuration's lines say it too. */
+static int add_network_edge(struct scan *s, struct blockdev *d)
+{
+	struct bs_node *net;
+	int r;
+
+	if (!d->on_network)
+		return 0;
+	r = bs_graph_ensure_node(s->g, BS_NODE_NETWORK, BS_NETWORK_NODE_ID, &net);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	/* A layer connected through it shows the network up, as far as blkstack can tell. */
+	bs_node_raise_state(net, BS_STATE_ACTIVE);
+	return bs_graph_add_edge(s->g, d->node, net, "network");
+}
+
 /* What an image needs to see the device and open what it holds, kept in the record so that
  * an image can be built offline: a disk's modaliases, a LUKS header's cipher. */
 static int add_hardware_attrs(struct scan *s, struct blockdev *d, struct bs_node *n)
@@ -754,6 +898,10 @@ static int add_node(struct scan *s, struct blockdev *d)
 	if (r < 0)
 		return r;
 	r = add_hardware_attrs(s, d, n);
+	if (r < 0)
+		return r;
+
+	r = add_nbd_source(s, d, n);
 	if (r < 0)
 		return r;
 
@@ -923,6 +1071,8 @@ int bs_source_sysfs(struct bs_graph *g, const struct bs_blkid_table *identities)
 		if (!s.devs[i]->node)
 			continue;
 		r = add_edges(&s, s.devs[i]);
+		if (r >= 0)
+			r = add_network_edge(&s, s.devs[i]);
 		if (r < 0)
 			goto finish;
 	}
