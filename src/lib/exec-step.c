@@ -242,7 +242,7 @@ int bs_step_spawn(struct bs_step *s, const char *const argv[], char **ret_stdout
 		return bs_step_fail(s, r,
 				    "'%s' is not installed (not found in PATH); %s of '%s' "
 				    "needs it",
-				    argv[0], s->action, s->node->id);
+				    argv[0] + (argv[0][0] == '@'), s->action, s->node->id);
 	return r;
 }
 

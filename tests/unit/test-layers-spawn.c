@@ -454,6 +454,33 @@ TEST(network_waits_for_a_route_to_the_server)
 	recorder_done(&rec);
 }
 
+/* Below root, nbd-client is a root-storage daemon ("@", kept through the kill phase) that
+ * reconnects (--persist); elsewhere it is neither. */
+TEST(nbd_below_root_is_a_root_storage_daemon)
+{
+	_cleanup_free_ char *root = test_fixture_copy("lvm-swap-loop-disks");
+	struct recorder rec;
+	struct exec_run run;
+	const char *t;
+
+	test_write_file(root, "etc/blkstack/stack.conf",
+			"nbd nbd0 10.1.1.1 root-disk\n"
+			"nbd nbd1 10.1.1.1 data-disk\n");
+	test_write_file(root, "etc/fstab",
+			"/dev/nbd0 / ext4 defaults 0 1\n"
+			"/dev/nbd1 /srv ext4 defaults 0 2\n");
+	recorder_init(&rec);
+	EXEC_RUN(&run, .sysroot = root, .op = BS_PLAN_UP,
+		 .targets = (const char *const[]){ "blk:nbd0", "blk:nbd1", NULL },
+		 .ops = recorder_ops(), .ops_data = &rec);
+	t = recorder_transcript(&rec);
+	ASSERT_NOTNULL(strstr(t, "spawn @nbd-client 10.1.1.1 10809 /dev/nbd0 --name root-disk "
+				 "--persist\n"));
+	ASSERT_NOTNULL(strstr(t, "spawn nbd-client 10.1.1.1 10809 /dev/nbd1 --name data-disk\n"));
+	exec_run_done(&run);
+	recorder_done(&rec);
+}
+
 /* The real wait, in a network namespace of our own where only the loopback exists. */
 TEST(real_wait_route_follows_the_kernel)
 {

@@ -82,6 +82,23 @@ TEST(death_by_signal_is_a_failure)
 	bs_ctx_unref(c);
 }
 
+/* "@NAME" runs NAME with argv[0] "@NAME": the mark of a root-storage daemon, which the
+ * shutdown's kill phase reads from /proc/PID/cmdline. */
+TEST(at_sign_marks_a_root_storage_daemon)
+{
+	struct bs_ctx *c = new_ctx();
+	const char *argv[] = { "@sh", "-c", "tr '\\0' ' ' </proc/$$/cmdline", NULL };
+	const char *missing[] = { "@blkstack-no-such-tool", NULL };
+	char *out = NULL;
+
+	ASSERT_OK(bs_spawn_capture(c, argv, 1024, &out, NULL));
+	ASSERT_TRUE(strncmp(out, "@sh -c ", 7) == 0);
+	free(out);
+	ASSERT_ERR(bs_spawn_capture(c, missing, 1024, &out, NULL), -ENOENT);
+	ASSERT_STREQ(last_error, "'blkstack-no-such-tool' is not installed (not found in PATH)");
+	bs_ctx_unref(c);
+}
+
 TEST(missing_tool_is_named)
 {
 	struct bs_ctx *c = new_ctx();

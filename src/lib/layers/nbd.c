@@ -7,6 +7,7 @@
 
 #include "parse.h"
 #include "spawn-util.h"
+#include "strv.h"
 #include "util.h"
 
 #define NBD_DEFAULT_PORT 10809
@@ -75,6 +76,17 @@ static const char *configured_device(const struct bs_node *n)
 	return name && startswith(name, "nbd") ? name : NULL;
 }
 
+/* Whether the root filesystem (mnt:/) needs n, directly or through the layers above it. */
+static bool holds_root(const struct bs_node *n)
+{
+	if (streq(n->id, "mnt:/"))
+		return true;
+	for (size_t i = 0; i < n->n_holders; i++)
+		if (holds_root(n->holders[i]->holder))
+			return true;
+	return false;
+}
+
 static int nbd_connect(struct bs_step *s)
 {
 	struct bs_node *n = bs_step_node(s);
@@ -82,6 +94,7 @@ static int nbd_connect(struct bs_step *s)
 	_cleanup_free_ char *host = NULL, *export = NULL, *out = NULL, *picked = NULL;
 	_cleanup_(bs_argv_done) struct bs_argv a = {};
 	uint16_t port;
+	bool root;
 	int r;
 
 	r = bs_remote_uri_parse(source, "nbd", &host, &port, &export);
@@ -95,7 +108,11 @@ static int nbd_connect(struct bs_step *s)
 
 	/* HOST PORT [DEVICE]: the port always, since nbd-client takes a second word that is no
 	 * number for the device. Netlink (the default) wants the device as /dev/nbdN. */
-	bs_argv_add(&a, "nbd-client");
+	/* Below root, the client is a root-storage daemon: "@" keeps it through the shutdown's
+	 * kill phase until root is unmounted, and -persist reconnects it if the server
+	 * restarts, since root cannot wait for anyone to do it. */
+	root = holds_root(n);
+	bs_argv_add(&a, root ? "@nbd-client" : "nbd-client");
 	bs_argv_add(&a, host);
 	bs_argv_addf(&a, "%u", port ? port : NBD_DEFAULT_PORT);
 	if (kname)
@@ -107,6 +124,8 @@ static int nbd_connect(struct bs_step *s)
 	r = add_options(s, n, &a);
 	if (r < 0)
 		return r;
+	if (root && !strv_contains(a.args, "--persist"))
+		bs_argv_add(&a, "--persist");
 
 	r = bs_argv_spawn(s, &a, &out);
 	if (r < 0)

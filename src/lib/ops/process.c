@@ -79,6 +79,15 @@ int bs_spawn_clean(const char *path, bool search, const char *const argv[],
 	return -r;
 }
 
+/* The program to run: argv[0], or what follows its '@'. A daemon that root's storage needs
+ * (nbd-client below root) is started as "@NAME", the mark that the shutdown's kill phase
+ * spares (blkstack-shutdown(8)), as systemd's does: it is stopped in the shutdown ramfs,
+ * once root is unmounted. */
+static const char *spawn_path(const char *const argv[])
+{
+	return argv[0][0] == '@' && argv[0][1] ? argv[0] + 1 : argv[0];
+}
+
 static int spawn_child(const char *const argv[], int out_fd, int err_fd, pid_t *ret_pid)
 {
 	posix_spawn_file_actions_t fa;
@@ -92,7 +101,7 @@ static int spawn_child(const char *const argv[], int out_fd, int err_fd, pid_t *
 		r = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
 	if (r == 0)
 		r = posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
-	r = r == 0 ? bs_spawn_clean(argv[0], true, argv, &fa, ret_pid) : -r;
+	r = r == 0 ? bs_spawn_clean(spawn_path(argv), true, argv, &fa, ret_pid) : -r;
 	posix_spawn_file_actions_destroy(&fa);
 	return r;
 }
@@ -120,11 +129,11 @@ int bs_spawn_capture(struct bs_ctx *c, const char *const argv[], size_t max_outp
 	out_pipe[1] = safe_close(out_pipe[1]);
 	err_pipe[1] = safe_close(err_pipe[1]);
 	if (r == -ENOENT) {
-		bs_log_err(c, "'%s' is not installed (not found in PATH)", argv[0]);
+		bs_log_err(c, "'%s' is not installed (not found in PATH)", spawn_path(argv));
 		goto out_close;
 	}
 	if (r < 0) {
-		bs_log_err(c, "Failed to run '%s': %s", argv[0], strerror(-r));
+		bs_log_err(c, "Failed to run '%s': %s", spawn_path(argv), strerror(-r));
 		goto out_close;
 	}
 
