@@ -250,6 +250,31 @@ static int want_disk(struct bs_initramfs *b, struct bs_modules *m, const struct 
 	return 0;
 }
 
+/* The network interface's drivers, as the live graph or the record has them on net:online
+ * (sources/sysfs.c): /init configures the interface from ip= (see blkstack(1)). */
+static int want_network(struct bs_initramfs *b, struct bs_modules *m, const struct bs_node *x)
+{
+	_cleanup_strv_free_ char **words = NULL;
+	const char *modalias = x->attrs[BS_ATTR_MODALIAS];
+	int r;
+
+	if (!modalias || modalias[0] == '\0')
+		return problem(b, -ENOENT,
+			       "%s: the network interface's drivers are unknown: run 'blkstack "
+			       "record' while the network layers below root are connected",
+			       x->id);
+	r = strv_split(modalias, WHITESPACE, &words);
+	if (r < 0)
+		return r;
+	for (char **w = words; *w; w++) {
+		r = wanted(b, bs_modules_want_modalias(m, *w, "network interface"),
+			   "network interface");
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int want_crypt(struct bs_initramfs *b, struct bs_modules *m, const struct bs_node *x)
 {
 	const struct bs_crypt_config *cc = x->config ? x->config->crypt : NULL;
@@ -322,6 +347,8 @@ static int want_node(struct bs_initramfs *b, struct bs_modules *m, const struct 
 		return wanted(b, bs_modules_want_name(m, "loop", x->id), "loop");
 	case BS_NODE_NBD:
 		return wanted(b, bs_modules_want_name(m, "nbd", x->id), "nbd");
+	case BS_NODE_NETWORK:
+		return want_network(b, m, x);
 	case BS_NODE_BTRFS:
 		return wanted(b, bs_modules_want_filesystem(m, "btrfs", x->id), "btrfs");
 	case BS_NODE_MOUNT: {

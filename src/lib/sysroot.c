@@ -346,6 +346,12 @@ static void normalize_path(char *path)
 
 int bs_sysfs_modalias_chain(struct bs_ctx *c, const char *kernel_name, char ***ret)
 {
+	return bs_sysfs_class_modalias_chain(c, "block", kernel_name, ret);
+}
+
+int bs_sysfs_class_modalias_chain(struct bs_ctx *c, const char *class, const char *kernel_name,
+				  char ***ret)
+{
 	_cleanup_free_ char *link = NULL, *target = NULL, *dev = NULL;
 	_cleanup_strv_free_ char **chain = NULL;
 	size_t n = 0;
@@ -357,7 +363,7 @@ int bs_sysfs_modalias_chain(struct bs_ctx *c, const char *kernel_name, char ***r
 	    kernel_name[0] == '.')
 		return -EINVAL;
 
-	if (asprintf(&link, "sys/class/block/%s", kernel_name) < 0)
+	if (asprintf(&link, "sys/class/%s/%s", class, kernel_name) < 0)
 		return -ENOMEM;
 	r = bs_sysroot_readlink(c, link, &target);
 	if (r < 0)
@@ -366,7 +372,7 @@ int bs_sysfs_modalias_chain(struct bs_ctx *c, const char *kernel_name, char ***r
 		dev = strdup(target + 1);
 		if (!dev)
 			return -ENOMEM;
-	} else if (asprintf(&dev, "sys/class/block/%s", target) < 0)
+	} else if (asprintf(&dev, "sys/class/%s/%s", class, target) < 0)
 		return -ENOMEM;
 	normalize_path(dev);
 	if (!startswith(dev, "sys/devices/"))

@@ -79,3 +79,6 @@ int bs_sysfs_serial(bs_attr_reader_fn read_attr, void *userdata, char **ret);
  * error of the link) when sys/class/block/kernel_name is no link, -EINVAL when it points
  * outside sys/devices or the name is not a kernel name, or -ENOMEM. */
 int bs_sysfs_modalias_chain(struct bs_ctx *c, const char *kernel_name, char ***ret);
+/* The same for a device of another class: "net" for a network interface. */
+int bs_sysfs_class_modalias_chain(struct bs_ctx *c, const char *class, const char *kernel_name,
+				  char ***ret);

@@ -84,6 +84,8 @@ module kernel/fs/ext4/ext4.ko ext4 "" "jbd2_fn mbcache_fn crc16_fn" \
 	"alias=fs-ext4" "alias=fs-ext3" "softdep=pre: crypto-crc32c"
 
 module kernel/drivers/block/nbd.ko nbd "" ""
+module kernel/drivers/net/virtio_net.ko virtio_net "" "virtio_fn vring_fn" \
+	"alias=virtio:d00000001v*"
 module kernel/test/cyc_a.ko cyc_a "" "" "softdep=pre: cyc_b"
 module kernel/test/cyc_b.ko cyc_b "" "" "softdep=pre: cyc_a"
 module kernel/test/postmod.ko postmod "" "" "softdep=post: crc16"

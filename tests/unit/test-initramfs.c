@@ -191,9 +191,9 @@ static bool has_module(const struct bs_initramfs *b, const char *name)
 /* Nothing in the image but what the contract lists. */
 static void check_only_expected(const struct bs_initramfs *b)
 {
-	static const char *const allowed[] = { "dev", "proc", "sys", "run", "sysroot",
-					       "tmp", "init", "shutdown", "etc", "lib", "lib64",
-					       "usr", "bin",  "sbin" };
+	static const char *const allowed[] = { "dev",	"proc", "sys",	    "run", "sysroot",
+					       "tmp",	"init", "shutdown", "etc", "lib",
+					       "lib64", "usr",	"bin",	    "sbin" };
 
 	for (size_t i = 0; i < bs_initramfs_get_n_entries(b); i++) {
 		const struct bs_initramfs_entry *e = bs_initramfs_get_entry(b, i);
@@ -457,6 +457,64 @@ TEST(offline_disk_without_modalias_refused)
 	ASSERT_STREQ(bs_initramfs_get_warning(b, 0),
 		     "disk blk:vda: its drivers are unknown: run 'blkstack record' on the machine "
 		     "while it is present");
+}
+
+/* Root on NBD: the nbd module, and the drivers of the interface it is reached through, as
+ * the live graph has them on net:online (and the record, offline); unknown, refused. */
+static char *nbd_root_sysroot(bool live)
+{
+	char *dir = sysroot("lvm-swap-loop-disks", "");
+
+	install_elf(dir, "/bin/true", "/usr/sbin/nbd-client");
+	test_write_file(dir, "etc/fstab", "/dev/nbd0 / ext4 defaults 0 1\n");
+	test_write_file(dir, "etc/blkstack/stack.conf", "nbd nbd0 10.1.1.1 root-disk\n");
+	if (!live)
+		return dir;
+	test_write_file(dir, "sys/devices/virtual/block/nbd0/dev", "43:0\n");
+	test_write_file(dir, "sys/devices/virtual/block/nbd0/size", "2048\n");
+	test_symlink(dir, "sys/class/block/nbd0", "../../devices/virtual/block/nbd0");
+	test_write_file(dir, "sys/devices/pci0000:00/0000:00:03.0/virtio0/modalias",
+			"virtio:d00000001v00001AF4\n");
+	test_write_file(dir, "sys/devices/pci0000:00/0000:00:03.0/virtio0/net/eth0/operstate",
+			"up\n");
+	test_symlink(dir, "sys/class/net/eth0",
+		     "../../devices/pci0000:00/0000:00:03.0/virtio0/net/eth0");
+	/* Virtual and down interfaces are no driver of the network. */
+	test_write_file(dir, "sys/devices/virtual/net/lo/operstate", "unknown\n");
+	test_symlink(dir, "sys/class/net/lo", "../../devices/virtual/net/lo");
+	test_write_file(dir, "sys/devices/pci0000:00/0000:00:04.0/modalias",
+			"pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00\n");
+	test_write_file(dir, "sys/devices/pci0000:00/0000:00:04.0/net/eth1/operstate", "down\n");
+	test_symlink(dir, "sys/class/net/eth1", "../../devices/pci0000:00/0000:00:04.0/net/eth1");
+	return dir;
+}
+
+TEST(nbd_root_carries_the_network_drivers)
+{
+	_cleanup_free_ char *dir = nbd_root_sysroot(true);
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = load(dir, BS_LOAD_DEFAULT);
+	_cleanup_(bs_initramfs_unrefp) struct bs_initramfs *b = NULL;
+	struct bs_node *net = bs_graph_find_node(g, "net:online");
+
+	ASSERT_NOTNULL(net);
+	ASSERT_STREQ(bs_node_get_attr(net, "modalias"), "virtio:d00000001v00001AF4");
+	ASSERT_OK(build_in(g, NULL, 0, &b));
+	ASSERT_TRUE(has_module(b, "nbd"));
+	ASSERT_TRUE(has_module(b, "virtio_net"));
+	ASSERT_FALSE(has_module(b, "e1000"));
+}
+
+TEST(nbd_root_without_network_drivers_refused)
+{
+	_cleanup_free_ char *dir = nbd_root_sysroot(false);
+	_cleanup_(bs_graph_unrefp) struct bs_graph *g = load(dir, BS_LOAD_DEFAULT);
+	_cleanup_(bs_initramfs_unrefp) struct bs_initramfs *b = NULL;
+
+	ASSERT_ERR(build_in(g, NULL, 0, &b), -ENOENT);
+	ASSERT_OK(build_in(g, NULL, BS_INITRAMFS_CONTENTS_ONLY, &b));
+	ASSERT_STREQ(bs_initramfs_get_warning(b, 0),
+		     "net:online: the network interface's drivers are unknown: run 'blkstack "
+		     "record' while the network layers below root are connected");
 }
 
 /* The command, offline: recorded, then no sys/ at all. */

@@ -767,6 +767,48 @@ static int add_nbd_source(struct scan *s, const struct blockdev *d, struct bs_no
 	return bs_node_set_attr(n, BS_ATTR_SOURCE, uri);
 }
 
+/*
+ * The drivers of the network: the modalias chains of every interface that is up and sits on
+ * hardware (its sys/class/net link leads below sys/devices, not sys/devices/virtual), kept
+ * on net:online so that an image for a root on network storage carries them, offline too.
+ */
+static int add_network_drivers(struct scan *s, struct bs_node *net)
+{
+	_cleanup_strv_free_ char **all = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_free_ char *joined = NULL;
+	struct dirent *de;
+	int r;
+
+	if (net->attrs[BS_ATTR_MODALIAS] || bs_sysroot_opendir(s->c, "sys/class/net", &d) < 0)
+		return 0;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *link = NULL, *target = NULL, *oper = NULL, *rel = NULL;
+		_cleanup_strv_free_ char **chain = NULL;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (strextend(&link, "sys/class/net/", de->d_name, NULL) < 0 ||
+		    strextend(&rel, "sys/class/net/", de->d_name, "/operstate", NULL) < 0)
+			return -ENOMEM;
+		if (bs_sysroot_readlink(s->c, link, &target) < 0 || strstr(target, "/virtual/"))
+			continue;
+		if (bs_sysroot_read_attr(s->c, rel, &oper) < 0 || !streq(oper, "up"))
+			continue;
+		r = bs_sysfs_class_modalias_chain(s->c, "net", de->d_name, &chain);
+		if (r == -ENOMEM)
+			return r;
+		for (char **w = r > 0 ? chain : NULL; w && *w; w++)
+			if (!strv_contains(all, *w) && strv_extend(&all, *w) < 0)
+				return -ENOMEM;
+	}
+	if (!all)
+		return 0;
+	if (strv_join(all, " ", &joined) < 0)
+		return -ENOMEM;
+	return bs_node_set_attr(net, BS_ATTR_MODALIAS, joined);
+}
+
 /* A network layer needs the network: net:online, as the configuration's lines say it too. */
 static int add_network_edge(struct scan *s, struct blockdev *d)
 {
@@ -780,6 +822,9 @@ static int add_network_edge(struct scan *s, struct blockdev *d)
 		return r == -ENOMEM ? r : 0;
 	/* A layer connected through it shows the network up, as far as blkstack can tell. */
 	bs_node_raise_state(net, BS_STATE_ACTIVE);
+	r = add_network_drivers(s, net);
+	if (r < 0)
+		return r;
 	return bs_graph_add_edge(s->g, d->node, net, "network");
 }
 
