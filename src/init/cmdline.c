@@ -260,7 +260,6 @@ static json_object *string_or_null(const char *s)
 int init_cmdline_to_json(const struct init_cmdline *c, char **ret)
 {
 	json_object *o = json_object_new_object(), *breaks = json_object_new_array();
-	char *s;
 
 	if (!o || !breaks)
 		goto oom;
@@ -288,21 +287,15 @@ int init_cmdline_to_json(const struct init_cmdline *c, char **ret)
 		goto oom;
 	breaks = NULL;
 	if (c->have_ip) {
-		_cleanup_free_ char *ip = NULL;
-		json_object *j;
+		json_object *j = init_ip_to_json_object(&c->ip);
 
-		if (init_ip_to_json(&c->ip, &ip) < 0 || !(j = json_tokener_parse(ip)) ||
-		    json_object_object_add(o, "ip", j) < 0)
+		if (!j || json_object_object_add(o, "ip", j) < 0) {
+			json_object_put(j);
 			goto oom;
+		}
 	} else if (json_object_object_add(o, "ip", NULL) < 0)
 		goto oom;
-	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							     JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	if (!s)
-		return -ENOMEM;
-	*ret = s;
-	return 0;
+	return init_json_to_string(o, ret);
 oom:
 	json_object_put(breaks);
 	json_object_put(o);

@@ -129,38 +129,10 @@ static void on_event(void *userdata, const struct bs_exec_event *ev)
 static int read_all(const char *path, char **ret, size_t *ret_size)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, allocated = 0;
 
 	if (fd < 0)
 		return -errno;
-	for (;;) {
-		ssize_t k;
-
-		if (size + 4096 + 1 > allocated) {
-			char *p = realloc(buf, allocated + 65536);
-
-			if (!p)
-				return -ENOMEM;
-			buf = p;
-			allocated += 65536;
-		}
-		k = read(fd, buf + size, allocated - size - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break;
-		size += (size_t)k;
-		if (size > 64u << 20)
-			return -EFBIG;
-	}
-	buf[size] = '\0';
-	*ret = TAKE_PTR(buf);
-	if (ret_size)
-		*ret_size = size;
-	return 0;
+	return read_fd_all(fd, 64u << 20, ret, ret_size);
 }
 
 static int write_string(const char *path, const char *s)

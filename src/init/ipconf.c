@@ -45,7 +45,6 @@ void init_ip_done(struct init_ip *ip)
 {
 	if (!ip)
 		return;
-	free(ip->autoconf);
 	free(ip->hostname);
 	free(ip->device);
 	*ip = (struct init_ip){};
@@ -235,10 +234,9 @@ static json_object *address_or_null(struct in_addr a)
 	return json_object_new_string(buf);
 }
 
-int init_ip_to_json(const struct init_ip *ip, char **ret)
+json_object *init_ip_to_json_object(const struct init_ip *ip)
 {
 	json_object *o = json_object_new_object(), *dns = json_object_new_array();
-	char *s;
 
 	if (!o || !dns)
 		goto oom;
@@ -260,7 +258,19 @@ int init_ip_to_json(const struct init_ip *ip, char **ret)
 		goto oom;
 	if (json_object_object_add(o, "dns", dns) < 0)
 		goto oom;
-	dns = NULL;
+	return o;
+oom:
+	json_object_put(dns);
+	json_object_put(o);
+	return NULL;
+}
+
+int init_json_to_string(json_object *o, char **ret)
+{
+	char *s;
+
+	if (!o)
+		return -ENOMEM;
 	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
@@ -268,10 +278,11 @@ int init_ip_to_json(const struct init_ip *ip, char **ret)
 		return -ENOMEM;
 	*ret = s;
 	return 0;
-oom:
-	json_object_put(dns);
-	json_object_put(o);
-	return -ENOMEM;
+}
+
+int init_ip_to_json(const struct init_ip *ip, char **ret)
+{
+	return init_json_to_string(init_ip_to_json_object(ip), ret);
 }
 
 /* ---- rtnetlink ---------------------------------------------------------------------------- */

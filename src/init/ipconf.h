@@ -14,7 +14,6 @@
  */
 struct init_ip {
 	bool off; /* ip=off or ip=none */
-	char *autoconf; /* the method asked for when it is not static (ip=dhcp, ...:on): refused */
 	struct in_addr client, server, gateway; /* INADDR_ANY when not given */
 	unsigned prefix; /* from NETMASK (dotted or a prefix length), or the address's class */
 	char *hostname; /* NULL when not given */
@@ -30,9 +29,14 @@ struct init_ip {
 int init_ip_parse(const char *value, struct init_ip *ret, char **ret_problem);
 void init_ip_done(struct init_ip *ip);
 
-/* ip as a JSON object string, newly allocated: {"off","autoconf","client","server","gateway",
- * "prefix","hostname","device","dns":[...]}, with null for what was not given. */
+/* ip as a JSON object string, newly allocated: {"off","client","server","gateway","prefix",
+ * "hostname","device","dns":[...]}, with null for what was not given; or as the object
+ * (NULL when out of memory). */
 int init_ip_to_json(const struct init_ip *ip, char **ret);
+struct json_object;
+struct json_object *init_ip_to_json_object(const struct init_ip *ip);
+/* o as compact JSON text, newly allocated; takes o (NULL: -ENOMEM). */
+int init_json_to_string(struct json_object *o, char **ret);
 
 /*
  * Configures the interface that ip names, over rtnetlink: waits up to timeout_usec for the

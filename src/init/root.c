@@ -2,9 +2,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <dirent.h>
-#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,7 +164,8 @@ static int copy_tree(int sfd, int dfd, const char *rel, dev_t dev, char *const *
 		else if (S_ISDIR(st.st_mode)) {
 			int s, t;
 
-			s = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			s = openat(dirfd(d), de->d_name,
+				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (s < 0)
 				continue;
 			if (mkdirat(dfd, de->d_name, st.st_mode & 07777) < 0 && errno != EEXIST) {
@@ -172,7 +173,8 @@ static int copy_tree(int sfd, int dfd, const char *rel, dev_t dev, char *const *
 				close(s);
 				break;
 			}
-			t = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			t = openat(dfd, de->d_name,
+				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (t < 0) {
 				r = -errno;
 				close(s);

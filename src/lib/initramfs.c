@@ -217,12 +217,28 @@ static const struct bs_node *backing_of(const struct bs_node *x)
 	return d ? d : bs_node_need_with_role(x, "backing");
 }
 
-static int want_disk(struct bs_initramfs *b, struct bs_modules *m, const struct bs_node *x)
+/* The modules of each of the space-separated modaliases (a device's chain, as recorded). */
+static int want_modaliases(struct bs_initramfs *b, struct bs_modules *m, const char *modalias,
+			   const char *why)
 {
 	_cleanup_strv_free_ char **words = NULL;
+	int r;
+
+	r = strv_split(modalias, WHITESPACE, &words);
+	if (r < 0)
+		return r;
+	for (char **w = words; *w; w++) {
+		r = wanted(b, bs_modules_want_modalias(m, *w, why), why);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int want_disk(struct bs_initramfs *b, struct bs_modules *m, const struct bs_node *x)
+{
 	_cleanup_free_ char *link = NULL, *target = NULL, *why = NULL;
 	const char *modalias;
-	int r;
 
 	/* Live: modules.c says "driver of vda" itself. */
 	if ((x->sources & BS_SOURCE_LIVE) && x->name) {
@@ -239,40 +255,21 @@ static int want_disk(struct bs_initramfs *b, struct bs_modules *m, const struct 
 			       "disk %s: its drivers are unknown: run 'blkstack record' on the "
 			       "machine while it is present",
 			       x->id);
-	r = strv_split(modalias, WHITESPACE, &words);
-	if (r < 0)
-		return r;
-	for (char **w = words; *w; w++) {
-		r = wanted(b, bs_modules_want_modalias(m, *w, why), why);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return want_modaliases(b, m, modalias, why);
 }
 
 /* The network interface's drivers, as the live graph or the record has them on net:online
  * (sources/sysfs.c): /init configures the interface from ip= (see blkstack(1)). */
 static int want_network(struct bs_initramfs *b, struct bs_modules *m, const struct bs_node *x)
 {
-	_cleanup_strv_free_ char **words = NULL;
 	const char *modalias = x->attrs[BS_ATTR_MODALIAS];
-	int r;
 
 	if (!modalias || modalias[0] == '\0')
 		return problem(b, -ENOENT,
 			       "%s: the network interface's drivers are unknown: run 'blkstack "
 			       "record' while the network layers below root are connected",
 			       x->id);
-	r = strv_split(modalias, WHITESPACE, &words);
-	if (r < 0)
-		return r;
-	for (char **w = words; *w; w++) {
-		r = wanted(b, bs_modules_want_modalias(m, *w, "network interface"),
-			   "network interface");
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return want_modaliases(b, m, modalias, "network interface");
 }
 
 static int want_crypt(struct bs_initramfs *b, struct bs_modules *m, const struct bs_node *x)

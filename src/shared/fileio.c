@@ -106,6 +106,40 @@ int loop_read_exact(int fd, void *buf, size_t size)
 	return 0;
 }
 
+int read_fd_all(int fd, size_t max, char **ret, size_t *ret_size)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, allocated = 0;
+
+	for (;;) {
+		ssize_t k;
+
+		if (size + 4096 + 1 > allocated) {
+			char *p = realloc(buf, allocated + 65536);
+
+			if (!p)
+				return -ENOMEM;
+			buf = p;
+			allocated += 65536;
+		}
+		k = read(fd, buf + size, allocated - size - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			break;
+		size += (size_t)k;
+		if (size > max)
+			return -EFBIG;
+	}
+	buf[size] = '\0';
+	*ret = TAKE_PTR(buf);
+	if (ret_size)
+		*ret_size = size;
+	return 0;
+}
+
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t size, mode_t mode)
 {
 	_cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;

@@ -31,6 +31,10 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t s
 int loop_write(int fd, const void *data, size_t size);
 /* Reads exactly size bytes into buf, or fails: -EIO if the file ends early. */
 int loop_read_exact(int fd, void *buf, size_t size);
+/* Reads fd to its end (a pipe, a /proc file that has no size to tell) into *ret, newly
+ * allocated and NUL-terminated, its length in *ret_size (may be NULL); -EFBIG past max
+ * bytes. */
+int read_fd_all(int fd, size_t max, char **ret, size_t *ret_size);
 
 /* Puts standard input, output and error on the terminal at path (/dev/console), line-buffering
  * stdout; leaves them as they are when it cannot be opened. For a PID 1 that the kernel may

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "graph.h"
 #include "hashmap.h"
 #include "parse.h"
@@ -411,22 +412,13 @@ static void tags_free(char *tags[_BS_BLKID_TAG_MAX])
 static int read_answer(int fd, char *tags[_BS_BLKID_TAG_MAX])
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, allocated = 0;
+	size_t size;
+	int r;
 
-	for (;;) {
-		ssize_t k;
-
-		if (ARRAY_RESERVE(buf, allocated, size + 4096) < 0)
-			return -ENOMEM;
-		k = read(fd, buf + size, allocated - size);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break;
-		size += (size_t)k;
-	}
+	/* Tags are short; a child that says more is broken. */
+	r = read_fd_all(fd, 1u << 20, &buf, &size);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < size;) {
 		unsigned char tag = (unsigned char)buf[i++];
 		const char *end = memchr(buf + i, '\0', size - i);
