@@ -1065,6 +1065,8 @@ typedef void (*bs_suspend_event_fn)(void *userdata, enum bs_suspend_event ev, co
 
 struct bs_suspend_opts {
 	int key_fd;                 /* passphrases from this descriptor, one a line; -1: no */
+	const char *askpass_command; /* else this program, run with the prompt as argument:
+				      * the passphrase is its output's first line */
 	const char *askpass_socket; /* else through this socket (up's askpass protocol) */
 	const char *console;        /* else on this terminal (NULL: /dev/tty, /dev/console) */
 	unsigned tries;             /* passphrases asked per mapping before giving up; 0: 3 */

@@ -2,12 +2,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <libcryptsetup.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "graph.h"
 #include "libblkstack-private.h"
@@ -387,18 +391,87 @@ _public_ int bs_suspend_keys(struct bs_suspend *s, const struct bs_suspend_opts 
 				   o ? o->event_userdata : NULL);
 }
 
+/* The real ops' data, and an askpass command: the real ops take the first member as theirs. */
+struct askpass_data {
+	struct bs_real_ops_data real;
+	const char *command;
+};
+
+/* The longest passphrase read from an askpass command, as from --key-fd. */
+#define ASKPASS_MAX ((size_t)8 * 1024)
+
+/* Runs the askpass command with the prompt as its one argument (as cryptsetup's keyscripts
+ * and ssh-askpass take it) and reads the passphrase from its standard output, up to its first
+ * newline, into locked memory. Nothing secret is in its argv or environment. */
+static int askpass_command(void *userdata, const char *prompt, char **ret_secret, size_t *ret_size)
+{
+	struct askpass_data *d = userdata;
+	const char *const argv[] = { d->command, prompt, NULL };
+	posix_spawn_file_actions_t fa;
+	_cleanup_(secret_freep) char *buf = NULL;
+	int pipefd[2], r, status;
+	size_t n = 0;
+	pid_t pid;
+
+	r = bs_secret_new(ASKPASS_MAX, &buf);
+	if (r < 0)
+		return r;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	r = posix_spawn_file_actions_init(&fa);
+	if (r == 0) {
+		r = posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+		if (r == 0)
+			r = posix_spawn(&pid, d->command, &fa, NULL, (char *const *)argv, environ);
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	(void)close(pipefd[1]);
+	if (r != 0) {
+		(void)close(pipefd[0]);
+		bs_log_err(d->real.ctx, "cannot run the askpass command '%s': %s", d->command,
+			   strerror(r));
+		return -r;
+	}
+	for (;;) {
+		ssize_t k = read(pipefd[0], buf + n, ASKPASS_MAX - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		if (memchr(buf, '\n', n) || n == ASKPASS_MAX)
+			break;
+	}
+	(void)close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -ECANCELED;
+	if (memchr(buf, '\n', n))
+		n = (size_t)((char *)memchr(buf, '\n', n) - buf);
+	explicit_bzero(buf + n, ASKPASS_MAX - n);
+	*ret_secret = TAKE_PTR(buf);
+	*ret_size = n;
+	return 0;
+}
+
 _public_ int bs_resume_keys(struct bs_suspend *s, const struct bs_suspend_opts *o)
 {
-	struct bs_real_ops_data d = { .monitor_fd = -1 };
+	struct askpass_data d = { .real.monitor_fd = -1 };
 	struct bs_ops ops;
 
 	if (!s)
 		return -EINVAL;
-	d.ctx = s->ctx;
-	d.opts.key_fd = o ? o->key_fd : -1;
-	d.opts.askpass_socket = o ? o->askpass_socket : NULL;
-	d.opts.console = o ? o->console : NULL;
+	d.real.ctx = s->ctx;
+	d.real.opts.key_fd = o ? o->key_fd : -1;
+	d.real.opts.askpass_socket = o ? o->askpass_socket : NULL;
+	d.real.opts.console = o ? o->console : NULL;
+	d.command = o ? o->askpass_command : NULL;
 	ops = *bs_ops_real();
+	if (d.command)
+		ops.ask_password = askpass_command;
 	return bs_resume_keys_ops(s, &ops, &d, o ? o->tries : 0, o ? o->event_fn : NULL,
 				  o ? o->event_userdata : NULL);
 }
