@@ -355,3 +355,21 @@ TEST(failed_suspend_stops_and_resume_undoes_what_was_done)
 	ASSERT_TRUE(strstr(f.log, "resume outer") != NULL);
 	ASSERT_NULL(strstr(f.log, "resume inner"));
 }
+TEST(cli_dry_run_prints_the_plan)
+{
+	_cleanup_free_ char *root = test_fixture("ps1-raid6-lvm-crypt-assembled");
+	struct test_cli_result r = TEST_RUN_CLI("--sysroot", root, "suspend", "--dry-run");
+
+	ASSERT_EQ(r.exit_code, 0);
+	ASSERT_TRUE(strstr(r.out, "crypt:cryptroot") != NULL);
+	ASSERT_TRUE(strstr(r.out, "resume (") != NULL);
+	test_cli_result_done(&r);
+	r = TEST_RUN_CLI("--sysroot", root, "suspend", "--dry-run", "--json");
+	ASSERT_EQ(r.exit_code, 0);
+	ASSERT_TRUE(strstr(r.out, "\"suspend\"") != NULL);
+	test_cli_result_done(&r);
+	/* Anything but a dry run refuses a sysroot: it would act on the running system. */
+	r = TEST_RUN_CLI("--sysroot", root, "suspend", "--skip-sleep");
+	ASSERT_EQ(r.exit_code, 2);
+	test_cli_result_done(&r);
+}
