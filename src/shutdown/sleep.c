@@ -218,11 +218,10 @@ static int wait_for_wake(void)
 	struct itimerspec its = { .it_value = { .tv_sec = INT32_MAX } };
 	sigset_t mask;
 
+	/* Blocked since the start (sd_sleep_main()): a SIGUSR1 sent early waits here. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		return -errno;
@@ -290,6 +289,15 @@ int sd_sleep_main(int argc, char *argv[])
 	t0 = now_usec();
 	if (parse_args(argc, argv, &a) < 0)
 		return 2;
+	if (a.hook) {
+		sigset_t mask;
+
+		/* Before anyone can know our PID: the waker's SIGUSR1 must never kill us. */
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGUSR1);
+		sigaddset(&mask, SIGTERM);
+		(void)sigprocmask(SIG_BLOCK, &mask, NULL);
+	}
 
 	r = bs_ctx_new(NULL, &c);
 	if (r < 0) {
