@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -255,7 +256,8 @@ static int dry_run(struct bs_ctx *ctx, const struct suspend_args *a)
 
 /* The stage's arguments, argv[0] being its path. Nothing secret: the passphrases come through
  * the descriptor or the askpass command, never here. */
-static char **stage_argv(const struct suspend_args *a, const char *path, int notify_fd)
+static char **stage_argv(const struct suspend_args *a, const char *path, int notify_fd,
+			bool verbose)
 {
 	char **v = NULL;
 	char buf[32];
@@ -283,6 +285,8 @@ static char **stage_argv(const struct suspend_args *a, const char *path, int not
 		ok = strv_extend(&v, "--tries") >= 0 && strv_extend(&v, a->tries) >= 0;
 	if (ok && a->no_freeze)
 		ok = strv_extend(&v, "--no-freeze") >= 0;
+	if (ok && verbose)
+		ok = strv_extend(&v, "--verbose") >= 0;
 	if (ok && a->freeze)
 		ok = strv_extend(&v, "--freeze") >= 0 && strv_extend(&v, a->freeze) >= 0;
 	if (!ok)
@@ -343,7 +347,7 @@ static int write_pid_file(pid_t pid)
 	return write_file_atomic_at(AT_FDCWD, PID_FILE, buf, (size_t)n, 0644);
 }
 
-static int run_suspend(const struct suspend_args *a)
+static int run_suspend(struct bs_ctx *ctx, const struct suspend_args *a)
 {
 	const char *dir = a->ramfs ? a->ramfs : SD_RAMFS;
 	_cleanup_strv_free_ char **argv = NULL;
@@ -368,7 +372,8 @@ static int run_suspend(const struct suspend_args *a)
 	}
 	if (a->hook && pipe2(pipefd, 0) < 0)
 		return log_error_errno(-errno, "cannot make a pipe: %m");
-	argv = stage_argv(a, a->no_ramfs ? "blkstack-suspend" : "/shutdown", pipefd[1]);
+	argv = stage_argv(a, a->no_ramfs ? "blkstack-suspend" : "/shutdown", pipefd[1],
+			  bs_ctx_get_log_priority(ctx) >= LOG_DEBUG);
 	if (!argv)
 		return -ENOMEM;
 
@@ -494,5 +499,5 @@ int verb_suspend(struct bs_ctx *ctx, int argc, char **argv)
 		return log_usage_error("%s: acts on the running system; with --sysroot only "
 				       "--dry-run",
 				       argv[0]);
-	return a.resume ? run_resume() : run_suspend(&a);
+	return a.resume ? run_resume() : run_suspend(ctx, &a);
 }
