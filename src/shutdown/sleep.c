@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
@@ -298,6 +299,11 @@ int sd_sleep_main(int argc, char *argv[])
 		sigaddset(&mask, SIGTERM);
 		(void)sigprocmask(SIG_BLOCK, &mask, NULL);
 	}
+
+	/* libcryptsetup's lock directory: a ramfs has none, and without it no LUKS header is
+	 * read (no argon2 reserve, no resume). */
+	(void)mkdir("/run", 0755);
+	(void)mkdir("/run/cryptsetup", 0700);
 
 	r = bs_ctx_new(NULL, &c);
 	if (r < 0) {
