@@ -257,7 +257,7 @@ static int dry_run(struct bs_ctx *ctx, const struct suspend_args *a)
 /* The stage's arguments, argv[0] being its path. Nothing secret: the passphrases come through
  * the descriptor or the askpass command, never here. */
 static char **stage_argv(const struct suspend_args *a, const char *path, int notify_fd,
-			bool verbose)
+			 bool verbose)
 {
 	char **v = NULL;
 	char buf[32];
