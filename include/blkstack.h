@@ -1035,6 +1035,11 @@ struct bs_suspend;
 /* The plan for g (a graph with BS_LOAD_LIVE): its active crypt nodes, in suspend order.
  * Takes a reference on g's context. 0, -EINVAL or -ENOMEM. */
 int bs_suspend_new(struct bs_graph *g, struct bs_suspend **ret);
+/* The dm-crypt mappings that are suspended now, read from sysfs alone (below c's sysroot: a
+ * suspended device is never probed), deepest first, each marked suspended: what a resume with
+ * no plan of its own (blkstack resume with no waiting stage) resumes. Device paths are
+ * /dev/mapper/NAME. 0, -ENOMEM or the error of reading sys/class/block. */
+int bs_suspend_new_suspended(struct bs_ctx *c, struct bs_suspend **ret);
 struct bs_suspend *bs_suspend_unref(struct bs_suspend *s);
 size_t bs_suspend_get_n(const struct bs_suspend *s);
 /* The i-th mapping in suspend order (resume goes from the last to the first): its node id,

@@ -87,13 +87,21 @@ struct suspend_args {
 static void suspend_help(bool resume)
 {
 	if (resume) {
-		printf("Usage: blkstack resume\n"
+		printf("Usage: blkstack resume [OPTIONS]\n"
 		       "\n"
 		       "After 'blkstack suspend --hook' (the post-sleep hook): wake the suspend\n"
 		       "stage waiting in the shutdown ramfs, if the kernel's resume has not woken\n"
-		       "it already, wait until it has resumed every mapping, and say which are\n"
-		       "still suspended. The passphrases are asked by that stage, as its\n"
-		       "'suspend --hook' said (--key-fd, --askpass, the console).\n"
+		       "it already, and wait until it has resumed every mapping (it asks the\n"
+		       "passphrases as 'suspend --hook' was told). Then, or with no stage waiting,\n"
+		       "resume every dm-crypt mapping still suspended, bottom first, from the\n"
+		       "shutdown ramfs, asking the passphrases.\n"
+		       "\n"
+		       "     --key-fd=FD         Read passphrases from FD, one a line\n"
+		       "     --askpass=CMD       Run CMD PROMPT (in the ramfs) for each passphrase\n"
+		       "     --askpass-socket=PATH  Ask through this socket (as up does)\n"
+		       "     --tries=N           Passphrases per mapping and round (default 3)\n"
+		       "     --ramfs=DIR         The ramfs to run from (default /run/initramfs)\n"
+		       "     --no-ramfs          Run from the running root\n"
 		       "\n"
 		       "See blkstack-suspend(8).\n");
 		return;
@@ -130,8 +138,11 @@ static int parse_args(int argc, char **argv, struct suspend_args *a)
 
 	opterr = 0;
 	while ((c = verb_getopt(argc, argv, &verb_suspend_options)) >= 0) {
-		if (a->resume && c != 'h' && c != ':' && c != '?')
-			return log_usage_error("resume: takes no options (the suspend stage asks)");
+		if (a->resume && !IN_SET(c, 'h', ':', '?', ARG_KEY_FD, ARG_ASKPASS,
+					 ARG_ASKPASS_SOCKET, ARG_TRIES, ARG_RAMFS, ARG_NO_RAMFS))
+			return log_usage_error(
+				"resume: takes --key-fd, --askpass, --askpass-socket, "
+				"--tries, --ramfs and --no-ramfs only");
 		switch (c) {
 		case 'h':
 			suspend_help(a->resume);
@@ -261,8 +272,9 @@ static char **stage_argv(const struct suspend_args *a, const char *path, int not
 {
 	char **v = NULL;
 	char buf[32];
-	bool ok = strv_extend(&v, path) >= 0 &&
-		  strv_extend(&v, a->hook ? "--hook" : "--suspend-stage") >= 0;
+	bool ok = strv_extend(&v, path) >= 0 && strv_extend(&v, a->resume ? "--resume-stage" :
+								a->hook	  ? "--hook" :
+									    "--suspend-stage") >= 0;
 
 	if (ok && a->state)
 		ok = strv_extend(&v, "--state") >= 0 && strv_extend(&v, a->state) >= 0;
@@ -356,19 +368,20 @@ static int run_suspend(struct bs_ctx *ctx, const struct suspend_args *a)
 	pid_t pid;
 
 	if (geteuid() != 0)
-		return log_error_errno(-EPERM, "suspend: must be run as root");
+		return log_error_errno(-EPERM, "%s: must be run as root",
+				       a->resume ? "resume" : "suspend");
 	if (!a->no_ramfs) {
 		if (asprintf(&exe, "%s/shutdown", dir) < 0)
 			return -ENOMEM;
 		if (access(exe, X_OK) < 0)
 			return log_error_errno(
 				-ENOENT,
-				"suspend: no shutdown ramfs in %s (%s is missing): blkstack's "
+				"%s: no shutdown ramfs in %s (%s is missing): blkstack's "
 				"initramfs keeps it there at boot (boot through an image that "
 				"'blkstack initramfs' built), or give one with --ramfs DIR; "
 				"--no-ramfs runs from the running root, safe only when nothing of "
 				"it lies on a crypt layer",
-				dir, exe);
+				a->resume ? "resume" : "suspend", dir, exe);
 	}
 	if (a->hook && pipe2(pipefd, 0) < 0)
 		return log_error_errno(-errno, "cannot make a pipe: %m");
@@ -446,7 +459,7 @@ static int suspended_mappings(char ***ret)
 	return 0;
 }
 
-static int run_resume(void)
+static int run_resume(struct bs_ctx *ctx, const struct suspend_args *a)
 {
 	_cleanup_strv_free_ char **left = NULL;
 	char buf[32];
@@ -472,18 +485,21 @@ static int run_resume(void)
 	r = suspended_mappings(&left);
 	if (r < 0)
 		return log_error_errno(r, "cannot read /sys/class/block: %m");
-	if (left) {
+	if (!left) {
+		printf("no dm-crypt mapping is suspended\n");
+		return 0;
+	}
+	/* No stage waits (or it gave up): resume them from the ramfs, asking here. */
+	r = run_suspend(ctx, a);
+	left = strv_free(left);
+	if (suspended_mappings(&left) >= 0 && left) {
 		_cleanup_free_ char *names = NULL;
 
 		(void)strv_join(left, " ", &names);
-
-		log_error("resume: still suspended: %s (no suspend stage is waiting: resume them "
-			  "with 'cryptsetup luksResume NAME')",
-			  strna(names));
+		log_error("resume: still suspended: %s", strna(names));
 		return -EIO;
 	}
-	printf("no dm-crypt mapping is suspended\n");
-	return 0;
+	return r;
 }
 
 int verb_suspend(struct bs_ctx *ctx, int argc, char **argv)
@@ -499,5 +515,5 @@ int verb_suspend(struct bs_ctx *ctx, int argc, char **argv)
 		return log_usage_error("%s: acts on the running system; with --sysroot only "
 				       "--dry-run",
 				       argv[0]);
-	return a.resume ? run_resume() : run_suspend(ctx, &a);
+	return a.resume ? run_resume(ctx, &a) : run_suspend(ctx, &a);
 }

@@ -1,6 +1,7 @@
 /* Suspend and resume of the crypt nodes of a live graph: luksSuspend top first, resume bottom first. */
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +18,7 @@
 #include "libblkstack-private.h"
 #include "real.h"
 #include "suspend.h"
+#include "sysroot.h"
 #include "util.h"
 
 struct suspend_entry {
@@ -124,6 +126,130 @@ _public_ int bs_suspend_new(struct bs_graph *g, struct bs_suspend **ret)
 
 		s->entries[i] = s->entries[s->n_entries - 1 - i];
 		s->entries[s->n_entries - 1 - i] = t;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* ---- the suspended mappings, from sysfs alone -------------------------------------------- */
+
+struct sysfs_dm {
+	char *kname;
+	char *name;
+	bool crypt_suspended;
+	unsigned depth; /* the longest chain of dm and md devices below it */
+};
+
+/* The depth of kname: 1 + the deepest of its slaves that are dm or md devices. Bounded, so that
+ * a damaged tree ends. */
+static unsigned sysfs_depth(struct bs_ctx *c, const char *kname, unsigned level)
+{
+	_cleanup_free_ char *dir = NULL;
+	unsigned best = 0;
+	struct dirent *de;
+	DIR *d = NULL;
+
+	if (level > 32 || asprintf(&dir, "sys/class/block/%s/slaves", kname) < 0)
+		return 0;
+	if (bs_sysroot_opendir(c, dir, &d) < 0)
+		return 0;
+	while ((de = readdir(d)))
+		if (startswith(de->d_name, "dm-") || startswith(de->d_name, "md"))
+			best = MAX(best, 1 + sysfs_depth(c, de->d_name, level + 1));
+	closedir(d);
+	return best;
+}
+
+static int compare_depth(const void *a, const void *b)
+{
+	const struct sysfs_dm *x = a, *y = b;
+
+	if (x->depth != y->depth)
+		return x->depth > y->depth ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+_public_ int bs_suspend_new_suspended(struct bs_ctx *c, struct bs_suspend **ret)
+{
+	struct sysfs_dm *found = NULL;
+	size_t n = 0;
+	struct bs_suspend *s;
+	struct dirent *de;
+	DIR *d = NULL;
+	int r;
+
+	if (!c || !ret)
+		return -EINVAL;
+	r = bs_sysroot_opendir(c, "sys/class/block", &d);
+	if (r < 0)
+		return r;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *uuid = NULL, *sus = NULL, *name = NULL, *p = NULL;
+		struct sysfs_dm *grown;
+
+		if (!startswith(de->d_name, "dm-"))
+			continue;
+		if (asprintf(&p, "sys/class/block/%s/dm/uuid", de->d_name) < 0 ||
+		    bs_sysroot_read_attr(c, p, &uuid) < 0 || !startswith(uuid, "CRYPT-"))
+			continue;
+		free(p);
+		p = NULL;
+		if (asprintf(&p, "sys/class/block/%s/dm/suspended", de->d_name) < 0 ||
+		    bs_sysroot_read_attr(c, p, &sus) < 0 || !streq(sus, "1"))
+			continue;
+		free(p);
+		p = NULL;
+		if (asprintf(&p, "sys/class/block/%s/dm/name", de->d_name) < 0 ||
+		    bs_sysroot_read_attr(c, p, &name) < 0 || !*name)
+			continue;
+		grown = realloc(found, (n + 1) * sizeof(*found));
+		if (!grown) {
+			r = -ENOMEM;
+			break;
+		}
+		found = grown;
+		found[n] = (struct sysfs_dm){ .kname = strdup(de->d_name), .name = TAKE_PTR(name) };
+		if (!found[n].kname) {
+			free(found[n].name);
+			r = -ENOMEM;
+			break;
+		}
+		found[n].depth = sysfs_depth(c, de->d_name, 0);
+		n++;
+	}
+	closedir(d);
+	s = r >= 0 ? calloc(1, sizeof(*s)) : NULL;
+	if (r >= 0 && !s)
+		r = -ENOMEM;
+	if (r >= 0 && n > 0) {
+		s->entries = calloc(n, sizeof(*s->entries));
+		if (!s->entries)
+			r = -ENOMEM;
+	}
+	if (r >= 0) {
+		/* Deepest (top of the stack) first: the suspend order. */
+		qsort(found, n, sizeof(*found), compare_depth);
+		s->n_ref = 1;
+		s->ctx = bs_ctx_ref(c);
+		for (size_t i = 0; r >= 0 && i < n; i++) {
+			struct suspend_entry *e = &s->entries[i];
+
+			e->name = TAKE_PTR(found[i].name);
+			e->suspended = true;
+			if (asprintf(&e->id, "crypt:%s", e->name) < 0 ||
+			    asprintf(&e->device, "/dev/mapper/%s", e->name) < 0)
+				r = -ENOMEM;
+			s->n_entries++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(found[i].kname);
+		free(found[i].name);
+	}
+	free(found);
+	if (r < 0) {
+		bs_suspend_unref(s);
+		return r;
 	}
 	*ret = s;
 	return 0;

@@ -46,6 +46,7 @@
 #define RESERVE_MARGIN_KB (8 * 1024)
 
 struct sleep_args {
+	bool resume_stage;
 	bool hook;
 	bool skip_sleep;
 	bool verbose;
@@ -97,6 +98,7 @@ static int parse_args(int argc, char *argv[], struct sleep_args *a)
 {
 	enum {
 		ARG_SUSPEND_STAGE = 0x100,
+		ARG_RESUME_STAGE,
 		ARG_HOOK,
 		ARG_STATE,
 		ARG_SKIP_SLEEP,
@@ -111,6 +113,7 @@ static int parse_args(int argc, char *argv[], struct sleep_args *a)
 	};
 	static const struct option options[] = {
 		{ "suspend-stage", no_argument, NULL, ARG_SUSPEND_STAGE },
+		{ "resume-stage", no_argument, NULL, ARG_RESUME_STAGE },
 		{ "hook", no_argument, NULL, ARG_HOOK },
 		{ "state", required_argument, NULL, ARG_STATE },
 		{ "skip-sleep", no_argument, NULL, ARG_SKIP_SLEEP },
@@ -134,6 +137,9 @@ static int parse_args(int argc, char *argv[], struct sleep_args *a)
 	while ((c = getopt_long(argc, argv, "v", options, NULL)) >= 0) {
 		switch (c) {
 		case ARG_SUSPEND_STAGE:
+			break;
+		case ARG_RESUME_STAGE:
+			a->resume_stage = true;
 			break;
 		case ARG_HOOK:
 			a->hook = true;
@@ -272,6 +278,58 @@ static void *reserve_memory(uint64_t kb, size_t *ret_size)
 	return p;
 }
 
+/* Rounds of opts->tries passphrases; a round that runs out says so and starts again, until
+ * every mapping resumes or nobody answers any more (then each one left is named). */
+static int resume_rounds(struct bs_suspend *plan, const struct bs_suspend_opts *opts,
+			 unsigned tries)
+{
+	int r;
+
+	for (;;) {
+		r = bs_resume_keys(plan, opts);
+		if (r >= 0)
+			return 0;
+		if (r != -EPERM)
+			break;
+		sd_say("no valid passphrase after %u tries: asking again", tries);
+	}
+	sd_say("FAILED: cannot resume: %s; still suspended:", strerror(-r));
+	for (size_t i = 0; i < bs_suspend_get_n(plan); i++)
+		if (bs_suspend_get_suspended(plan, i))
+			sd_say("  %s (resume it with 'cryptsetup luksResume %s')",
+			       bs_suspend_get_node(plan, i), bs_suspend_get_name(plan, i));
+	return r;
+}
+
+/* --resume-stage: the mappings suspended now (sysfs), resumed bottom first; no sleep. */
+static int resume_stage(struct bs_ctx *c, const struct sleep_args *a)
+{
+	struct bs_suspend_opts opts = { .event_fn = on_event,
+					.key_fd = a->key_fd,
+					.askpass_command = a->askpass,
+					.askpass_socket = a->askpass_socket,
+					.console = a->console,
+					.tries = a->tries };
+	struct bs_suspend *plan = NULL;
+	uint64_t t0 = now_usec();
+	int r = bs_suspend_new_suspended(c, &plan);
+
+	if (r < 0) {
+		sd_say("cannot read /sys/class/block: %s", strerror(-r));
+		bs_ctx_unref(c);
+		return EXIT_FAILURE;
+	}
+	if (bs_suspend_get_n(plan) == 0)
+		sd_say("no dm-crypt mapping is suspended");
+	r = bs_suspend_get_n(plan) > 0 ? resume_rounds(plan, &opts, a->tries) : 0;
+	if (r >= 0 && bs_suspend_get_n(plan) > 0)
+		sd_say("resumed %zu mapping(s) in %.2f s", bs_suspend_get_n(plan),
+		       (double)(now_usec() - t0) / 1e6);
+	bs_suspend_unref(plan);
+	bs_ctx_unref(c);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 int sd_sleep_main(int argc, char *argv[])
 {
 	struct bs_suspend_opts opts = { .event_fn = on_event };
@@ -312,6 +370,9 @@ int sd_sleep_main(int argc, char *argv[])
 	}
 	bs_ctx_set_log_fn(c, log_to_stderr, NULL);
 	(void)bs_ctx_set_log_priority(c, a.verbose ? LOG_DEBUG : LOG_WARNING);
+
+	if (a.resume_stage)
+		return resume_stage(c, &a);
 
 	/* The plan first: after the first luksSuspend, probing the devices would hang. */
 	r = bs_graph_load(c, &(struct bs_load_opts){ .flags = BS_LOAD_LIVE }, &g, NULL);
@@ -413,24 +474,9 @@ int sd_sleep_main(int argc, char *argv[])
 	if (reserve)
 		(void)munmap(reserve, reserve_size);
 
-	/* Rounds of opts.tries passphrases; a round that runs out says so and starts again,
-	 * until a mapping resumes or nobody answers any more. */
-	while (suspended_any) {
-		r = bs_resume_keys(plan, &opts);
-		if (r >= 0)
-			break;
-		if (r != -EPERM) {
-			sd_say("FAILED: cannot resume: %s; still suspended:", strerror(-r));
-			for (size_t i = 0; i < bs_suspend_get_n(plan); i++)
-				if (bs_suspend_get_suspended(plan, i))
-					sd_say("  %s (resume it with 'cryptsetup luksResume %s')",
-					       bs_suspend_get_node(plan, i),
-					       bs_suspend_get_name(plan, i));
-			result = EXIT_FAILURE;
-			break;
-		}
-		sd_say("no valid passphrase after %u tries: asking again", a.tries);
-	}
+	r = suspended_any ? resume_rounds(plan, &opts, a.tries) : 0;
+	if (r < 0)
+		result = EXIT_FAILURE;
 	t_resumed = now_usec();
 	if (suspended_any && r >= 0)
 		sd_say("resumed %zu mapping(s) in %.2f s", bs_suspend_get_n(plan),

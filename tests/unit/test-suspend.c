@@ -373,3 +373,45 @@ TEST(cli_dry_run_prints_the_plan)
 	ASSERT_EQ(r.exit_code, 2);
 	test_cli_result_done(&r);
 }
+
+/* dm-0 "low" on vda, dm-1 "top" on dm-0 (both suspended), dm-2 "awake" (not suspended), dm-3 an
+ * LV (suspended, but no crypt mapping). */
+static void dm_entry(const char *root, const char *k, const char *uuid, const char *name,
+		     const char *suspended, const char *slave)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+	ASSERT_TRUE(asprintf(&a, "sys/class/block/%s/dm/uuid", k) >= 0);
+	ASSERT_TRUE(asprintf(&b, "sys/class/block/%s/dm/name", k) >= 0);
+	ASSERT_TRUE(asprintf(&c, "sys/class/block/%s/dm/suspended", k) >= 0);
+	ASSERT_TRUE(asprintf(&d, "sys/class/block/%s/slaves/%s", k, slave) >= 0);
+	test_write_file(root, a, uuid);
+	test_write_file(root, b, name);
+	test_write_file(root, c, suspended);
+	test_mkdir_p(root, d);
+}
+
+TEST(suspended_mappings_from_sysfs_top_first)
+{
+	const char *root = test_scratch();
+	_cleanup_(bs_ctx_unrefp) struct bs_ctx *c = NULL;
+	_cleanup_(bs_suspend_unrefp) struct bs_suspend *s = NULL;
+	struct fake f = { .answers = (const char *const[]){ PASS, NULL } };
+
+	dm_entry(root, "dm-0", "CRYPT-LUKS2-0f6c5a3e2a474c399d4e1e2f3a4b5c6d-low\n", "low\n", "1\n",
+		 "vda");
+	dm_entry(root, "dm-1", "CRYPT-LUKS2-1f6c5a3e2a474c399d4e1e2f3a4b5c6d-top\n", "top\n", "1\n",
+		 "dm-0");
+	dm_entry(root, "dm-2", "CRYPT-LUKS2-2f6c5a3e2a474c399d4e1e2f3a4b5c6d-awake\n", "awake\n",
+		 "0\n", "vdb");
+	dm_entry(root, "dm-3", "LVM-abc\n", "vg-lv\n", "1\n", "dm-1");
+	ASSERT_OK(bs_ctx_new(&(struct bs_ctx_opts){ .sysroot = root }, &c));
+	ASSERT_OK(bs_suspend_new_suspended(c, &s));
+	ASSERT_EQ(bs_suspend_get_n(s), 2u);
+	ASSERT_STREQ(bs_suspend_get_node(s, 0), "crypt:top");
+	ASSERT_STREQ(bs_suspend_get_node(s, 1), "crypt:low");
+	ASSERT_TRUE(bs_suspend_get_suspended(s, 0) && bs_suspend_get_suspended(s, 1));
+	/* Resumed bottom first, with the one passphrase. */
+	ASSERT_OK(bs_resume_keys_ops(s, &fake_ops, &f, 3, NULL, NULL));
+	ASSERT_STREQ(f.log, "resume low, resume top");
+}
