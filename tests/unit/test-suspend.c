@@ -372,6 +372,11 @@ TEST(cli_dry_run_prints_the_plan)
 	r = TEST_RUN_CLI("--sysroot", root, "suspend", "--skip-sleep");
 	ASSERT_EQ(r.exit_code, 2);
 	test_cli_result_done(&r);
+	/* resume takes the ways of asking, not suspend's own options. */
+	r = TEST_RUN_CLI("--sysroot", root, "resume", "--hook");
+	ASSERT_EQ(r.exit_code, 2);
+	ASSERT_TRUE(strstr(r.err, "--key-fd") != NULL);
+	test_cli_result_done(&r);
 }
 
 /* dm-0 "low" on vda, dm-1 "top" on dm-0 (both suspended), dm-2 "awake" (not suspended), dm-3 an
