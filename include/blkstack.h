@@ -1019,6 +1019,77 @@ int bs_exec_results_to_json(const struct bs_exec *e, char **ret);
  */
 int bs_helper_main(int argc, char *argv[]);
 
+/* ---- Suspend ------------------------------------------------------------------------------ */
+
+/*
+ * Key wipe across suspend-to-RAM (blkstack suspend / resume, blkstack-suspend(8)): every active
+ * dm-crypt mapping of a live graph, luksSuspended top of the stack first (a mapping before the
+ * mappings it lies on, whose headers its own suspend and resume read), and resumed bottom
+ * first. luksSuspend makes the mapping's I/O wait and wipes its volume key, in dm-crypt and in
+ * the kernel keyring. Passphrases are asked through the same ways as up's (--key-fd, an
+ * askpass socket, the console), held only in locked memory, wiped after use, with the process
+ * not dumpable meanwhile.
+ */
+struct bs_suspend;
+
+/* The plan for g (a graph with BS_LOAD_LIVE): its active crypt nodes, in suspend order.
+ * Takes a reference on g's context. 0, -EINVAL or -ENOMEM. */
+int bs_suspend_new(struct bs_graph *g, struct bs_suspend **ret);
+/* The dm-crypt mappings that are suspended now, read from sysfs alone (below c's sysroot: a
+ * suspended device is never probed), deepest first, each marked suspended: what a resume with
+ * no plan of its own (blkstack resume with no waiting stage) resumes. Device paths are
+ * /dev/mapper/NAME. 0, -ENOMEM or the error of reading sys/class/block. */
+int bs_suspend_new_suspended(struct bs_ctx *c, struct bs_suspend **ret);
+struct bs_suspend *bs_suspend_unref(struct bs_suspend *s);
+size_t bs_suspend_get_n(const struct bs_suspend *s);
+/* The i-th mapping in suspend order (resume goes from the last to the first): its node id,
+ * its mapping name, its backing device's path (NULL if unknown), and whether it is suspended
+ * now (by bs_suspend_keys()). */
+const char *bs_suspend_get_node(const struct bs_suspend *s, size_t i);
+const char *bs_suspend_get_name(const struct bs_suspend *s, size_t i);
+const char *bs_suspend_get_device(const struct bs_suspend *s, size_t i);
+bool bs_suspend_get_suspended(const struct bs_suspend *s, size_t i);
+/* The plan as text (both orders) or JSON ({"version":1,"suspend":[{"node","name","device"}],
+ * "resume":[ids]}), newly allocated. */
+int bs_suspend_to_text(const struct bs_suspend *s, char **ret);
+int bs_suspend_to_json(const struct bs_suspend *s, char **ret);
+
+/* The largest memory cost of an argon2 key slot of the LUKS2 header at path, in KiB (0 for
+ * LUKS1 or PBKDF2 only): what a resume must find free to derive the key. */
+int bs_luks_argon2_memory_kb(const char *path, uint64_t *ret_kb);
+/* The largest of them over the plan's mappings (headers that cannot be read count 0). */
+int bs_suspend_argon2_reserve_kb(const struct bs_suspend *s, uint64_t *ret_kb);
+
+enum bs_suspend_event {
+	BS_SUSPEND_EVENT_SUSPENDED, /* result: 0 or the error of suspending node */
+	BS_SUSPEND_EVENT_WRONG_KEY, /* try: which try was refused; the mapping stays suspended */
+	BS_SUSPEND_EVENT_RESUMED,   /* result: 0 or the error that ends the resume */
+};
+typedef void (*bs_suspend_event_fn)(void *userdata, enum bs_suspend_event ev, const char *node,
+				    int result, unsigned try_no);
+
+struct bs_suspend_opts {
+	int key_fd;                 /* passphrases from this descriptor, one a line; -1: no */
+	const char *askpass_command; /* else this program, run with the prompt as argument:
+				      * the passphrase is its output's first line */
+	const char *askpass_socket; /* else through this socket (up's askpass protocol) */
+	const char *console;        /* else on this terminal (NULL: /dev/tty, /dev/console) */
+	unsigned tries;             /* passphrases asked per mapping before giving up; 0: 3 */
+	bs_suspend_event_fn event_fn;
+	void *event_userdata;
+};
+
+/* luksSuspends the plan's mappings, top first; stops at the first failure (those suspended
+ * stay so: bs_resume_keys() resumes them). 0 or a negative errno. */
+int bs_suspend_keys(struct bs_suspend *s, const struct bs_suspend_opts *opts);
+/*
+ * Resumes the suspended mappings, bottom first. The passphrase that resumed one is tried first
+ * on the next. A wrong one leaves the mapping suspended and asks again, up to opts->tries
+ * times; then it returns -EPERM with that mapping and those above it still suspended, so that
+ * a caller may call it again (another round). -ECANCELED/-ENXIO when nobody answers.
+ */
+int bs_resume_keys(struct bs_suspend *s, const struct bs_suspend_opts *opts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,6 +50,7 @@ extern const struct verb_options verb_up_down_options;
 extern const struct verb_options verb_shutdown_options;
 extern const struct verb_options verb_pin_options;
 extern const struct verb_options verb_verify_options;
+extern const struct verb_options verb_suspend_options;
 
 /* getopt_long() on a verb's arguments, passing over the global options, which main.c has
  * read already. */
@@ -76,3 +77,5 @@ int verb_down(struct bs_ctx *ctx, int argc, char **argv);
 int verb_shutdown(struct bs_ctx *ctx, int argc, char **argv);
 int verb_pin(struct bs_ctx *ctx, int argc, char **argv);
 int verb_verify(struct bs_ctx *ctx, int argc, char **argv);
+/* suspend and resume, one function: argv[0] tells them apart. */
+int verb_suspend(struct bs_ctx *ctx, int argc, char **argv);

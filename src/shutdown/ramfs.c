@@ -436,6 +436,10 @@ int main(int argc, char *argv[])
 		help();
 		return EXIT_SUCCESS;
 	}
+	/* Not a shutdown: the suspend stage, chrooted here by 'blkstack suspend'. */
+	if (argc >= 2 && (streq(argv[1], "--suspend-stage") || streq(argv[1], "--resume-stage") ||
+			   streq(argv[1], "--hook")))
+		return sd_sleep_main(argc, argv);
 	if (argc == 2 && streq(argv[1], "--version")) {
 		printf("blkstack-shutdown %s\n", PROJECT_VERSION);
 		return EXIT_SUCCESS;

@@ -124,3 +124,19 @@ void sd_times_start(struct sd_times *t);
 void sd_times_mark(struct sd_times *t, const char *phase);
 /* The seconds since the start. */
 double sd_times_total(const struct sd_times *t);
+
+/* ---- suspend ------------------------------------------------------------------------------- */
+
+/*
+ * Freezes (or thaws) the cgroup v2 subtree cgroup ("user.slice", below /sys/fs/cgroup) through
+ * its cgroup.freeze, and waits up to timeout_usec until cgroup.events says it is. -ENOENT
+ * when there is no such cgroup or no cgroup v2 freezer, -ETIMEDOUT.
+ */
+int sd_cgroup_freeze(const char *cgroup, bool freeze, uint64_t timeout_usec);
+/* Moves this process to the root cgroup if it lies in cgroup's subtree (freezing it would
+ * freeze the suspend itself): 1 if moved, 0 if not in it, or a negative errno. */
+int sd_cgroup_leave(const char *cgroup);
+
+/* The suspend stage (blkstack-suspend(8)): /shutdown --suspend-stage or --hook ARGS. Returns
+ * the exit status. */
+int sd_sleep_main(int argc, char *argv[]);

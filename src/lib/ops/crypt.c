@@ -59,7 +59,7 @@
  */
 #define HELPER_ARG "--blkstack-crypt-helper"
 #define HELPER_FD 3
-#define HELPER_MAGIC UINT32_C(0xb5c79702) /* changed with any change of the messages */
+#define HELPER_MAGIC UINT32_C(0xb5c79703) /* changed with any change of the messages */
 /* A request's header and strings: seven paths and names come nowhere near it. */
 #define REQUEST_MAX ((size_t)64 * 1024)
 #define KEY_CHUNK ((size_t)16 * 1024)
@@ -71,6 +71,8 @@
 enum helper_op {
 	HELPER_OPEN = 1,
 	HELPER_CLOSE = 2,
+	HELPER_SUSPEND = 3, /* luksSuspend: the mapping's I/O waits, its key is wiped */
+	HELPER_RESUME = 4,  /* luksResume with the key that follows the request */
 };
 
 enum {
@@ -888,6 +890,111 @@ int bs_real_crypt_close(void *userdata, const char *name)
 	return r < 0 ? r : 0;
 }
 
+/* The mapping name, for suspend and resume: -ENODEV if it is not active. */
+static int init_by_name(struct bs_ctx *c, const char *name, struct crypt_device **ret)
+{
+	int r;
+
+	if (crypt_status(NULL, name) < CRYPT_ACTIVE) {
+		bs_log_debug(c, "'%s': no such mapping is active", name);
+		return -ENODEV;
+	}
+	r = crypt_init_by_name(ret, name);
+	if (r < 0) {
+		bs_log_debug(c, "'%s': cannot find the mapping: %s", name, strerror(-r));
+		return r;
+	}
+	crypt_set_log_callback(*ret, log_from_cryptsetup, c);
+	return 0;
+}
+
+static bool is_suspended(struct crypt_device *cd, const char *name)
+{
+	struct crypt_active_device cad;
+
+	return crypt_get_active_device(cd, name, &cad) >= 0 &&
+	       (cad.flags & CRYPT_ACTIVATE_SUSPENDED);
+}
+
+/* libcryptsetup's luksSuspend: dm suspends the mapping (its I/O waits from now on) and
+ * wipes the key in dm-crypt, and a LUKS2 key in the kernel keyring is unlinked too. */
+static int suspend_mapping(struct bs_ctx *c, const char *name)
+{
+	_cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+	int r = init_by_name(c, name, &cd);
+
+	if (r < 0)
+		return r;
+	if (is_suspended(cd, name)) {
+		bs_log_debug(c, "'%s': suspended already", name);
+		return 0;
+	}
+	r = crypt_suspend(cd, name);
+	if (r < 0)
+		bs_log_debug(c, "'%s': cannot suspend: %s", name, strerror(-r));
+	return r;
+}
+
+/* luksResume with req's passphrase: -EPERM for one that opens no key slot, and then the
+ * mapping stays suspended. */
+static int resume_mapping(struct bs_ctx *c, const struct bs_crypt_request *req)
+{
+	_cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+	int r;
+
+	if (!req->key)
+		return -EINVAL;
+	r = init_by_name(c, req->name, &cd);
+	if (r < 0)
+		return r;
+	if (!is_suspended(cd, req->name)) {
+		bs_log_debug(c, "'%s': not suspended", req->name);
+		return -EALREADY;
+	}
+	r = crypt_resume_by_passphrase(cd, req->name, CRYPT_ANY_SLOT, req->key, req->key_size);
+	if (r < 0) {
+		bs_log_debug(c, "'%s': cannot resume: %s", req->name, strerror(-r));
+		return r == -ENOENT ? -EPERM : r;
+	}
+	return 0;
+}
+
+int bs_real_crypt_suspend(void *userdata, const char *name)
+{
+	const char *const strings[_STR_MAX] = { [STR_NAME] = name };
+	struct helper_request h;
+	struct bs_ctx *c;
+
+	if (!userdata || !name || !*name)
+		return -EINVAL;
+	c = crypt_ctx(userdata);
+	h = (struct helper_request){
+		.magic = HELPER_MAGIC,
+		.op = HELPER_SUSPEND,
+		.flags = bs_log_enabled(c, LOG_DEBUG) ? HELPER_LOG_DEBUG : 0,
+	};
+	return run_helper(c, &h, strings, NULL);
+}
+
+int bs_real_crypt_resume(void *userdata, const char *name, const char *key, size_t key_size)
+{
+	const char *const strings[_STR_MAX] = { [STR_NAME] = name };
+	struct helper_request h;
+	struct bs_ctx *c;
+
+	if (!userdata || !name || !*name || !key || key_size > KEY_MAX)
+		return -EINVAL;
+	c = crypt_ctx(userdata);
+	h = (struct helper_request){
+		.magic = HELPER_MAGIC,
+		.op = HELPER_RESUME,
+		.flags = HELPER_KEY | (bs_log_enabled(c, LOG_DEBUG) ? HELPER_LOG_DEBUG : 0),
+		.keyslot = -1,
+		.key_size = key_size,
+	};
+	return run_helper(c, &h, strings, key);
+}
+
 /* ---- the helper's side of the socket ------------------------------------------------- */
 
 /* Copies s, cut to fit, with its NUL, to buf at *n. */
@@ -956,7 +1063,7 @@ static int receive_request(int fd, char *buf, struct helper_request *h,
 	if ((size_t)n < sizeof(*h))
 		return -EBADMSG;
 	memcpy(h, buf, sizeof(*h));
-	if (h->magic != HELPER_MAGIC || !IN_SET(h->op, HELPER_OPEN, HELPER_CLOSE))
+	if (h->magic != HELPER_MAGIC || !IN_SET(h->op, HELPER_OPEN, HELPER_CLOSE, HELPER_SUSPEND, HELPER_RESUME))
 		return -EBADMSG;
 	p = buf + sizeof(*h);
 	end = buf + n;
@@ -1075,6 +1182,10 @@ static int crypt_helper(void)
 
 	if (h.op == HELPER_OPEN)
 		reply.value = open_mapping(&c, &req);
+	else if (h.op == HELPER_SUSPEND)
+		reply.value = suspend_mapping(&c, req.name);
+	else if (h.op == HELPER_RESUME)
+		reply.value = resume_mapping(&c, &req);
 	else
 		reply.value = close_mapping(&c, req.name);
 	bs_secret_free(key);

@@ -107,6 +107,14 @@ struct bs_ops {
 	 * wipe" message), as luksSuspend does. -ENODEV if no such mapping is active, -EINVAL
 	 * if it is no dm-crypt mapping. */
 	int (*crypt_wipe)(void *userdata, const char *name);
+	/* luksSuspend of the mapping name (libcryptsetup): its I/O waits from then on, and its
+	 * key is wiped from dm-crypt and from the kernel keyring. 0 for one suspended already;
+	 * -ENODEV if no such mapping is active. */
+	int (*crypt_suspend)(void *userdata, const char *name);
+	/* luksResume of the suspended mapping name with key_size bytes of passphrase at key
+	 * (locked memory owned by the caller). -EPERM for a passphrase that opens no key slot
+	 * (the mapping stays suspended); -EALREADY if it is not suspended. */
+	int (*crypt_resume)(void *userdata, const char *name, const char *key, size_t key_size);
 	/* Asks for a passphrase with prompt, echoing nothing. *ret_secret is allocated by
 	 * bs_secret_new() (locked memory, NUL-terminated) and freed with bs_secret_free(). -ENXIO
 	 * when there is nobody to ask (no terminal, no --key-fd, no askpass socket); -ECANCELED

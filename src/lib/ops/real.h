@@ -29,6 +29,8 @@ int bs_real_btrfs_scan(void *userdata, const char *device, bool *ret_complete);
 int bs_real_crypt_open(void *userdata, const struct bs_crypt_request *req);
 int bs_real_crypt_close(void *userdata, const char *name);
 int bs_real_crypt_wipe(void *userdata, const char *name);
+int bs_real_crypt_suspend(void *userdata, const char *name);
+int bs_real_crypt_resume(void *userdata, const char *name, const char *key, size_t key_size);
 /* What the crypt helper does before it activates a mapping with req->pinned_digest, in this
  * process and without device-mapper, for tests: loads the header, unlocks the volume key with
  * req's key or key file and checks it against the pinned digest. 0, -EPERM (no key slot
