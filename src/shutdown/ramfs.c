@@ -131,6 +131,10 @@ static void mount_api_filesystems(void)
 			sd_say("WARNING: cannot mount %s on %s: %m", mounts[i].type,
 			       mounts[i].where);
 	}
+	/* libcryptsetup's lock directory, which a ramfs lacks: without it every header read
+	 * and deactivation says "Locking aborted". */
+	(void)mkdir("/run", 0755);
+	(void)mkdir("/run/cryptsetup", 0700);
 }
 
 
