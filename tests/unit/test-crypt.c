@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <termios.h>
@@ -23,8 +24,8 @@
 #include "blkstack.h"
 #include "exec-harness.h"
 #include "layers/crypt.h"
-#include "real.h"
 #include "ops.h"
+#include "real.h"
 #include "sources/config.h"
 #include "tests.h"
 #include "util.h"
@@ -531,7 +532,7 @@ TEST(request_luks_with_key_file)
 	ASSERT_EQ(t.t->n_entries, 1u);
 	ASSERT_NULL(t.c[0]->unsupported);
 	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "root", "/dev/vdb", NULL,
-					      "/sysroot/etc/keys/root.key", false, &r));
+					       "/sysroot/etc/keys/root.key", false, &r));
 	ASSERT_STREQ(r.name, "root");
 	ASSERT_STREQ(r.device, "/dev/vdb");
 	ASSERT_STREQ(r.type, "luks");
@@ -558,8 +559,8 @@ TEST(request_luks_passphrase_with_header)
 		      "no-write-workqueue,tries=0\n");
 	struct bs_crypt_request r;
 
-	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "data", "/dev/vdc",
-					      "/sysroot/boot/data.hdr", NULL, false, &r));
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "data", "/dev/vdc", "/sysroot/boot/data.hdr",
+					       NULL, false, &r));
 	ASSERT_STREQ(r.type, "luks");
 	ASSERT_STREQ(r.header, "/sysroot/boot/data.hdr");
 	ASSERT_NULL(r.key_file);
@@ -577,8 +578,8 @@ TEST(request_plain_passphrase)
 		      "submit-from-crypt-cpus,keyslot=3\n");
 	struct bs_crypt_request r;
 
-	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "scratch", "/dev/vdd", NULL, NULL,
-					      false, &r));
+	ASSERT_OK(
+		bs_crypt_request_from_config(t.c[0], "scratch", "/dev/vdd", NULL, NULL, false, &r));
 	ASSERT_STREQ(r.type, "plain");
 	ASSERT_STREQ(r.cipher, "aes-xts-plain64");
 	ASSERT_EQ(r.key_bits, 512u);
@@ -599,8 +600,8 @@ TEST(request_plain_key_file_is_not_hashed)
 		      "hash=sha256,keyfile-offset=16,keyfile-size=99\n");
 	struct bs_crypt_request r;
 
-	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "raw", "/dev/vde", NULL,
-					      "/etc/raw.key", false, &r));
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "raw", "/dev/vde", NULL, "/etc/raw.key",
+					       false, &r));
 	ASSERT_STREQ(r.type, "plain");
 	ASSERT_STREQ(r.key_file, "/etc/raw.key");
 	/* crypttab(5): the hash is ignored for a plain mapping with a key file. */
@@ -616,8 +617,7 @@ TEST(request_plain_defaults)
 	_cleanup_(entries_done) struct entries t = parse("old /dev/vdf none plain\n");
 	struct bs_crypt_request r;
 
-	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "old", "/dev/vdf", NULL, NULL, false,
-					      &r));
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "old", "/dev/vdf", NULL, NULL, false, &r));
 	ASSERT_STREQ(r.cipher, "aes-cbc-essiv:sha256");
 	ASSERT_EQ(r.key_bits, 256u);
 	ASSERT_STREQ(r.hash, "ripemd160");
@@ -632,14 +632,14 @@ TEST(request_without_type)
 		parse("either /dev/vdg /etc/k cipher=twofish-xts-plain64,discard\n");
 	struct bs_crypt_request r;
 
-	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "either", "/dev/vdg", NULL, "/etc/k",
-					      false, &r));
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "either", "/dev/vdg", NULL, "/etc/k", false,
+					       &r));
 	ASSERT_STREQ(r.type, "luks");
 	ASSERT_NULL(r.cipher);
 	ASSERT_TRUE(r.discard);
 
-	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "either", "/dev/vdg", NULL, "/etc/k",
-					      true, &r));
+	ASSERT_OK(bs_crypt_request_from_config(t.c[0], "either", "/dev/vdg", NULL, "/etc/k", true,
+					       &r));
 	ASSERT_STREQ(r.type, "plain");
 	ASSERT_STREQ(r.cipher, "twofish-xts-plain64");
 	ASSERT_EQ(r.key_bits, 256u);
@@ -689,7 +689,7 @@ TEST(request_unsupported)
 		if (!why)
 			test_fail(TEST_FILE, __LINE__, "'%s' was taken", t.t->entries[i].name);
 		ASSERT_ERR(bs_crypt_request_from_config(t.c[i], t.t->entries[i].name, "/dev/x",
-						       NULL, NULL, false, &r),
+							NULL, NULL, false, &r),
 			   -EOPNOTSUPP);
 	}
 	/* A colon in a key file's path is no device unless a device follows it. */
@@ -1406,6 +1406,40 @@ TEST(crypt_real_open_errors)
 	req.device = NULL;
 	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
 	ASSERT_ERR(bs_real_crypt_close(&d, ""), -EINVAL);
+	capture_done(&k, c);
+}
+
+/* A key file that others may read is warned about, and used (the peers accept it); one
+ * that only root reads is not. */
+TEST(crypt_real_open_warns_of_a_readable_key_file)
+{
+	_cleanup_free_ char *file = not_luks_file(), *key_file = NULL;
+	struct capture k;
+	struct bs_ctx *c = capture_ctx(&k, LOG_WARNING);
+	struct bs_real_ops_data d = { .ctx = c, .opts = { .key_fd = -1 } };
+	struct bs_crypt_request req = {
+		.name = "blkstack-test",
+		.device = file,
+		.type = "luks",
+		.keyslot = -1,
+	};
+	int fd;
+
+	ASSERT_TRUE(asprintf(&key_file, "%s/key", test_scratch()) > 0);
+	fd = open(key_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_OK(close(fd));
+	req.key_file = key_file;
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	ASSERT_NULL(strstr(strempty(captured(&k)), "key file"));
+
+	ASSERT_OK(chmod(key_file, 0644));
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	ASSERT_CONTAINS(captured(&k), "'blkstack-test': key file '");
+	ASSERT_CONTAINS(captured(&k), "' is readable by everyone (mode 0644); chmod 0600 it");
+	ASSERT_OK(chmod(key_file, 0640));
+	ASSERT_ERR(bs_real_crypt_open(&d, &req), -EINVAL);
+	ASSERT_CONTAINS(captured(&k), "' is readable by its group (mode 0640); chmod 0600 it");
 	capture_done(&k, c);
 }
 

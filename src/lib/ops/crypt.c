@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,7 +73,7 @@ enum helper_op {
 	HELPER_OPEN = 1,
 	HELPER_CLOSE = 2,
 	HELPER_SUSPEND = 3, /* luksSuspend: the mapping's I/O waits, its key is wiped */
-	HELPER_RESUME = 4,  /* luksResume with the key that follows the request */
+	HELPER_RESUME = 4, /* luksResume with the key that follows the request */
 };
 
 enum {
@@ -805,6 +806,24 @@ static int open_mapping(struct bs_ctx *c, const struct bs_crypt_request *req)
 	return 0;
 }
 
+/*
+ * A key file that others may read is used, as systemd-cryptsetup and Debian's cryptsetup use
+ * it, with a warning: a file they accept must not stop a boot. (An image that would carry
+ * one is refused instead: see initramfs.c.) Only its mode is looked at here, in the parent;
+ * the helper reads it.
+ */
+static void warn_key_file_mode(struct bs_ctx *c, const struct bs_crypt_request *req)
+{
+	struct stat st;
+
+	if (!req->key_file || stat(req->key_file, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    !(st.st_mode & 0044))
+		return;
+	bs_log_warn(c, "'%s': key file '%s' is readable by %s (mode %04o); chmod 0600 it",
+		    req->name, req->key_file, st.st_mode & 0004 ? "everyone" : "its group",
+		    (unsigned)(st.st_mode & 07777));
+}
+
 int bs_real_crypt_open(void *userdata, const struct bs_crypt_request *req)
 {
 	const char *strings[_STR_MAX];
@@ -817,6 +836,7 @@ int bs_real_crypt_open(void *userdata, const struct bs_crypt_request *req)
 		return -EMSGSIZE;
 
 	c = crypt_ctx(userdata);
+	warn_key_file_mode(c, req);
 	h = request_header(req);
 	h.magic = HELPER_MAGIC;
 	h.op = HELPER_OPEN;
@@ -1063,7 +1083,8 @@ static int receive_request(int fd, char *buf, struct helper_request *h,
 	if ((size_t)n < sizeof(*h))
 		return -EBADMSG;
 	memcpy(h, buf, sizeof(*h));
-	if (h->magic != HELPER_MAGIC || !IN_SET(h->op, HELPER_OPEN, HELPER_CLOSE, HELPER_SUSPEND, HELPER_RESUME))
+	if (h->magic != HELPER_MAGIC ||
+	    !IN_SET(h->op, HELPER_OPEN, HELPER_CLOSE, HELPER_SUSPEND, HELPER_RESUME))
 		return -EBADMSG;
 	p = buf + sizeof(*h);
 	end = buf + n;
